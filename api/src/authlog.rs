@@ -1,0 +1,121 @@
+//! The auth log: one auth event for every attempt on every path. Never a secret in it: the
+//! fields are typed, and the login someone typed is not kept (people type passwords into
+//! login fields).
+
+use domain::auth_method::AuthMethod;
+use domain::model::Subject;
+use persistence::AuthEventRecord;
+use uuid::Uuid;
+
+use crate::extract::ClientInfo;
+use crate::state::AppState;
+
+/// Why an attempt ended as it did: a closed set, so that no free text reaches the log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reason {
+    Ok,
+    UnknownOrWrongPassword,
+    InvalidKey,
+    InvalidToken,
+    TokenReused,
+    MethodDisabled,
+    AccountDisabled,
+    Throttled,
+    Locked,
+    IpNotAllowed,
+    Registered,
+    PasswordChanged,
+    Logout,
+}
+
+impl Reason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Reason::Ok => "ok",
+            Reason::UnknownOrWrongPassword => "unknown_login_or_wrong_password",
+            Reason::InvalidKey => "invalid_or_used_key",
+            Reason::InvalidToken => "invalid_token",
+            Reason::TokenReused => "refresh_token_reused",
+            Reason::MethodDisabled => "method_disabled",
+            Reason::AccountDisabled => "account_disabled",
+            Reason::Throttled => "throttled",
+            Reason::Locked => "locked",
+            Reason::IpNotAllowed => "ip_not_allowed",
+            Reason::Registered => "registered",
+            Reason::PasswordChanged => "password_changed",
+            Reason::Logout => "logout",
+        }
+    }
+
+    fn outcome(self) -> &'static str {
+        match self {
+            Reason::Ok | Reason::Registered | Reason::PasswordChanged | Reason::Logout => "success",
+            _ => "failure",
+        }
+    }
+}
+
+/// Methods that are not login methods of a provider but still go in the log.
+pub const REFRESH: &str = "refresh";
+pub const SESSION: &str = "session";
+
+pub struct Attempt<'a> {
+    pub method: &'a str,
+    pub provider_id: Option<Uuid>,
+    pub subject: Option<Subject>,
+    pub reason: Reason,
+}
+
+impl<'a> Attempt<'a> {
+    pub fn new(method: AuthMethod, reason: Reason) -> Self {
+        Self {
+            method: method.as_str(),
+            provider_id: None,
+            subject: None,
+            reason,
+        }
+    }
+
+    pub fn named(method: &'a str, reason: Reason) -> Self {
+        Self {
+            method,
+            provider_id: None,
+            subject: None,
+            reason,
+        }
+    }
+
+    pub fn provider(mut self, provider_id: Option<Uuid>) -> Self {
+        self.provider_id = provider_id;
+        self
+    }
+
+    pub fn subject(mut self, subject: Option<Subject>) -> Self {
+        self.subject = subject;
+        self
+    }
+}
+
+impl AppState {
+    /// Writes one auth event. A failure to write is logged and does not change the answer
+    /// the caller gets.
+    pub async fn record(&self, attempt: Attempt<'_>, client: &ClientInfo) {
+        let event = AuthEventRecord {
+            id: Uuid::now_v7(),
+            provider_id: attempt.provider_id,
+            subject: attempt.subject,
+            method: attempt.method.to_owned(),
+            outcome: attempt.reason.outcome().to_owned(),
+            reason: attempt.reason.as_str().to_owned(),
+            ip: client.ip.clone(),
+            user_agent: client.user_agent.clone(),
+            created_at: self.now(),
+        };
+        let result = self
+            .db(move |store| store.insert_auth_event(&event).map_err(Into::into))
+            .await;
+        if let Err(e) = result {
+            log::error!("could not write an auth event: {e}");
+        }
+    }
+}

@@ -1,0 +1,145 @@
+//! The operator's commands. `bootstrap-admin` and `issue-key` write straight to the
+//! database: they are the "requires root privileges" path, for whoever can run the binary
+//! with the database's credentials.
+
+use anyhow::{Context, anyhow, bail};
+use clap::{Parser, Subcommand};
+use domain::email::Email;
+use domain::model::{Employee, Subject, parse_login};
+use domain::permission::{ProviderScope, Role};
+use domain::provider::AccountStatus;
+use persistence::Store;
+use uuid::Uuid;
+
+use crate::settings::{Settings, parse_duration};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "billing-identity",
+    version,
+    about = "Identity and legal-compliance service for hosting billing platforms"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the HTTP service (the default).
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Print the OpenAPI document as YAML.
+    Openapi,
+    /// Create the first administrator and print a one-time login key for them.
+    BootstrapAdmin {
+        #[arg(long)]
+        login: String,
+        #[arg(long, default_value = "Administrator")]
+        name: String,
+    },
+    /// Print a one-time login key for an employee, or for a user of a provider.
+    IssueKey {
+        #[arg(long, conflicts_with_all = ["user", "provider"], required_unless_present = "user")]
+        employee: Option<String>,
+        #[arg(long, requires = "provider")]
+        user: Option<String>,
+        /// The provider's slug (with --user).
+        #[arg(long)]
+        provider: Option<String>,
+        /// How long the key stays valid, e.g. 15m, 1h (default TEMPORARY_KEY_TTL or 15m).
+        #[arg(long)]
+        ttl: Option<String>,
+    },
+}
+
+fn open(settings: &Settings) -> anyhow::Result<Store> {
+    let store = Store::open(&settings.database_url, 2)?;
+    store.migrate().context("applying migrations")?;
+    Ok(store)
+}
+
+pub fn migrate(settings: &Settings) -> anyhow::Result<()> {
+    let store = Store::open(&settings.database_url, 1)?;
+    let applied = store.migrate().context("applying migrations")?;
+    println!("applied {applied} migration(s)");
+    Ok(())
+}
+
+pub fn bootstrap_admin(settings: &Settings, login: &str, name: &str) -> anyhow::Result<String> {
+    let login = parse_login(login).map_err(|e| anyhow!("--login {e}"))?;
+    let name = domain::error::parse_name(name, 200).map_err(|e| anyhow!("--name {e}"))?;
+    let store = open(settings)?;
+    if store.employee_credentials(&login)?.is_some() {
+        bail!(
+            "an employee with login {login:?} exists; use `issue-key --employee {login}` for a new key"
+        );
+    }
+    let now = chrono::Utc::now();
+    let employee = Employee {
+        id: Uuid::now_v7(),
+        login,
+        name,
+        email: None::<Email>,
+        status: AccountStatus::Active,
+        roles: vec![Role::Admin],
+        providers: ProviderScope::All,
+        has_password: false,
+        created_at: now,
+        updated_at: now,
+    };
+    store.insert_employee(&employee, None)?;
+    let (key, _) = crate::temporary_keys::issue(
+        &store,
+        Subject::employee(employee.id),
+        None,
+        None,
+        settings.temporary_key_ttl,
+        now,
+    )?;
+    Ok(key)
+}
+
+pub fn issue_key(
+    settings: &Settings,
+    employee: Option<&str>,
+    user: Option<&str>,
+    provider: Option<&str>,
+    ttl: Option<&str>,
+) -> anyhow::Result<String> {
+    let ttl = ttl
+        .map(parse_duration)
+        .transpose()?
+        .unwrap_or(settings.temporary_key_ttl);
+    let store = open(settings)?;
+    let now = chrono::Utc::now();
+    let (subject, provider_id) = match (employee, user, provider) {
+        (Some(login), None, None) => {
+            let login = parse_login(login).map_err(|e| anyhow!("--employee {e}"))?;
+            let found = store
+                .employee_credentials(&login)?
+                .ok_or_else(|| anyhow!("no employee with login {login:?}"))?;
+            if found.employee.status != AccountStatus::Active {
+                bail!("employee {login:?} is disabled");
+            }
+            (Subject::employee(found.employee.id), None)
+        }
+        (None, Some(email), Some(slug)) => {
+            let provider = store
+                .provider_by_slug(slug)
+                .map_err(|_| anyhow!("no provider with slug {slug:?}"))?;
+            let email = Email::parse(email).map_err(|e| anyhow!("--user {e}"))?;
+            let found = store
+                .user_credentials(provider.id, email.as_str())?
+                .ok_or_else(|| anyhow!("no user {email} at provider {slug:?}"))?;
+            if found.user.status != AccountStatus::Active {
+                bail!("user {email} is disabled");
+            }
+            (Subject::user(found.user.id), Some(provider.id))
+        }
+        _ => bail!("give --employee LOGIN, or --user EMAIL with --provider SLUG"),
+    };
+    let (key, _) = crate::temporary_keys::issue(&store, subject, provider_id, None, ttl, now)?;
+    Ok(key)
+}

@@ -1,0 +1,16 @@
+//! billing-identity: the HTTP API, the CLI and their wiring.
+
+pub mod auth_flow;
+pub mod authlog;
+pub mod cli;
+pub mod extract;
+pub mod openapi;
+pub mod passwords;
+pub mod problem;
+pub mod routes;
+pub mod secrets;
+pub mod settings;
+pub mod startup;
+pub mod state;
+pub mod temporary_keys;
+pub mod tokens;

@@ -1,0 +1,45 @@
+use api::cli::{Cli, Command};
+use api::settings::Settings;
+use api::startup::Application;
+use clap::Parser;
+
+#[actix_web::main]
+async fn main() -> anyhow::Result<()> {
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
+    let cli = Cli::parse();
+    let settings = Settings::from_env()?;
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => {
+            let app = Application::build(settings.clone()).await?;
+            log::info!("listening on {}:{}", settings.bind.ip(), app.port());
+            app.run_until_stopped().await?;
+        }
+        Command::Migrate => api::cli::migrate(&settings)?,
+        Command::Openapi => print!("{}", api::openapi::yaml()),
+        Command::BootstrapAdmin { login, name } => {
+            let key = api::cli::bootstrap_admin(&settings, &login, &name)?;
+            println!(
+                "Created administrator {login}. One-time login key (valid {}s, shown once):",
+                settings.temporary_key_ttl.as_secs()
+            );
+            println!("{key}");
+        }
+        Command::IssueKey {
+            employee,
+            user,
+            provider,
+            ttl,
+        } => {
+            let key = api::cli::issue_key(
+                &settings,
+                employee.as_deref(),
+                user.as_deref(),
+                provider.as_deref(),
+                ttl.as_deref(),
+            )?;
+            println!("One-time login key (shown once; redeem at POST /api/v1/auth/temporary-key):");
+            println!("{key}");
+        }
+    }
+    Ok(())
+}

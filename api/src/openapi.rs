@@ -1,0 +1,86 @@
+//! The OpenAPI document: each route module describes its own operations; this merges them
+//! and adds what is common (security schemes, the problem schema, tags).
+
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::openapi::{InfoBuilder, LicenseBuilder, OpenApi as Document};
+use utoipa::{Modify, OpenApi};
+
+use crate::problem::{FieldProblem, Problem};
+use crate::routes;
+
+struct Security;
+
+impl Modify for Security {
+    fn modify(&self, doc: &mut Document) {
+        let components = doc.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                Http::builder()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .description(Some(
+                        "Access token (EdDSA JWT) from a login, a one-time key or a refresh.",
+                    ))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "api_token",
+            SecurityScheme::Http(
+                Http::builder()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("API token (`biat_…`) from POST /api/v1/me/api-tokens, sent as `Authorization: Bearer`."))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "authinfo",
+            SecurityScheme::Http(
+                Http::builder()
+                    .scheme(HttpAuthScheme::Basic)
+                    .description(Some("Legacy authinfo: HTTP Basic with `provider-slug/e-mail` and the password; only where the provider turned it on."))
+                    .build(),
+            ),
+        );
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    modifiers(&Security),
+    components(schemas(Problem, FieldProblem)),
+    tags(
+        (name = "system", description = "Health, readiness, the contract, signing keys"),
+        (name = "auth", description = "Public sign-in and registration"),
+        (name = "me", description = "The signed-in user or employee"),
+        (name = "providers", description = "Providers, their methods and policies"),
+        (name = "clients", description = "Clients of a provider"),
+        (name = "users", description = "Users of a client"),
+        (name = "employees", description = "Staff and their roles"),
+        (name = "auth-events", description = "The authentication log"),
+    )
+)]
+struct Base;
+
+/// The whole document, as the server serves it.
+pub fn document() -> Document {
+    let mut doc = Base::openapi();
+    for part in routes::documents() {
+        doc.merge(part);
+    }
+    doc.info = InfoBuilder::new()
+        .title("billing-identity")
+        .version(env!("CARGO_PKG_VERSION"))
+        .description(Some(
+            "Identity and legal-compliance service for hosting billing platforms. Every error is \
+             application/problem+json (RFC 9457) with a stable `code`.",
+        ))
+        .license(Some(LicenseBuilder::new().name("AGPL-3.0-only").build()))
+        .build();
+    doc
+}
+
+pub fn yaml() -> String {
+    document().to_yaml().unwrap_or_default()
+}

@@ -1,0 +1,271 @@
+//! Every error leaves as `application/problem+json` (RFC 9457) with a stable `code`.
+//! 5xx bodies are generic; the cause goes to the log only.
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpResponse, ResponseError};
+use domain::ValidationErrors;
+use persistence::StoreError;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// The body of every error response.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Problem {
+    /// A URI naming the kind of problem.
+    #[schema(example = "urn:billing-identity:problem:validation_failed")]
+    #[serde(rename = "type")]
+    pub kind: String,
+    #[schema(example = "Validation failed")]
+    pub title: String,
+    #[schema(example = 422)]
+    pub status: u16,
+    #[schema(example = "email: is not an e-mail address")]
+    pub detail: String,
+    /// Stable, machine-readable; see the table in the README.
+    #[schema(example = "validation_failed")]
+    pub code: String,
+    /// Per-field problems, for `validation_failed`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<FieldProblem>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FieldProblem {
+    /// JSON pointer into the request body (or `/query/...` for a query parameter).
+    #[schema(example = "/email")]
+    pub pointer: String,
+    pub detail: String,
+}
+
+/// The one error type of the API. Each variant has one status and one code.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("the request body is not valid JSON for this operation: {0}")]
+    MalformedJson(String),
+    #[error("the request body must be application/json")]
+    UnsupportedMediaType,
+    #[error("{0}")]
+    Validation(ValidationErrors),
+    #[error("authentication is required")]
+    Unauthenticated,
+    #[error("the credentials are not valid")]
+    InvalidCredentials,
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("the {0} method is disabled for this provider")]
+    MethodDisabled(&'static str),
+    #[error("too many failed attempts; try again in {0} seconds")]
+    Throttled(i64),
+    #[error("too many failed attempts; the account needs a recovery by staff")]
+    Locked,
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    #[error("no such route")]
+    NoRoute,
+    #[error("method not allowed on this route")]
+    MethodNotAllowed,
+    #[error("{0}")]
+    Conflict(String),
+    #[error("the database is unavailable")]
+    Unavailable,
+    /// Anything unexpected; the cause is logged, never shown.
+    #[error("internal error")]
+    Internal(String),
+}
+
+impl ApiError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            ApiError::BadRequest(_) => "bad_request",
+            ApiError::MalformedJson(_) => "malformed_json",
+            ApiError::UnsupportedMediaType => "unsupported_media_type",
+            ApiError::Validation(_) => "validation_failed",
+            ApiError::Unauthenticated => "unauthenticated",
+            ApiError::InvalidCredentials => "invalid_credentials",
+            ApiError::Forbidden(_) => "forbidden",
+            ApiError::MethodDisabled(_) => "method_disabled",
+            ApiError::Throttled(_) => "too_many_attempts",
+            ApiError::Locked => "account_locked",
+            ApiError::NotFound(_) => "not_found",
+            ApiError::NoRoute => "no_route",
+            ApiError::MethodNotAllowed => "method_not_allowed",
+            ApiError::Conflict(_) => "conflict",
+            ApiError::Unavailable => "unavailable",
+            ApiError::Internal(_) => "internal",
+        }
+    }
+
+    fn title(&self) -> &'static str {
+        match self {
+            ApiError::BadRequest(_) => "Bad request",
+            ApiError::MalformedJson(_) => "Malformed JSON",
+            ApiError::UnsupportedMediaType => "Unsupported media type",
+            ApiError::Validation(_) => "Validation failed",
+            ApiError::Unauthenticated => "Authentication required",
+            ApiError::InvalidCredentials => "Invalid credentials",
+            ApiError::Forbidden(_) => "Forbidden",
+            ApiError::MethodDisabled(_) => "Method disabled",
+            ApiError::Throttled(_) => "Too many attempts",
+            ApiError::Locked => "Account locked",
+            ApiError::NotFound(_) => "Not found",
+            ApiError::NoRoute => "Not found",
+            ApiError::MethodNotAllowed => "Method not allowed",
+            ApiError::Conflict(_) => "Conflict",
+            ApiError::Unavailable => "Service unavailable",
+            ApiError::Internal(_) => "Internal error",
+        }
+    }
+
+    pub fn validation(pointer: &str, detail: impl Into<String>) -> Self {
+        ApiError::Validation(ValidationErrors::single(pointer, detail))
+    }
+
+    pub fn internal(error: impl std::fmt::Display) -> Self {
+        ApiError::Internal(error.to_string())
+    }
+
+    pub fn problem(&self) -> Problem {
+        let detail = match self {
+            ApiError::Internal(_) => "an unexpected error occurred; it has been logged".into(),
+            ApiError::Validation(errors) if errors.0.len() == 1 => errors.to_string(),
+            ApiError::Validation(_) => "several fields are not valid; see errors".into(),
+            other => other.to_string(),
+        };
+        let errors = match self {
+            ApiError::Validation(errors) => errors
+                .0
+                .iter()
+                .map(|e| FieldProblem {
+                    pointer: e.pointer.clone(),
+                    detail: e.detail.clone(),
+                })
+                .collect(),
+            _ => Vec::new(),
+        };
+        Problem {
+            kind: format!("urn:billing-identity:problem:{}", self.code()),
+            title: self.title().into(),
+            status: self.status_code().as_u16(),
+            detail,
+            code: self.code().into(),
+            errors,
+        }
+    }
+
+    /// A "not found" for an object the caller may not see either: cross-tenant reads look
+    /// exactly like reads of ids that do not exist.
+    pub fn from_store(what: &'static str) -> impl Fn(StoreError) -> ApiError {
+        move |e| match e {
+            StoreError::NotFound => ApiError::NotFound(what),
+            other => other.into(),
+        }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::NotFound => ApiError::NotFound("object"),
+            StoreError::Conflict(rule) => ApiError::Conflict(format!("conflicts with {rule}")),
+            StoreError::Unavailable(cause) => {
+                log::error!("database unavailable: {cause}");
+                ApiError::Unavailable
+            }
+            other => ApiError::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<ValidationErrors> for ApiError {
+    fn from(errors: ValidationErrors) -> Self {
+        ApiError::Validation(errors)
+    }
+}
+
+impl From<actix_web::error::BlockingError> for ApiError {
+    fn from(error: actix_web::error::BlockingError) -> Self {
+        ApiError::Internal(error.to_string())
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            ApiError::BadRequest(_) | ApiError::MalformedJson(_) => StatusCode::BAD_REQUEST,
+            ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::Unauthenticated | ApiError::InvalidCredentials => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden(_) | ApiError::MethodDisabled(_) => StatusCode::FORBIDDEN,
+            ApiError::Throttled(_) | ApiError::Locked => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::NotFound(_) | ApiError::NoRoute => StatusCode::NOT_FOUND,
+            ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        if let ApiError::Internal(cause) = self {
+            log::error!("internal error: {cause}");
+        }
+        let mut response = HttpResponse::build(self.status_code());
+        response.insert_header((
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        ));
+        match self {
+            ApiError::Unauthenticated | ApiError::InvalidCredentials => {
+                response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
+            }
+            ApiError::Throttled(seconds) => {
+                response.insert_header((header::RETRY_AFTER, seconds.to_string()));
+            }
+            _ => {}
+        }
+        response.json(self.problem())
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn internal_details_stay_in_the_log() {
+        let problem = ApiError::internal("connection to 10.0.0.5 refused").problem();
+        assert_eq!(problem.status, 500);
+        assert!(!problem.detail.contains("10.0.0.5"));
+    }
+
+    #[test]
+    fn codes_are_unique() {
+        let all = [
+            ApiError::BadRequest(String::new()),
+            ApiError::MalformedJson(String::new()),
+            ApiError::UnsupportedMediaType,
+            ApiError::Validation(ValidationErrors::new()),
+            ApiError::Unauthenticated,
+            ApiError::InvalidCredentials,
+            ApiError::Forbidden(String::new()),
+            ApiError::MethodDisabled("x"),
+            ApiError::Throttled(1),
+            ApiError::Locked,
+            ApiError::NotFound("x"),
+            ApiError::NoRoute,
+            ApiError::MethodNotAllowed,
+            ApiError::Conflict(String::new()),
+            ApiError::Unavailable,
+            ApiError::Internal(String::new()),
+        ];
+        let mut codes: Vec<&str> = all.iter().map(ApiError::code).collect();
+        codes.sort();
+        codes.dedup();
+        assert_eq!(codes.len(), all.len());
+    }
+}

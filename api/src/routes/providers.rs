@@ -1,0 +1,546 @@
+use actix_web::{HttpResponse, web};
+use chrono::{DateTime, Utc};
+use domain::ValidationErrors;
+use domain::auth_method::{AuthMethod, AuthMethods, MethodConfig, NoSettings};
+use domain::country::CountryCode;
+use domain::error::parse_name;
+use domain::model::Provider;
+use domain::policy::ProviderPolicies;
+use domain::provider::{ProviderSlug, ProviderStatus};
+use serde::{Deserialize, Serialize};
+use utoipa::{OpenApi, ToSchema};
+use uuid::Uuid;
+
+use super::resource;
+use crate::extract::{PageQuery, Staff, need, parse_id};
+use crate::problem::{ApiError, ApiResult, Problem};
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateProvider {
+    /// Lower-case name in public URLs.
+    #[schema(example = "acme")]
+    pub slug: String,
+    #[schema(example = "Acme Hosting GmbH")]
+    pub name: String,
+    /// ISO 3166-1 alpha-2 country whose law applies.
+    #[schema(example = "DE")]
+    pub jurisdiction: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateProvider {
+    pub name: Option<String>,
+    pub jurisdiction: Option<String>,
+    #[schema(value_type = Option<String>, example = "suspended")]
+    pub status: Option<ProviderStatus>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ProviderResponse {
+    pub id: Uuid,
+    pub slug: String,
+    pub name: String,
+    pub jurisdiction: String,
+    /// `active` or `suspended`.
+    pub status: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<Provider> for ProviderResponse {
+    fn from(p: Provider) -> Self {
+        Self {
+            id: p.id,
+            slug: p.slug.to_string(),
+            name: p.name,
+            jurisdiction: p.jurisdiction.to_string(),
+            status: p.status.as_str().into(),
+            created_at: p.created_at,
+            updated_at: p.updated_at,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ProviderPage {
+    pub items: Vec<ProviderResponse>,
+    pub next_cursor: Option<String>,
+}
+
+/// Switches of one method; `settings` depends on the method (none of them has any yet).
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MethodSwitches {
+    /// May new clients register with this method?
+    pub registration: bool,
+    /// May people sign in with it?
+    pub login: bool,
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub settings: NoSettings,
+}
+
+/// The "methods of registration and authorization" form of a provider.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AuthMethodsBody {
+    pub password: MethodSwitches,
+    pub temporary_key: MethodSwitches,
+    pub phone: MethodSwitches,
+    pub google: MethodSwitches,
+    pub keycloak: MethodSwitches,
+    pub api_token: MethodSwitches,
+    pub authinfo: MethodSwitches,
+}
+
+fn to_config(m: MethodSwitches) -> MethodConfig<NoSettings> {
+    MethodConfig {
+        registration: m.registration,
+        login: m.login,
+        settings: m.settings,
+    }
+}
+
+fn from_config(m: MethodConfig<NoSettings>) -> MethodSwitches {
+    MethodSwitches {
+        registration: m.registration,
+        login: m.login,
+        settings: m.settings,
+    }
+}
+
+impl From<AuthMethodsBody> for AuthMethods {
+    fn from(b: AuthMethodsBody) -> Self {
+        AuthMethods {
+            password: to_config(b.password),
+            temporary_key: to_config(b.temporary_key),
+            phone: to_config(b.phone),
+            google: to_config(b.google),
+            keycloak: to_config(b.keycloak),
+            api_token: to_config(b.api_token),
+            authinfo: to_config(b.authinfo),
+        }
+    }
+}
+
+impl From<AuthMethods> for AuthMethodsBody {
+    fn from(m: AuthMethods) -> Self {
+        AuthMethodsBody {
+            password: from_config(m.password),
+            temporary_key: from_config(m.temporary_key),
+            phone: from_config(m.phone),
+            google: from_config(m.google),
+            keycloak: from_config(m.keycloak),
+            api_token: from_config(m.api_token),
+            authinfo: from_config(m.authinfo),
+        }
+    }
+}
+
+/// A provider's policies.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PoliciesBody {
+    /// Employees must use a second factor.
+    pub admin_mfa_required: bool,
+    /// Every user must use a second factor; passwords may then be 8 characters long
+    /// instead of 15.
+    pub mfa_required_for_everyone: bool,
+    /// Days an auth event is kept (1 to 3650).
+    #[schema(example = 180)]
+    pub auth_log_retention_days: u32,
+    /// Addresses or CIDR networks allowed to use `authinfo`; empty allows any.
+    #[schema(example = json!(["203.0.113.0/24"]))]
+    pub authinfo_ip_allowlist: Vec<String>,
+}
+
+impl From<PoliciesBody> for ProviderPolicies {
+    fn from(b: PoliciesBody) -> Self {
+        ProviderPolicies {
+            admin_mfa_required: b.admin_mfa_required,
+            mfa_required_for_everyone: b.mfa_required_for_everyone,
+            auth_log_retention_days: b.auth_log_retention_days,
+            authinfo_ip_allowlist: b.authinfo_ip_allowlist,
+        }
+    }
+}
+
+impl From<ProviderPolicies> for PoliciesBody {
+    fn from(p: ProviderPolicies) -> Self {
+        PoliciesBody {
+            admin_mfa_required: p.admin_mfa_required,
+            mfa_required_for_everyone: p.mfa_required_for_everyone,
+            auth_log_retention_days: p.auth_log_retention_days,
+            authinfo_ip_allowlist: p.authinfo_ip_allowlist,
+        }
+    }
+}
+
+/// What a login or registration form of a provider should offer. No secrets in it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LoginOptions {
+    pub provider: LoginOptionsProvider,
+    /// Methods people can sign in with.
+    #[schema(example = json!(["password", "temporary_key"]))]
+    pub login: Vec<String>,
+    /// Methods new clients can register with.
+    #[schema(example = json!(["password"]))]
+    pub registration: Vec<String>,
+    /// Shortest password a registration accepts, in characters.
+    #[schema(example = 15)]
+    pub password_min_length: usize,
+    /// Every user must set up a second factor.
+    pub mfa_required: bool,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LoginOptionsProvider {
+    pub slug: String,
+    pub name: String,
+}
+
+/// Loads a provider the employee may see; others are "not found".
+pub(crate) async fn visible_provider<P>(
+    state: &crate::state::AppState,
+    staff: &Staff<P>,
+    id: &str,
+) -> ApiResult<Provider> {
+    let id = parse_id(id, "provider")?;
+    staff.check_provider(id, "provider")?;
+    state
+        .db(move |store| store.provider(id).map_err(ApiError::from_store("provider")))
+        .await
+}
+
+/// Lists providers the caller may see.
+#[utoipa::path(get, path = "/api/v1/providers", tag = "providers", operation_id = "list_providers",
+    params(PageQuery), security(("bearer" = []), ("api_token" = [])),
+    responses(
+        (status = 200, body = ProviderPage),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn list_providers(
+    state: crate::state::State,
+    staff: Staff<need::ProvidersRead>,
+    query: web::Query<PageQuery>,
+) -> ApiResult<web::Json<ProviderPage>> {
+    let page = query.to_request()?;
+    let scope = staff.scope().clone();
+    let page = state
+        .db(move |store| Ok(store.list_providers(&scope, page)?))
+        .await?;
+    Ok(web::Json(ProviderPage {
+        next_cursor: page.next_cursor.map(|c| c.to_string()),
+        items: page.items.into_iter().map(Into::into).collect(),
+    }))
+}
+
+/// Creates a provider with the default methods (password, one-time keys, API tokens) and
+/// policies.
+#[utoipa::path(post, path = "/api/v1/providers", tag = "providers", operation_id = "create_provider",
+    request_body = CreateProvider, security(("bearer" = []), ("api_token" = [])),
+    responses(
+        (status = 201, body = ProviderResponse),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The slug is taken", body = Problem, content_type = "application/problem+json"),
+        (status = 415, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn create_provider(
+    state: crate::state::State,
+    staff: Staff<need::ProvidersWrite>,
+    body: web::Json<CreateProvider>,
+) -> ApiResult<HttpResponse> {
+    if !matches!(staff.scope(), domain::permission::ProviderScope::All) {
+        return Err(ApiError::Forbidden(
+            "an employee limited to some providers cannot create providers".into(),
+        ));
+    }
+    let body = body.into_inner();
+    let mut errors = ValidationErrors::new();
+    let slug = errors.check("/slug", ProviderSlug::parse(&body.slug));
+    let name = errors.check("/name", parse_name(&body.name, 200));
+    let jurisdiction = errors.check("/jurisdiction", CountryCode::parse(&body.jurisdiction));
+    let (Some(slug), Some(name), Some(jurisdiction)) = (slug, name, jurisdiction) else {
+        return Err(errors.into());
+    };
+    let now = state.now();
+    let provider = Provider {
+        id: Uuid::now_v7(),
+        slug,
+        name,
+        jurisdiction,
+        status: ProviderStatus::Active,
+        auth_methods: AuthMethods::default(),
+        policies: ProviderPolicies::default(),
+        created_at: now,
+        updated_at: now,
+    };
+    let saved = provider.clone();
+    state
+        .db(move |store| {
+            store.insert_provider(&saved).map_err(|e| match e {
+                persistence::StoreError::Conflict(_) => {
+                    ApiError::Conflict("a provider with this slug exists".into())
+                }
+                other => other.into(),
+            })
+        })
+        .await?;
+    Ok(HttpResponse::Created()
+        .insert_header(("Location", format!("/api/v1/providers/{}", provider.id)))
+        .json(ProviderResponse::from(provider)))
+}
+
+/// Reads one provider.
+#[utoipa::path(get, path = "/api/v1/providers/{id}", tag = "providers", operation_id = "get_provider",
+    params(("id" = Uuid, Path)), security(("bearer" = []), ("api_token" = [])),
+    responses(
+        (status = 200, body = ProviderResponse),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn get_provider(
+    state: crate::state::State,
+    staff: Staff<need::ProvidersRead>,
+    id: web::Path<String>,
+) -> ApiResult<web::Json<ProviderResponse>> {
+    Ok(web::Json(
+        visible_provider(&state, &staff, &id).await?.into(),
+    ))
+}
+
+/// Changes a provider's name, jurisdiction or status.
+#[utoipa::path(patch, path = "/api/v1/providers/{id}", tag = "providers", operation_id = "update_provider",
+    params(("id" = Uuid, Path)), request_body = UpdateProvider, security(("bearer" = []), ("api_token" = [])),
+    responses(
+        (status = 200, body = ProviderResponse),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn update_provider(
+    state: crate::state::State,
+    staff: Staff<need::ProvidersWrite>,
+    id: web::Path<String>,
+    body: web::Json<UpdateProvider>,
+) -> ApiResult<web::Json<ProviderResponse>> {
+    let mut provider = visible_provider(&state, &staff, &id).await?;
+    let body = body.into_inner();
+    let mut errors = ValidationErrors::new();
+    if let Some(name) = body.name.as_deref() {
+        if let Some(name) = errors.check("/name", parse_name(name, 200)) {
+            provider.name = name;
+        }
+    }
+    if let Some(j) = body.jurisdiction.as_deref() {
+        if let Some(j) = errors.check("/jurisdiction", CountryCode::parse(j)) {
+            provider.jurisdiction = j;
+        }
+    }
+    errors.into_result()?;
+    if let Some(status) = body.status {
+        provider.status = status;
+    }
+    provider.updated_at = state.now();
+    let saved = provider.clone();
+    state
+        .db(move |store| Ok(store.update_provider(&saved)?))
+        .await?;
+    Ok(web::Json(provider.into()))
+}
+
+/// The methods of registration and authorization of a provider.
+#[utoipa::path(get, path = "/api/v1/providers/{id}/auth-methods", tag = "providers", operation_id = "get_auth_methods",
+    params(("id" = Uuid, Path)), security(("bearer" = []), ("api_token" = [])),
+    responses(
+        (status = 200, body = AuthMethodsBody),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn get_auth_methods(
+    state: crate::state::State,
+    staff: Staff<need::ProvidersRead>,
+    id: web::Path<String>,
+) -> ApiResult<web::Json<AuthMethodsBody>> {
+    Ok(web::Json(
+        visible_provider(&state, &staff, &id)
+            .await?
+            .auth_methods
+            .into(),
+    ))
+}
+
+/// Replaces the whole form: every method, both switches. Registration can be on only for
+/// `password`, `phone` and `google`.
+#[utoipa::path(put, path = "/api/v1/providers/{id}/auth-methods", tag = "providers", operation_id = "put_auth_methods",
+    params(("id" = Uuid, Path)), request_body = AuthMethodsBody, security(("bearer" = []), ("api_token" = [])),
+    responses(
+        (status = 200, body = AuthMethodsBody),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn put_auth_methods(
+    state: crate::state::State,
+    staff: Staff<need::ProvidersWrite>,
+    id: web::Path<String>,
+    body: web::Json<AuthMethodsBody>,
+) -> ApiResult<web::Json<AuthMethodsBody>> {
+    let mut provider = visible_provider(&state, &staff, &id).await?;
+    let methods = AuthMethods::from(body.into_inner());
+    methods.validate()?;
+    provider.auth_methods = methods;
+    provider.updated_at = state.now();
+    let saved = provider.clone();
+    state
+        .db(move |store| Ok(store.update_provider(&saved)?))
+        .await?;
+    Ok(web::Json(provider.auth_methods.into()))
+}
+
+/// A provider's policies.
+#[utoipa::path(get, path = "/api/v1/providers/{id}/policies", tag = "providers", operation_id = "get_policies",
+    params(("id" = Uuid, Path)), security(("bearer" = []), ("api_token" = [])),
+    responses(
+        (status = 200, body = PoliciesBody),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn get_policies(
+    state: crate::state::State,
+    staff: Staff<need::ProvidersRead>,
+    id: web::Path<String>,
+) -> ApiResult<web::Json<PoliciesBody>> {
+    Ok(web::Json(
+        visible_provider(&state, &staff, &id).await?.policies.into(),
+    ))
+}
+
+/// Replaces a provider's policies.
+#[utoipa::path(put, path = "/api/v1/providers/{id}/policies", tag = "providers", operation_id = "put_policies",
+    params(("id" = Uuid, Path)), request_body = PoliciesBody, security(("bearer" = []), ("api_token" = [])),
+    responses(
+        (status = 200, body = PoliciesBody),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn put_policies(
+    state: crate::state::State,
+    staff: Staff<need::ProvidersWrite>,
+    id: web::Path<String>,
+    body: web::Json<PoliciesBody>,
+) -> ApiResult<web::Json<PoliciesBody>> {
+    let mut provider = visible_provider(&state, &staff, &id).await?;
+    let policies = ProviderPolicies::from(body.into_inner());
+    policies.validate()?;
+    provider.policies = policies;
+    provider.updated_at = state.now();
+    let saved = provider.clone();
+    state
+        .db(move |store| Ok(store.update_provider(&saved)?))
+        .await?;
+    Ok(web::Json(provider.policies.into()))
+}
+
+/// What to render on a provider's login and registration pages. Public; no secrets.
+#[utoipa::path(get, path = "/api/v1/providers/{provider}/login-options", tag = "auth", operation_id = "get_login_options",
+    params(("provider" = String, Path, description = "The provider's slug")),
+    responses(
+        (status = 200, body = LoginOptions),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn get_login_options(
+    state: crate::state::State,
+    slug: web::Path<String>,
+) -> ApiResult<web::Json<LoginOptions>> {
+    let slug = slug.into_inner();
+    let provider = state
+        .db(move |store| {
+            store
+                .provider_by_slug(&slug)
+                .map_err(ApiError::from_store("provider"))
+        })
+        .await?;
+    if provider.status != ProviderStatus::Active {
+        return Err(ApiError::NotFound("provider"));
+    }
+    let methods = &provider.auth_methods;
+    let names = |on: &dyn Fn(AuthMethod) -> bool| {
+        AuthMethod::ALL
+            .iter()
+            .filter(|m| on(**m))
+            .map(|m| m.as_str().to_owned())
+            .collect::<Vec<_>>()
+    };
+    Ok(web::Json(LoginOptions {
+        login: names(&|m| methods.login_enabled(m)),
+        registration: names(&|m| methods.registration_enabled(m)),
+        password_min_length: domain::password::min_chars(
+            provider.policies.mfa_required_for_everyone,
+        ),
+        mfa_required: provider.policies.mfa_required_for_everyone,
+        provider: LoginOptionsProvider {
+            slug: provider.slug.to_string(),
+            name: provider.name,
+        },
+    }))
+}
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        resource("/api/v1/providers")
+            .get(list_providers)
+            .post(create_provider),
+    )
+    .service(
+        resource("/api/v1/providers/{id}")
+            .get(get_provider)
+            .patch(update_provider),
+    )
+    .service(
+        resource("/api/v1/providers/{id}/auth-methods")
+            .get(get_auth_methods)
+            .put(put_auth_methods),
+    )
+    .service(
+        resource("/api/v1/providers/{id}/policies")
+            .get(get_policies)
+            .put(put_policies),
+    )
+    .service(resource("/api/v1/providers/{provider}/login-options").get(get_login_options));
+}
+
+#[derive(OpenApi)]
+#[openapi(paths(
+    list_providers,
+    create_provider,
+    get_provider,
+    update_provider,
+    get_auth_methods,
+    put_auth_methods,
+    get_policies,
+    put_policies,
+    get_login_options,
+))]
+struct Doc;
+
+pub fn document() -> utoipa::openapi::OpenApi {
+    Doc::openapi()
+}

@@ -1,0 +1,78 @@
+use actix_web::http::header;
+use actix_web::{HttpResponse, web};
+use utoipa::OpenApi;
+use utoipa_swagger_ui::{Config, SwaggerUi};
+
+use super::resource;
+use crate::problem::{ApiError, ApiResult};
+use crate::state::State;
+
+/// The process is alive.
+#[utoipa::path(get, path = "/healthz", tag = "system", operation_id = "get_healthz",
+    responses((status = 200, description = "Alive", content_type = "text/plain", body = String)))]
+pub async fn healthz() -> HttpResponse {
+    HttpResponse::Ok().content_type("text/plain").body("ok")
+}
+
+/// The database answers.
+#[utoipa::path(get, path = "/readyz", tag = "system", operation_id = "get_readyz",
+    responses(
+        (status = 200, description = "Ready", content_type = "text/plain", body = String),
+        (status = 503, description = "The database does not answer", body = crate::problem::Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn readyz(state: State) -> ApiResult<HttpResponse> {
+    state
+        .db(|store| store.ping().map_err(|_| ApiError::Unavailable))
+        .await?;
+    Ok(HttpResponse::Ok().content_type("text/plain").body("ready"))
+}
+
+/// The public keys that verify our access tokens (JWK Set).
+#[utoipa::path(get, path = "/.well-known/jwks.json", tag = "system", operation_id = "get_jwks",
+    responses((status = 200, description = "JWK Set", body = Object)))]
+pub async fn jwks(state: State) -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "public, max-age=300"))
+        .json(state.tokens.jwks())
+}
+
+/// This document, as JSON.
+#[utoipa::path(get, path = "/openapi.json", tag = "system", operation_id = "get_openapi_json",
+    responses((status = 200, description = "OpenAPI 3.1 document", body = Object)))]
+pub async fn openapi_json() -> HttpResponse {
+    HttpResponse::Ok().json(crate::openapi::document())
+}
+
+/// This document, as YAML (the same as `openapi.yaml` in the repository).
+#[utoipa::path(get, path = "/openapi.yaml", tag = "system", operation_id = "get_openapi_yaml",
+    responses((status = 200, description = "OpenAPI 3.1 document", content_type = "application/yaml", body = String)))]
+pub async fn openapi_yaml() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("application/yaml")
+        .body(crate::openapi::yaml())
+}
+
+async fn docs_redirect() -> HttpResponse {
+    HttpResponse::PermanentRedirect()
+        .insert_header((header::LOCATION, "/docs/"))
+        .finish()
+}
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(resource("/healthz").get(healthz))
+        .service(resource("/readyz").get(readyz))
+        .service(resource("/.well-known/jwks.json").get(jwks))
+        .service(resource("/openapi.json").get(openapi_json))
+        .service(resource("/openapi.yaml").get(openapi_yaml))
+        .service(resource("/docs").get(docs_redirect))
+        // Swagger UI's files are compiled into the binary (the `vendored` feature).
+        .service(SwaggerUi::new("/docs/{_:.*}").config(Config::new(["/openapi.json"])));
+}
+
+#[derive(OpenApi)]
+#[openapi(paths(healthz, readyz, jwks, openapi_json, openapi_yaml))]
+struct Doc;
+
+pub fn document() -> utoipa::openapi::OpenApi {
+    Doc::openapi()
+}

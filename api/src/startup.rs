@@ -1,0 +1,234 @@
+//! Building the app: the store, migrations, keys, routes, and the HTTP server.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{Server, ServiceRequest, ServiceResponse};
+use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
+use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::middleware::{Logger, Next, from_fn};
+use actix_web::{App, HttpMessage, HttpRequest, HttpServer, web};
+use anyhow::Context;
+use persistence::Store;
+use uuid::Uuid;
+
+use crate::passwords::PasswordHasherPool;
+use crate::problem::ApiError;
+use crate::routes;
+use crate::settings::Settings;
+use crate::state::AppState;
+use crate::tokens::TokenService;
+
+/// Largest JSON body accepted: forms are small; this keeps a flood of bytes out.
+const JSON_LIMIT: usize = 64 * 1024;
+
+pub struct Application {
+    server: Server,
+    port: u16,
+    state: web::Data<AppState>,
+}
+
+/// serde messages quote the string values they choke on in double quotes (field names go in
+/// backticks); a value may be a secret sent in the wrong field, so it is cut out before it
+/// reaches an error body.
+pub fn redact_values(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    let mut quote: Option<char> = None;
+    for c in message.chars() {
+        match quote {
+            Some(q) if c == q => {
+                out.push('…');
+                out.push(c);
+                quote = None;
+            }
+            Some(_) => {}
+            None if c == '"' => {
+                out.push(c);
+                quote = Some(c);
+            }
+            None => out.push(c),
+        }
+    }
+    if quote.is_some() {
+        out.push('…');
+    }
+    out
+}
+
+fn json_error(error: JsonPayloadError, _: &HttpRequest) -> actix_web::Error {
+    match error {
+        JsonPayloadError::ContentType => ApiError::UnsupportedMediaType.into(),
+        JsonPayloadError::Deserialize(e) if e.is_data() => {
+            let message = e.to_string();
+            // "missing field `name`" and "unknown field `x`" name the field: point at it.
+            let pointer = message
+                .split('`')
+                .nth(1)
+                .filter(|_| {
+                    message.starts_with("missing field") || message.starts_with("unknown field")
+                })
+                .map(|field| format!("/{field}"))
+                .unwrap_or_default();
+            ApiError::validation(&pointer, redact_values(&message)).into()
+        }
+        JsonPayloadError::Deserialize(e) => {
+            ApiError::MalformedJson(redact_values(&e.to_string())).into()
+        }
+        JsonPayloadError::Overflow { .. } | JsonPayloadError::OverflowKnownLength { .. } => {
+            ApiError::BadRequest(format!("the body is larger than {JSON_LIMIT} bytes")).into()
+        }
+        other => ApiError::MalformedJson(redact_values(&other.to_string())).into(),
+    }
+}
+
+fn query_error(error: QueryPayloadError, _: &HttpRequest) -> actix_web::Error {
+    ApiError::BadRequest(format!(
+        "bad query string: {}",
+        redact_values(&error.to_string())
+    ))
+    .into()
+}
+
+fn path_error(_: PathError, _: &HttpRequest) -> actix_web::Error {
+    ApiError::NotFound("object").into()
+}
+
+async fn no_route() -> Result<actix_web::HttpResponse, ApiError> {
+    Err(ApiError::NoRoute)
+}
+
+/// A request id for every request: taken from `X-Request-Id` when it is sane, made
+/// otherwise; sent back and written in the access log line.
+async fn request_id(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let given = req
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| {
+            (1..=64).contains(&v.len()) && v.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        })
+        .map(str::to_owned);
+    let id = given.unwrap_or_else(|| Uuid::new_v4().to_string());
+    req.extensions_mut().insert(RequestId(id.clone()));
+    let mut response = next.call(req).await?;
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        response
+            .headers_mut()
+            .insert(HeaderName::from_static("x-request-id"), value);
+    }
+    Ok(response)
+}
+
+#[derive(Clone)]
+pub struct RequestId(pub String);
+
+/// The shared state: open the database, apply migrations, load the signing keys.
+pub async fn build_state(settings: Settings) -> anyhow::Result<web::Data<AppState>> {
+    let store_settings = settings.clone();
+    let (store, tokens) = web::block(move || -> anyhow::Result<_> {
+        let store = Store::open(&store_settings.database_url, store_settings.db_pool_size)?;
+        let applied = store.migrate().context("applying migrations")?;
+        if applied > 0 {
+            log::info!("applied {applied} migration(s)");
+        }
+        let tokens = TokenService::load(
+            store.clone(),
+            store_settings.issuer.clone(),
+            chrono::Utc::now(),
+        )
+        .context("loading signing keys")?;
+        Ok((store, tokens))
+    })
+    .await??;
+    let passwords = PasswordHasherPool::new(
+        settings.argon2_memory_kib,
+        settings.argon2_iterations,
+        settings.password_hash_concurrency,
+    )?;
+    Ok(web::Data::new(AppState {
+        store,
+        settings,
+        tokens: Arc::new(tokens),
+        passwords,
+    }))
+}
+
+/// Everything mounted on the app, shared by the server and the tests of the contract.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.app_data(
+        web::JsonConfig::default()
+            .limit(JSON_LIMIT)
+            .error_handler(json_error),
+    )
+    .app_data(web::QueryConfig::default().error_handler(query_error))
+    .app_data(web::PathConfig::default().error_handler(path_error));
+    routes::configure(cfg);
+}
+
+impl Application {
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        let listener = TcpListener::bind(settings.bind)
+            .with_context(|| format!("binding {}", settings.bind))?;
+        let port = listener.local_addr()?.port();
+        let workers = settings.workers;
+        let state = build_state(settings).await?;
+        let app_state = state.clone();
+        let mut server = HttpServer::new(move || {
+            App::new()
+                .app_data(app_state.clone())
+                .wrap(Logger::new(r#"%{x-request-id}o %a "%m %U" %s %b %Dms"#))
+                .wrap(from_fn(request_id))
+                .configure(configure)
+                .default_service(web::to(no_route))
+        })
+        .listen(listener)?;
+        if workers > 0 {
+            server = server.workers(workers);
+        }
+        Ok(Self {
+            server: server.run(),
+            port,
+            state,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn state(&self) -> web::Data<AppState> {
+        self.state.clone()
+    }
+
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact_values;
+
+    #[test]
+    fn quoted_values_are_cut() {
+        let cases = [
+            (
+                r#"invalid type: string "hunter2", expected u32"#,
+                r#"invalid type: string "…", expected u32"#,
+            ),
+            (
+                "unknown field `passwrd`, expected `a`",
+                "unknown field `passwrd`, expected `a`",
+            ),
+            ("EOF while parsing", "EOF while parsing"),
+            (r#"open "quote"#, r#"open "…"#),
+        ];
+        for (input, expected) in cases {
+            assert_eq!(redact_values(input), expected);
+        }
+    }
+}

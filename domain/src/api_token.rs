@@ -1,0 +1,42 @@
+//! API tokens for scripts: named, scoped, optionally expiring.
+
+use serde::{Deserialize, Serialize};
+
+use crate::provider::text_enum;
+
+text_enum!(
+    /// What a token may do: `read` allows only safe HTTP methods (GET, HEAD); `full`
+    /// everything its owner may do.
+    ApiTokenScope { Read = "read", Full = "full" }
+);
+
+impl ApiTokenScope {
+    pub fn allows(self, http_method: &str) -> bool {
+        match self {
+            ApiTokenScope::Full => true,
+            ApiTokenScope::Read => matches!(http_method, "GET" | "HEAD"),
+        }
+    }
+}
+
+/// Characters of the secret shown in listings, so an owner can tell tokens apart.
+pub const SHOWN_PREFIX_CHARS: usize = 12;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scopes() {
+        let cases = [
+            (ApiTokenScope::Read, "GET", true),
+            (ApiTokenScope::Read, "HEAD", true),
+            (ApiTokenScope::Read, "POST", false),
+            (ApiTokenScope::Read, "DELETE", false),
+            (ApiTokenScope::Full, "DELETE", true),
+        ];
+        for (scope, method, expected) in cases {
+            assert_eq!(scope.allows(method), expected, "{scope} {method}");
+        }
+    }
+}

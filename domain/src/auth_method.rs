@@ -1,0 +1,172 @@
+//! "Methods of registration and authorization" of one provider: for each method, whether it
+//! is on for registration and for login, and its settings.
+
+use serde::{Deserialize, Serialize};
+
+use crate::ValidationErrors;
+use crate::provider::text_enum;
+
+text_enum!(
+    /// A way to register or to sign in.
+    AuthMethod {
+        Password = "password",
+        TemporaryKey = "temporary_key",
+        Phone = "phone",
+        Google = "google",
+        Keycloak = "keycloak",
+        ApiToken = "api_token",
+        Authinfo = "authinfo",
+    }
+);
+
+impl AuthMethod {
+    /// Methods that can create a client. The others only sign in existing people.
+    pub fn allows_registration(self) -> bool {
+        matches!(
+            self,
+            AuthMethod::Password | AuthMethod::Phone | AuthMethod::Google
+        )
+    }
+}
+
+/// Settings of a method that has none (yet). Unknown fields are refused so that a typo in
+/// a form does not vanish silently.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NoSettings {}
+
+/// The switches of one method and its settings of type `S`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MethodConfig<S> {
+    pub registration: bool,
+    pub login: bool,
+    #[serde(default)]
+    pub settings: S,
+}
+
+impl<S> MethodConfig<S> {
+    fn switches(&self) -> (bool, bool) {
+        (self.registration, self.login)
+    }
+}
+
+/// One provider's form. Each method has a field of its own so that later methods can give
+/// their settings a type (phone gateways, Google and Keycloak clients) without a migration.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthMethods {
+    pub password: MethodConfig<NoSettings>,
+    pub temporary_key: MethodConfig<NoSettings>,
+    pub phone: MethodConfig<NoSettings>,
+    pub google: MethodConfig<NoSettings>,
+    pub keycloak: MethodConfig<NoSettings>,
+    pub api_token: MethodConfig<NoSettings>,
+    pub authinfo: MethodConfig<NoSettings>,
+}
+
+impl Default for AuthMethods {
+    /// A new provider: password registration and login, one-time keys and API tokens on;
+    /// methods that need a third party, and the legacy `authinfo`, off.
+    fn default() -> Self {
+        let on = |registration| MethodConfig {
+            registration,
+            login: true,
+            settings: NoSettings {},
+        };
+        Self {
+            password: on(true),
+            temporary_key: on(false),
+            phone: MethodConfig::default(),
+            google: MethodConfig::default(),
+            keycloak: MethodConfig::default(),
+            api_token: on(false),
+            authinfo: MethodConfig::default(),
+        }
+    }
+}
+
+impl AuthMethods {
+    fn switches(&self, method: AuthMethod) -> (bool, bool) {
+        match method {
+            AuthMethod::Password => self.password.switches(),
+            AuthMethod::TemporaryKey => self.temporary_key.switches(),
+            AuthMethod::Phone => self.phone.switches(),
+            AuthMethod::Google => self.google.switches(),
+            AuthMethod::Keycloak => self.keycloak.switches(),
+            AuthMethod::ApiToken => self.api_token.switches(),
+            AuthMethod::Authinfo => self.authinfo.switches(),
+        }
+    }
+
+    pub fn login_enabled(&self, method: AuthMethod) -> bool {
+        self.switches(method).1
+    }
+
+    pub fn registration_enabled(&self, method: AuthMethod) -> bool {
+        self.switches(method).0
+    }
+
+    /// Registration through a method that only signs people in is refused, rather than
+    /// stored and ignored.
+    pub fn validate(&self) -> Result<(), ValidationErrors> {
+        let mut errors = ValidationErrors::new();
+        for method in AuthMethod::ALL {
+            if self.registration_enabled(*method) && !method.allows_registration() {
+                errors.add(
+                    &format!("/{}/registration", method.as_str()),
+                    format!("{method} cannot register clients"),
+                );
+            }
+        }
+        errors.into_result()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults() {
+        let methods = AuthMethods::default();
+        let cases: &[(AuthMethod, bool, bool)] = &[
+            (AuthMethod::Password, true, true),
+            (AuthMethod::TemporaryKey, false, true),
+            (AuthMethod::Phone, false, false),
+            (AuthMethod::Google, false, false),
+            (AuthMethod::Keycloak, false, false),
+            (AuthMethod::ApiToken, false, true),
+            (AuthMethod::Authinfo, false, false),
+        ];
+        for (method, registration, login) in cases {
+            assert_eq!(
+                methods.registration_enabled(*method),
+                *registration,
+                "{method}"
+            );
+            assert_eq!(methods.login_enabled(*method), *login, "{method}");
+        }
+        assert!(methods.validate().is_ok());
+    }
+
+    #[test]
+    fn registration_only_where_it_makes_sense() {
+        let mut methods = AuthMethods::default();
+        methods.authinfo.registration = true;
+        methods.api_token.registration = true;
+        let errors = methods.validate().unwrap_err();
+        let pointers: Vec<&str> = errors.0.iter().map(|e| e.pointer.as_str()).collect();
+        assert_eq!(
+            pointers,
+            ["/api_token/registration", "/authinfo/registration"]
+        );
+    }
+
+    #[test]
+    fn unknown_fields_are_refused() {
+        let mut json = serde_json::to_value(AuthMethods::default()).unwrap();
+        json["password"]["loginn"] = true.into();
+        assert!(serde_json::from_value::<AuthMethods>(json).is_err());
+    }
+}

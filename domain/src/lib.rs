@@ -1,0 +1,18 @@
+//! Pure rules of billing-identity. Nothing here does I/O or reads a clock: time and
+//! randomness are arguments, so every rule can be tested with a table.
+
+pub mod api_token;
+pub mod auth_method;
+pub mod country;
+pub mod email;
+pub mod error;
+pub mod model;
+pub mod password;
+pub mod permission;
+pub mod phone;
+pub mod policy;
+pub mod provider;
+pub mod secret;
+pub mod throttle;
+
+pub use error::{FieldError, ValidationErrors};

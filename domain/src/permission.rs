@@ -1,0 +1,117 @@
+//! Employees act through roles; a role is a fixed set of permissions. The sets live in code
+//! (not in the database) so that a permission check can never meet an unknown role.
+
+use serde::{Deserialize, Serialize};
+
+use crate::provider::text_enum;
+
+text_enum!(
+    /// One thing an employee may do in the administration API.
+    Permission {
+        ProvidersRead = "providers:read",
+        ProvidersWrite = "providers:write",
+        ClientsRead = "clients:read",
+        ClientsWrite = "clients:write",
+        UsersRead = "users:read",
+        UsersWrite = "users:write",
+        EmployeesRead = "employees:read",
+        EmployeesWrite = "employees:write",
+        TemporaryKeysIssue = "temporary_keys:issue",
+        AuthEventsRead = "auth_events:read",
+    }
+);
+
+text_enum!(
+    /// A named set of permissions given to employees.
+    Role { Admin = "admin", Support = "support", Billing = "billing", Dpo = "dpo" }
+);
+
+impl Role {
+    pub fn permissions(self) -> &'static [Permission] {
+        use Permission::*;
+        match self {
+            Role::Admin => Permission::ALL,
+            Role::Support => &[
+                ProvidersRead,
+                ClientsRead,
+                ClientsWrite,
+                UsersRead,
+                UsersWrite,
+                TemporaryKeysIssue,
+                AuthEventsRead,
+            ],
+            Role::Billing => &[ProvidersRead, ClientsRead, ClientsWrite, UsersRead],
+            Role::Dpo => &[
+                ProvidersRead,
+                ClientsRead,
+                UsersRead,
+                EmployeesRead,
+                AuthEventsRead,
+            ],
+        }
+    }
+
+    pub fn description(self) -> &'static str {
+        match self {
+            Role::Admin => "everything, including employees and their roles",
+            Role::Support => "clients and users, one-time keys for users, the auth log",
+            Role::Billing => "clients and users, without keys or logs",
+            Role::Dpo => "read access for the data-protection officer, the auth log",
+        }
+    }
+}
+
+/// True when any of `roles` grants `permission`.
+pub fn roles_grant(roles: &[Role], permission: Permission) -> bool {
+    roles.iter().any(|r| r.permissions().contains(&permission))
+}
+
+/// Which providers an employee may see: all of them, or a listed few.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProviderScope<Id> {
+    All,
+    Only(Vec<Id>),
+}
+
+impl<Id: PartialEq> ProviderScope<Id> {
+    pub fn allows(&self, provider: &Id) -> bool {
+        match self {
+            ProviderScope::All => true,
+            ProviderScope::Only(ids) => ids.contains(provider),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grants_table() {
+        use Permission::*;
+        let cases: &[(&[Role], Permission, bool)] = &[
+            (&[Role::Admin], EmployeesWrite, true),
+            (&[Role::Support], EmployeesWrite, false),
+            (&[Role::Support], TemporaryKeysIssue, true),
+            (&[Role::Billing], TemporaryKeysIssue, false),
+            (&[Role::Dpo], AuthEventsRead, true),
+            (&[Role::Dpo], UsersWrite, false),
+            (&[Role::Billing, Role::Dpo], AuthEventsRead, true),
+            (&[], ProvidersRead, false),
+        ];
+        for (roles, permission, expected) in cases {
+            assert_eq!(
+                roles_grant(roles, *permission),
+                *expected,
+                "{roles:?} {permission}"
+            );
+        }
+    }
+
+    #[test]
+    fn scope() {
+        assert!(ProviderScope::<u8>::All.allows(&1));
+        assert!(ProviderScope::Only(vec![1, 2]).allows(&2));
+        assert!(!ProviderScope::Only(vec![1]).allows(&2));
+    }
+}

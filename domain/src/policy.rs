@@ -1,0 +1,139 @@
+//! A provider's policies: what the law or the provider asks beyond which methods are on.
+
+use serde::{Deserialize, Serialize};
+
+use crate::ValidationErrors;
+
+/// Shortest auth-log retention: a day, so that a misclick cannot wipe the evidence at once.
+pub const MIN_AUTH_LOG_RETENTION_DAYS: u32 = 1;
+/// Longest auth-log retention: ten years. GDPR Art. 5(1)(e) wants "no longer than necessary".
+pub const MAX_AUTH_LOG_RETENTION_DAYS: u32 = 3650;
+/// Entries an `authinfo` allowlist may hold.
+pub const MAX_ALLOWLIST_ENTRIES: usize = 100;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProviderPolicies {
+    /// Employees acting on this provider must use a second factor (NIST AAL2).
+    pub admin_mfa_required: bool,
+    /// Every user must use a second factor; passwords may then be as short as 8 characters.
+    pub mfa_required_for_everyone: bool,
+    /// Days an auth event is kept before the purge job deletes it.
+    pub auth_log_retention_days: u32,
+    /// Addresses and networks (CIDR) that may use `authinfo`; empty means any.
+    pub authinfo_ip_allowlist: Vec<String>,
+}
+
+impl Default for ProviderPolicies {
+    fn default() -> Self {
+        Self {
+            admin_mfa_required: true,
+            mfa_required_for_everyone: false,
+            auth_log_retention_days: 180,
+            authinfo_ip_allowlist: Vec::new(),
+        }
+    }
+}
+
+impl ProviderPolicies {
+    pub fn validate(&self) -> Result<(), ValidationErrors> {
+        let mut errors = ValidationErrors::new();
+        let days = MIN_AUTH_LOG_RETENTION_DAYS..=MAX_AUTH_LOG_RETENTION_DAYS;
+        if !days.contains(&self.auth_log_retention_days) {
+            errors.add(
+                "/auth_log_retention_days",
+                format!("must be between {} and {}", days.start(), days.end()),
+            );
+        }
+        if self.authinfo_ip_allowlist.len() > MAX_ALLOWLIST_ENTRIES {
+            errors.add(
+                "/authinfo_ip_allowlist",
+                format!("must hold at most {MAX_ALLOWLIST_ENTRIES} entries"),
+            );
+        }
+        for (i, entry) in self.authinfo_ip_allowlist.iter().enumerate() {
+            if parse_network(entry).is_none() {
+                errors.add(
+                    &format!("/authinfo_ip_allowlist/{i}"),
+                    "must be an IP address or a network in CIDR form",
+                );
+            }
+        }
+        errors.into_result()
+    }
+
+    /// Whether `ip` may use `authinfo`. An entry that does not parse allows nothing.
+    pub fn authinfo_allows(&self, ip: std::net::IpAddr) -> bool {
+        self.authinfo_ip_allowlist.is_empty()
+            || self
+                .authinfo_ip_allowlist
+                .iter()
+                .filter_map(|entry| parse_network(entry))
+                .any(|net| net.contains(&ip))
+    }
+}
+
+fn parse_network(entry: &str) -> Option<ipnet::IpNet> {
+    entry.parse::<ipnet::IpNet>().ok().or_else(|| {
+        entry
+            .parse::<std::net::IpAddr>()
+            .ok()
+            .map(ipnet::IpNet::from)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with_allowlist(entries: &[&str]) -> ProviderPolicies {
+        ProviderPolicies {
+            authinfo_ip_allowlist: entries.iter().map(|s| s.to_string()).collect(),
+            ..ProviderPolicies::default()
+        }
+    }
+
+    #[test]
+    fn allowlist_table() {
+        let cases: &[(&[&str], &str, bool)] = &[
+            (&[], "203.0.113.9", true),
+            (&["203.0.113.0/24"], "203.0.113.9", true),
+            (&["203.0.113.0/24"], "198.51.100.1", false),
+            (&["198.51.100.1"], "198.51.100.1", true),
+            (&["2001:db8::/32"], "2001:db8::1", true),
+            (&["2001:db8::/32"], "127.0.0.1", false),
+        ];
+        for (entries, ip, expected) in cases {
+            let policies = with_allowlist(entries);
+            assert_eq!(
+                policies.authinfo_allows(ip.parse().unwrap()),
+                *expected,
+                "{entries:?} {ip}"
+            );
+        }
+    }
+
+    #[test]
+    fn validation() {
+        assert!(ProviderPolicies::default().validate().is_ok());
+        let bad = ProviderPolicies {
+            auth_log_retention_days: 0,
+            ..with_allowlist(&["10.0.0.0/8", "not-an-ip", "10.0.0.0/33"])
+        };
+        let pointers: Vec<String> = bad
+            .validate()
+            .unwrap_err()
+            .0
+            .into_iter()
+            .map(|e| e.pointer)
+            .collect();
+        assert_eq!(
+            pointers,
+            [
+                "/auth_log_retention_days",
+                "/authinfo_ip_allowlist/1",
+                "/authinfo_ip_allowlist/2"
+            ]
+        );
+    }
+}

@@ -1,0 +1,13 @@
+DROP TABLE auth_events;
+DROP TABLE auth_throttle;
+DROP TABLE api_tokens;
+DROP TABLE refresh_tokens;
+DROP TABLE sessions;
+DROP TABLE temporary_keys;
+DROP TABLE signing_keys;
+DROP TABLE employee_providers;
+DROP TABLE employee_roles;
+DROP TABLE employees;
+DROP TABLE users;
+DROP TABLE clients;
+DROP TABLE providers;

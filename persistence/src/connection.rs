@@ -1,0 +1,196 @@
+//! One diesel codebase on SQLite and PostgreSQL. The backend is chosen from the URL scheme
+//! here, not by trying each one: SQLite accepts any string as a file name, so a mistyped
+//! PostgreSQL URL would otherwise silently become a file.
+
+use std::time::Duration;
+
+use diesel::connection::SimpleConnection;
+use diesel::pg::PgConnection;
+use diesel::r2d2::{self, ManageConnection};
+use diesel::sqlite::SqliteConnection;
+use diesel::{Connection, ConnectionError};
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+
+mod multi {
+    use diesel::pg::PgConnection;
+    use diesel::sqlite::SqliteConnection;
+
+    #[derive(diesel::MultiConnection)]
+    pub enum DbConnection {
+        Sqlite(SqliteConnection),
+        Pg(PgConnection),
+    }
+}
+pub use multi::DbConnection;
+
+const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A database location taken apart: which backend and what to hand it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DatabaseUrl {
+    pub backend: Backend,
+    /// For SQLite the file path; for PostgreSQL the whole URL.
+    pub target: String,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum UrlError {
+    #[error("DATABASE_URL must start with sqlite:// or postgres:// (got scheme {0:?})")]
+    UnknownScheme(String),
+    #[error("DATABASE_URL has no file path after sqlite://")]
+    EmptyPath,
+    #[error("in-memory SQLite cannot be shared by a connection pool; use a file")]
+    InMemory,
+}
+
+impl DatabaseUrl {
+    pub fn parse(url: &str) -> Result<Self, UrlError> {
+        let (scheme, rest) = url
+            .split_once("://")
+            .or_else(|| url.split_once(':'))
+            .ok_or_else(|| UrlError::UnknownScheme(String::new()))?;
+        match scheme {
+            "sqlite" => {
+                if rest.is_empty() {
+                    Err(UrlError::EmptyPath)
+                } else if rest.starts_with(":memory:") || rest.contains("mode=memory") {
+                    Err(UrlError::InMemory)
+                } else {
+                    Ok(Self {
+                        backend: Backend::Sqlite,
+                        target: rest.to_owned(),
+                    })
+                }
+            }
+            "postgres" | "postgresql" => Ok(Self {
+                backend: Backend::Postgres,
+                target: url.to_owned(),
+            }),
+            other => Err(UrlError::UnknownScheme(other.to_owned())),
+        }
+    }
+}
+
+/// r2d2 manager that opens the right backend and sets SQLite up for a pool.
+#[derive(Debug, Clone)]
+pub struct Manager {
+    url: DatabaseUrl,
+}
+
+impl Manager {
+    pub fn new(url: DatabaseUrl) -> Self {
+        Self { url }
+    }
+}
+
+impl ManageConnection for Manager {
+    type Connection = DbConnection;
+    type Error = r2d2::Error;
+
+    fn connect(&self) -> Result<DbConnection, r2d2::Error> {
+        match self.url.backend {
+            Backend::Sqlite => {
+                let mut conn = SqliteConnection::establish(&self.url.target)
+                    .map_err(r2d2::Error::ConnectionError)?;
+                // Foreign keys are off by default in SQLite; WAL lets readers run beside the
+                // writer; the busy timeout makes writers queue instead of failing at once.
+                conn.batch_execute(
+                    "PRAGMA foreign_keys = ON; PRAGMA journal_mode = WAL; \
+                     PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 10000;",
+                )
+                .map_err(r2d2::Error::QueryError)?;
+                Ok(DbConnection::Sqlite(conn))
+            }
+            Backend::Postgres => PgConnection::establish(&self.url.target)
+                .map(DbConnection::Pg)
+                .map_err(r2d2::Error::ConnectionError),
+        }
+    }
+
+    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), r2d2::Error> {
+        conn.batch_execute("SELECT 1")
+            .map_err(r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, _conn: &mut DbConnection) -> bool {
+        false
+    }
+}
+
+pub type Pool = r2d2::Pool<Manager>;
+
+pub fn build_pool(url: &DatabaseUrl, max_size: u32) -> Result<Pool, r2d2::PoolError> {
+    r2d2::Pool::builder()
+        .max_size(max_size)
+        // Start even when the database is down, so that /readyz can say so.
+        .min_idle(Some(0))
+        .connection_timeout(Duration::from_secs(5))
+        .build(Manager::new(url.clone()))
+}
+
+/// Applies every pending migration of the backend in use; returns how many ran.
+pub fn run_migrations(conn: &mut DbConnection) -> Result<usize, MigrationError> {
+    let applied = match conn {
+        DbConnection::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS),
+        DbConnection::Pg(c) => c.run_pending_migrations(POSTGRES_MIGRATIONS),
+    };
+    applied
+        .map(|versions| versions.len())
+        .map_err(|e| MigrationError(e.to_string()))
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("migration failed: {0}")]
+pub struct MigrationError(String);
+
+/// Opens one connection outside a pool (for `migrate` and test set-up).
+pub fn connect(url: &DatabaseUrl) -> Result<DbConnection, ConnectionError> {
+    Manager::new(url.clone()).connect().map_err(|e| match e {
+        r2d2::Error::ConnectionError(c) => c,
+        r2d2::Error::QueryError(q) => ConnectionError::CouldntSetupConfiguration(q),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls() {
+        let sqlite = DatabaseUrl::parse("sqlite://data/identity.db").unwrap();
+        assert_eq!(sqlite.backend, Backend::Sqlite);
+        assert_eq!(sqlite.target, "data/identity.db");
+        assert_eq!(
+            DatabaseUrl::parse("sqlite:///abs/x.db").unwrap().target,
+            "/abs/x.db"
+        );
+        let pg = DatabaseUrl::parse("postgres://u@127.0.0.1/db").unwrap();
+        assert_eq!(pg.backend, Backend::Postgres);
+        assert_eq!(pg.target, "postgres://u@127.0.0.1/db");
+        assert_eq!(
+            DatabaseUrl::parse("postgresql://x/y").unwrap().backend,
+            Backend::Postgres
+        );
+        assert_eq!(
+            DatabaseUrl::parse("postgress://x/y"),
+            Err(UrlError::UnknownScheme("postgress".into()))
+        );
+        assert_eq!(
+            DatabaseUrl::parse("mysql://x"),
+            Err(UrlError::UnknownScheme("mysql".into()))
+        );
+        assert!(DatabaseUrl::parse("identity.db").is_err());
+        assert_eq!(DatabaseUrl::parse("sqlite://"), Err(UrlError::EmptyPath));
+        assert_eq!(
+            DatabaseUrl::parse("sqlite://:memory:"),
+            Err(UrlError::InMemory)
+        );
+    }
+}

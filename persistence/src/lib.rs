@@ -1,0 +1,15 @@
+//! The store of billing-identity: diesel on SQLite or PostgreSQL, one codebase.
+//!
+//! `Store` methods are synchronous (callers run them off the async workers) and keep each
+//! transaction inside one method. Rows are converted to domain types here; bad stored data
+//! is an error (`StoreError::Corrupt`), never a panic.
+
+pub mod connection;
+mod error;
+mod rows;
+pub mod schema;
+mod store;
+
+pub use connection::{Backend, DatabaseUrl, DbConnection, Pool};
+pub use error::StoreError;
+pub use store::*;

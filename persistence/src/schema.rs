@@ -1,0 +1,180 @@
+// Written by hand to match migrations/{sqlite,postgres}: only types both backends share.
+
+diesel::table! {
+    providers (id) {
+        id -> Text,
+        slug -> Text,
+        name -> Text,
+        jurisdiction -> Text,
+        status -> Text,
+        auth_methods -> Text,
+        policies -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    clients (id) {
+        id -> Text,
+        provider_id -> Text,
+        name -> Text,
+        status -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    users (id) {
+        id -> Text,
+        provider_id -> Text,
+        client_id -> Text,
+        email -> Text,
+        name -> Text,
+        phone -> Nullable<Text>,
+        status -> Text,
+        password_hash -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    employees (id) {
+        id -> Text,
+        login -> Text,
+        name -> Text,
+        email -> Nullable<Text>,
+        status -> Text,
+        all_providers -> Bool,
+        password_hash -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    employee_roles (employee_id, role) {
+        employee_id -> Text,
+        role -> Text,
+    }
+}
+
+diesel::table! {
+    employee_providers (employee_id, provider_id) {
+        employee_id -> Text,
+        provider_id -> Text,
+    }
+}
+
+diesel::table! {
+    signing_keys (kid) {
+        kid -> Text,
+        algorithm -> Text,
+        private_key -> Text,
+        public_key -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    temporary_keys (id) {
+        id -> Text,
+        key_hash -> Text,
+        subject_kind -> Text,
+        subject_id -> Text,
+        provider_id -> Nullable<Text>,
+        issued_by -> Nullable<Text>,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    sessions (id) {
+        id -> Text,
+        subject_kind -> Text,
+        subject_id -> Text,
+        provider_id -> Nullable<Text>,
+        method -> Text,
+        ip -> Nullable<Text>,
+        user_agent -> Nullable<Text>,
+        created_at -> Timestamp,
+        last_seen_at -> Timestamp,
+        expires_at -> Timestamp,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    refresh_tokens (token_hash) {
+        token_hash -> Text,
+        session_id -> Text,
+        created_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    api_tokens (id) {
+        id -> Text,
+        subject_kind -> Text,
+        subject_id -> Text,
+        provider_id -> Nullable<Text>,
+        name -> Text,
+        token_prefix -> Text,
+        token_hash -> Text,
+        scope -> Text,
+        created_at -> Timestamp,
+        expires_at -> Nullable<Timestamp>,
+        last_used_at -> Nullable<Timestamp>,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    auth_throttle (throttle_key) {
+        throttle_key -> Text,
+        failures -> Integer,
+        last_attempt_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    auth_events (id) {
+        id -> Text,
+        provider_id -> Nullable<Text>,
+        subject_kind -> Nullable<Text>,
+        subject_id -> Nullable<Text>,
+        method -> Text,
+        outcome -> Text,
+        reason -> Text,
+        ip -> Nullable<Text>,
+        user_agent -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(clients -> providers (provider_id));
+diesel::joinable!(users -> clients (client_id));
+diesel::joinable!(employee_roles -> employees (employee_id));
+diesel::joinable!(employee_providers -> employees (employee_id));
+diesel::joinable!(refresh_tokens -> sessions (session_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    providers,
+    clients,
+    users,
+    employees,
+    employee_roles,
+    employee_providers,
+    signing_keys,
+    temporary_keys,
+    sessions,
+    refresh_tokens,
+    api_tokens,
+    auth_throttle,
+    auth_events,
+);

@@ -1,0 +1,77 @@
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use domain::model::{Client, Subject};
+use domain::provider::AccountStatus;
+use uuid::Uuid;
+
+use super::{Page, PageRequest, Store};
+use crate::StoreError;
+use crate::rows::{ClientRow, naive, uuid};
+use crate::schema::{clients, users};
+
+impl Store {
+    pub fn insert_client(&self, client: &Client) -> Result<(), StoreError> {
+        diesel::insert_into(clients::table)
+            .values(ClientRow::from(client))
+            .execute(&mut self.conn()?)?;
+        Ok(())
+    }
+
+    pub fn client(&self, id: Uuid) -> Result<Client, StoreError> {
+        clients::table
+            .find(id.to_string())
+            .select(ClientRow::as_select())
+            .first(&mut self.conn()?)?
+            .try_into()
+    }
+
+    pub fn list_clients(
+        &self,
+        provider_id: Uuid,
+        page: PageRequest,
+    ) -> Result<Page<Client>, StoreError> {
+        let mut query = clients::table
+            .filter(clients::provider_id.eq(provider_id.to_string()))
+            .select(ClientRow::as_select())
+            .order(clients::id.asc())
+            .limit(i64::from(page.limit) + 1)
+            .into_boxed();
+        if let Some(after) = page.after {
+            query = query.filter(clients::id.gt(after.to_string()));
+        }
+        let items = query
+            .load(&mut self.conn()?)?
+            .into_iter()
+            .map(Client::try_from)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Page::from_overfetch(items, page.limit, |c| c.id))
+    }
+
+    /// Writes the name and status. Disabling a client disables nothing else by itself, but
+    /// everything its users hold (sessions, tokens, keys) dies in the same transaction.
+    pub fn update_client(&self, client: &Client, now: DateTime<Utc>) -> Result<(), StoreError> {
+        let row = ClientRow::from(client);
+        self.conn()?.transaction(|conn| {
+            let changed = diesel::update(clients::table.find(&row.id))
+                .set((
+                    clients::name.eq(&row.name),
+                    clients::status.eq(&row.status),
+                    clients::updated_at.eq(row.updated_at),
+                ))
+                .execute(conn)?;
+            if changed == 0 {
+                return Err(StoreError::NotFound);
+            }
+            if client.status == AccountStatus::Disabled {
+                let user_ids: Vec<String> = users::table
+                    .filter(users::client_id.eq(&row.id))
+                    .select(users::id)
+                    .load(conn)?;
+                for id in user_ids {
+                    super::auth::revoke_everything(conn, Subject::user(uuid(&id)?), naive(now))?;
+                }
+            }
+            Ok(())
+        })
+    }
+}

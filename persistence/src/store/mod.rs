@@ -1,0 +1,92 @@
+use diesel::r2d2::PooledConnection;
+use uuid::Uuid;
+
+use crate::StoreError;
+use crate::connection::{self, DatabaseUrl, Manager, Pool};
+
+mod auth;
+mod clients;
+mod employees;
+mod keys;
+mod providers;
+mod users;
+
+pub use auth::*;
+pub use employees::EmployeeCredentials;
+pub use keys::*;
+pub use users::UserCredentials;
+
+/// A page of a collection, ordered by id (UUID v7, so by creation).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    /// The id to pass as `after` for the next page; `None` on the last one.
+    pub next_cursor: Option<Uuid>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PageRequest {
+    pub after: Option<Uuid>,
+    pub limit: u32,
+}
+
+impl<T> Page<T> {
+    /// Builds a page from `limit + 1` fetched items: the extra one only says there is more.
+    pub(crate) fn from_overfetch(mut items: Vec<T>, limit: u32, id: impl Fn(&T) -> Uuid) -> Self {
+        let limit = limit as usize;
+        let next_cursor = if items.len() > limit {
+            items.truncate(limit);
+            items.last().map(id)
+        } else {
+            None
+        };
+        Page { items, next_cursor }
+    }
+
+    pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
+        Page {
+            items: self.items.into_iter().map(f).collect(),
+            next_cursor: self.next_cursor,
+        }
+    }
+}
+
+/// The database behind the service. Cheap to clone: it is a handle on a pool.
+#[derive(Clone)]
+pub struct Store {
+    pool: Pool,
+    backend: connection::Backend,
+}
+
+pub(crate) type Conn = PooledConnection<Manager>;
+
+impl Store {
+    pub fn open(url: &DatabaseUrl, max_connections: u32) -> Result<Self, StoreError> {
+        let pool = connection::build_pool(url, max_connections)?;
+        Ok(Self {
+            pool,
+            backend: url.backend,
+        })
+    }
+
+    pub fn backend(&self) -> connection::Backend {
+        self.backend
+    }
+
+    pub(crate) fn conn(&self) -> Result<Conn, StoreError> {
+        Ok(self.pool.get()?)
+    }
+
+    /// Applies pending migrations; returns how many ran.
+    pub fn migrate(&self) -> Result<usize, StoreError> {
+        let mut conn = self.conn()?;
+        connection::run_migrations(&mut conn).map_err(|e| StoreError::Other(e.to_string()))
+    }
+
+    /// Answers when the database does (for `/readyz`).
+    pub fn ping(&self) -> Result<(), StoreError> {
+        use diesel::connection::SimpleConnection;
+        self.conn()?.batch_execute("SELECT 1")?;
+        Ok(())
+    }
+}

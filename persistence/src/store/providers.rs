@@ -1,0 +1,77 @@
+use diesel::prelude::*;
+use domain::model::Provider;
+use domain::permission::ProviderScope;
+use uuid::Uuid;
+
+use super::{Page, PageRequest, Store};
+use crate::StoreError;
+use crate::rows::ProviderRow;
+use crate::schema::providers;
+
+impl Store {
+    pub fn insert_provider(&self, provider: &Provider) -> Result<(), StoreError> {
+        diesel::insert_into(providers::table)
+            .values(ProviderRow::from(provider))
+            .execute(&mut self.conn()?)?;
+        Ok(())
+    }
+
+    pub fn provider(&self, id: Uuid) -> Result<Provider, StoreError> {
+        providers::table
+            .find(id.to_string())
+            .select(ProviderRow::as_select())
+            .first(&mut self.conn()?)?
+            .try_into()
+    }
+
+    pub fn provider_by_slug(&self, slug: &str) -> Result<Provider, StoreError> {
+        providers::table
+            .filter(providers::slug.eq(slug))
+            .select(ProviderRow::as_select())
+            .first(&mut self.conn()?)?
+            .try_into()
+    }
+
+    pub fn list_providers(
+        &self,
+        scope: &ProviderScope<Uuid>,
+        page: PageRequest,
+    ) -> Result<Page<Provider>, StoreError> {
+        let mut query = providers::table
+            .select(ProviderRow::as_select())
+            .order(providers::id.asc())
+            .limit(i64::from(page.limit) + 1)
+            .into_boxed();
+        if let Some(after) = page.after {
+            query = query.filter(providers::id.gt(after.to_string()));
+        }
+        if let ProviderScope::Only(ids) = scope {
+            query = query.filter(providers::id.eq_any(ids.iter().map(Uuid::to_string)));
+        }
+        let rows = query.load(&mut self.conn()?)?;
+        let items = rows
+            .into_iter()
+            .map(Provider::try_from)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Page::from_overfetch(items, page.limit, |p| p.id))
+    }
+
+    /// Writes every changeable field of `provider` (the caller read it and applied a change).
+    pub fn update_provider(&self, provider: &Provider) -> Result<(), StoreError> {
+        let row = ProviderRow::from(provider);
+        let changed = diesel::update(providers::table.find(&row.id))
+            .set((
+                providers::name.eq(&row.name),
+                providers::jurisdiction.eq(&row.jurisdiction),
+                providers::status.eq(&row.status),
+                providers::auth_methods.eq(&row.auth_methods),
+                providers::policies.eq(&row.policies),
+                providers::updated_at.eq(row.updated_at),
+            ))
+            .execute(&mut self.conn()?)?;
+        if changed == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,131 @@
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use domain::model::{Subject, User};
+use domain::provider::AccountStatus;
+use uuid::Uuid;
+
+use super::{Page, PageRequest, Store};
+use crate::StoreError;
+use crate::rows::{UserRow, naive};
+use crate::schema::users;
+
+/// A user with the stored password hash, for sign-in only.
+#[derive(Debug, Clone)]
+pub struct UserCredentials {
+    pub user: User,
+    pub password_hash: Option<String>,
+}
+
+fn user_row(user: &User, password_hash: Option<String>) -> UserRow {
+    UserRow {
+        id: user.id.to_string(),
+        provider_id: user.provider_id.to_string(),
+        client_id: user.client_id.to_string(),
+        email: user.email.to_string(),
+        name: user.name.clone(),
+        phone: user.phone.as_ref().map(ToString::to_string),
+        status: user.status.as_str().to_owned(),
+        password_hash,
+        created_at: naive(user.created_at),
+        updated_at: naive(user.updated_at),
+    }
+}
+
+impl Store {
+    pub fn insert_user(
+        &self,
+        user: &User,
+        password_hash: Option<String>,
+    ) -> Result<(), StoreError> {
+        diesel::insert_into(users::table)
+            .values(user_row(user, password_hash))
+            .execute(&mut self.conn()?)?;
+        Ok(())
+    }
+
+    pub fn user(&self, id: Uuid) -> Result<User, StoreError> {
+        users::table
+            .find(id.to_string())
+            .select(UserRow::as_select())
+            .first(&mut self.conn()?)?
+            .try_into()
+    }
+
+    /// The user with this e-mail at this provider, with the password hash.
+    pub fn user_credentials(
+        &self,
+        provider_id: Uuid,
+        email: &str,
+    ) -> Result<Option<UserCredentials>, StoreError> {
+        let row = users::table
+            .filter(users::provider_id.eq(provider_id.to_string()))
+            .filter(users::email.eq(email))
+            .select(UserRow::as_select())
+            .first(&mut self.conn()?)
+            .optional()?;
+        row.map(|row| {
+            let password_hash = row.password_hash.clone();
+            Ok(UserCredentials {
+                user: row.try_into()?,
+                password_hash,
+            })
+        })
+        .transpose()
+    }
+
+    pub fn user_password_hash(&self, id: Uuid) -> Result<Option<String>, StoreError> {
+        Ok(users::table
+            .find(id.to_string())
+            .select(users::password_hash)
+            .first(&mut self.conn()?)?)
+    }
+
+    pub fn list_users(&self, client_id: Uuid, page: PageRequest) -> Result<Page<User>, StoreError> {
+        let mut query = users::table
+            .filter(users::client_id.eq(client_id.to_string()))
+            .select(UserRow::as_select())
+            .order(users::id.asc())
+            .limit(i64::from(page.limit) + 1)
+            .into_boxed();
+        if let Some(after) = page.after {
+            query = query.filter(users::id.gt(after.to_string()));
+        }
+        let items = query
+            .load(&mut self.conn()?)?
+            .into_iter()
+            .map(User::try_from)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Page::from_overfetch(items, page.limit, |u| u.id))
+    }
+
+    /// Writes the changeable fields; disabling revokes everything the user holds, at once.
+    pub fn update_user(&self, user: &User, now: DateTime<Utc>) -> Result<(), StoreError> {
+        let row = user_row(user, None);
+        self.conn()?.transaction(|conn| {
+            let changed = diesel::update(users::table.find(&row.id))
+                .set((
+                    users::email.eq(&row.email),
+                    users::name.eq(&row.name),
+                    users::phone.eq(&row.phone),
+                    users::status.eq(&row.status),
+                    users::updated_at.eq(row.updated_at),
+                ))
+                .execute(conn)?;
+            if changed == 0 {
+                return Err(StoreError::NotFound);
+            }
+            if user.status == AccountStatus::Disabled {
+                super::auth::revoke_everything(conn, Subject::user(user.id), naive(now))?;
+            }
+            Ok(())
+        })
+    }
+
+    /// Replaces a user's password hash (a rehash at login keeps the sessions).
+    pub fn set_user_password_hash(&self, id: Uuid, hash: &str) -> Result<(), StoreError> {
+        diesel::update(users::table.find(id.to_string()))
+            .set(users::password_hash.eq(hash))
+            .execute(&mut self.conn()?)?;
+        Ok(())
+    }
+}

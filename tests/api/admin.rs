@@ -1,0 +1,3 @@
+use crate::helpers::*;
+#[allow(unused_imports)]
+use serde_json::json;

@@ -1,0 +1,9 @@
+//! Black-box tests: each one starts the real app on port 0 with a fresh database (SQLite
+//! always; PostgreSQL when TEST_DATABASE_URL is set) and talks to it over HTTP.
+
+mod helpers;
+
+mod admin;
+mod auth;
+mod contract;
+mod system;
