@@ -1,10 +1,224 @@
-use actix_web::web;
-use utoipa::OpenApi;
+use actix_web::{HttpResponse, web};
+use chrono::{DateTime, SubsecRound, Utc};
+use domain::ValidationErrors;
+use domain::error::parse_name;
+use domain::model::Client;
+use domain::provider::AccountStatus;
+use serde::{Deserialize, Serialize};
+use utoipa::{OpenApi, ToSchema};
+use uuid::Uuid;
 
-pub fn configure(_cfg: &mut web::ServiceConfig) {}
+use super::providers::visible_provider;
+use super::resource;
+use crate::extract::{PageQuery, Staff, need, parse_id};
+use crate::problem::{ApiError, ApiResult, Problem};
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateClient {
+    #[schema(example = "Example Shop Ltd")]
+    pub name: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateClient {
+    pub name: Option<String>,
+    /// `active` or `disabled`. Disabling revokes every session, API token and one-time key
+    /// of the client's users at once.
+    #[schema(value_type = Option<String>, example = "disabled")]
+    pub status: Option<AccountStatus>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ClientResponse {
+    pub id: Uuid,
+    pub provider_id: Uuid,
+    pub name: String,
+    /// `active` or `disabled`.
+    pub status: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<Client> for ClientResponse {
+    fn from(c: Client) -> Self {
+        Self {
+            id: c.id,
+            provider_id: c.provider_id,
+            name: c.name,
+            status: c.status.as_str().into(),
+            created_at: c.created_at,
+            updated_at: c.updated_at,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ClientPage {
+    pub items: Vec<ClientResponse>,
+    pub next_cursor: Option<String>,
+}
+
+/// Loads a client the employee may see; clients of other providers are "not found".
+pub(crate) async fn visible_client<P>(
+    state: &crate::state::AppState,
+    staff: &Staff<P>,
+    id: &str,
+) -> ApiResult<Client> {
+    let id = parse_id(id, "client")?;
+    let client = state
+        .db(move |store| store.client(id).map_err(ApiError::from_store("client")))
+        .await?;
+    staff.check_provider(client.provider_id, "client")?;
+    Ok(client)
+}
+
+/// Lists the clients of a provider, oldest first.
+#[utoipa::path(get, path = "/api/v1/providers/{id}/clients", tag = "clients", operation_id = "list_clients",
+    params(("id" = Uuid, Path, description = "The provider's id"), PageQuery),
+    security(("bearer" = []), ("api_token" = [])),
+    responses(
+        (status = 200, description = "A page of clients", body = ClientPage),
+        (status = 400, description = "Malformed JSON or a bad query string", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid credentials", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The caller lacks the permission", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such object, or one the caller may not see", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A bad `limit` or `cursor`", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn list_clients(
+    state: crate::state::State,
+    staff: Staff<need::ClientsRead>,
+    id: web::Path<String>,
+    query: web::Query<PageQuery>,
+) -> ApiResult<web::Json<ClientPage>> {
+    let provider = visible_provider(&state, &staff, &id).await?;
+    let page = query.to_request()?;
+    let page = state
+        .db(move |store| Ok(store.list_clients(provider.id, page)?))
+        .await?;
+    Ok(web::Json(ClientPage {
+        next_cursor: page.next_cursor.map(|c| c.to_string()),
+        items: page.items.into_iter().map(Into::into).collect(),
+    }))
+}
+
+/// Creates an active client of a provider. Users are added to it separately.
+#[utoipa::path(post, path = "/api/v1/providers/{id}/clients", tag = "clients", operation_id = "create_client",
+    params(("id" = Uuid, Path, description = "The provider's id")), request_body = CreateClient,
+    security(("bearer" = []), ("api_token" = [])),
+    responses(
+        (status = 201, description = "The new client", body = ClientResponse),
+        (status = 400, description = "Malformed JSON or a bad query string", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid credentials", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The caller lacks the permission", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such object, or one the caller may not see", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body is not application/json", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A field is not valid; see `errors`", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn create_client(
+    state: crate::state::State,
+    staff: Staff<need::ClientsWrite>,
+    id: web::Path<String>,
+    body: web::Json<CreateClient>,
+) -> ApiResult<HttpResponse> {
+    let provider = visible_provider(&state, &staff, &id).await?;
+    let name =
+        parse_name(&body.name, 200).map_err(|e| ApiError::validation("/name", e.to_string()))?;
+    let now = state.now().trunc_subsecs(6);
+    let client = Client {
+        id: Uuid::now_v7(),
+        provider_id: provider.id,
+        name,
+        status: AccountStatus::Active,
+        created_at: now,
+        updated_at: now,
+    };
+    let saved = client.clone();
+    state
+        .db(move |store| Ok(store.insert_client(&saved)?))
+        .await?;
+    Ok(HttpResponse::Created()
+        .insert_header(("Location", format!("/api/v1/clients/{}", client.id)))
+        .json(ClientResponse::from(client)))
+}
+
+/// Reads one client.
+#[utoipa::path(get, path = "/api/v1/clients/{id}", tag = "clients", operation_id = "get_client",
+    params(("id" = Uuid, Path)), security(("bearer" = []), ("api_token" = [])),
+    responses(
+        (status = 200, description = "The client", body = ClientResponse),
+        (status = 401, description = "No valid credentials", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The caller lacks the permission", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such object, or one the caller may not see", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn get_client(
+    state: crate::state::State,
+    staff: Staff<need::ClientsRead>,
+    id: web::Path<String>,
+) -> ApiResult<web::Json<ClientResponse>> {
+    Ok(web::Json(visible_client(&state, &staff, &id).await?.into()))
+}
+
+/// Renames a client or changes its status. Disabling a client revokes every session, API
+/// token and one-time key of its users in the same transaction.
+#[utoipa::path(patch, path = "/api/v1/clients/{id}", tag = "clients", operation_id = "update_client",
+    params(("id" = Uuid, Path)), request_body = UpdateClient, security(("bearer" = []), ("api_token" = [])),
+    responses(
+        (status = 200, description = "The client after the change", body = ClientResponse),
+        (status = 400, description = "Malformed JSON or a bad query string", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid credentials", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The caller lacks the permission", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such object, or one the caller may not see", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body is not application/json", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A field is not valid; see `errors`", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn update_client(
+    state: crate::state::State,
+    staff: Staff<need::ClientsWrite>,
+    id: web::Path<String>,
+    body: web::Json<UpdateClient>,
+) -> ApiResult<web::Json<ClientResponse>> {
+    let mut client = visible_client(&state, &staff, &id).await?;
+    let body = body.into_inner();
+    let mut errors = ValidationErrors::new();
+    if let Some(name) = body.name.as_deref()
+        && let Some(name) = errors.check("/name", parse_name(name, 200))
+    {
+        client.name = name;
+    }
+    errors.into_result()?;
+    if let Some(status) = body.status {
+        client.status = status;
+    }
+    let now = state.now().trunc_subsecs(6);
+    client.updated_at = now;
+    let saved = client.clone();
+    state
+        .db(move |store| {
+            store
+                .update_client(&saved, now)
+                .map_err(ApiError::from_store("client"))
+        })
+        .await?;
+    Ok(web::Json(client.into()))
+}
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        resource("/api/v1/providers/{id}/clients")
+            .get(list_clients)
+            .post(create_client),
+    )
+    .service(
+        resource("/api/v1/clients/{id}")
+            .get(get_client)
+            .patch(update_client),
+    );
+}
 
 #[derive(OpenApi)]
-#[openapi()]
+#[openapi(paths(list_clients, create_client, get_client, update_client))]
 struct Doc;
 
 pub fn document() -> utoipa::openapi::OpenApi {
