@@ -1,3 +1,137 @@
 use crate::helpers::*;
-#[allow(unused_imports)]
-use serde_json::json;
+
+use std::collections::HashSet;
+
+use serde_json::Value;
+
+const REGENERATE: &str = "cargo run -q -p billing-identity -- openapi > openapi.yaml";
+
+const METHODS: [&str; 8] = [
+    "get", "put", "post", "delete", "options", "head", "patch", "trace",
+];
+
+fn committed_path() -> String {
+    format!("{}/../openapi.yaml", env!("CARGO_MANIFEST_DIR"))
+}
+
+/// YAML parsed into JSON values, so formatting and key order do not count.
+fn parse_yaml(text: &str, what: &str) -> Value {
+    serde_norway::from_str::<Value>(text).unwrap_or_else(|e| panic!("{what} is not YAML: {e}"))
+}
+
+fn generated() -> Value {
+    serde_json::to_value(api::openapi::document()).expect("the document serialises")
+}
+
+/// Every (path, method, operation) in the document.
+fn operations(doc: &Value) -> Vec<(String, String, Value)> {
+    let mut found = Vec::new();
+    for (path, item) in doc["paths"].as_object().expect("paths is an object") {
+        for method in METHODS {
+            if let Some(operation) = item.get(method) {
+                found.push((path.clone(), method.to_owned(), operation.clone()));
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn committed_openapi_yaml_matches_the_code() {
+    let path = committed_path();
+    let committed = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("cannot read {path}: {e}; create it with `{REGENERATE}`"));
+    let committed = parse_yaml(&committed, "openapi.yaml");
+    let current = parse_yaml(&api::openapi::yaml(), "the generated document");
+    assert!(
+        committed == current,
+        "openapi.yaml at the repository root differs from what the code generates.\n\
+         If the change to the API is intended, regenerate it from the repository root with\n\
+         \n    {REGENERATE}\n\n\
+         and commit it with the change."
+    );
+}
+
+#[tokio::test]
+async fn the_server_serves_the_document() {
+    let app = spawn_app().await;
+    let expected = generated();
+
+    let response = app.get("/openapi.json", None).await;
+    assert_eq!(response.status(), 200);
+    let served: Value = response.json().await.expect("/openapi.json is JSON");
+    assert!(served == expected, "/openapi.json differs from document()");
+
+    let response = app.get("/openapi.yaml", None).await;
+    assert_eq!(response.status(), 200);
+    let content_type = response.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        content_type.starts_with("application/yaml"),
+        "{content_type}"
+    );
+    let served = parse_yaml(&response.text().await.unwrap(), "/openapi.yaml");
+    assert!(served == expected, "/openapi.yaml differs from document()");
+}
+
+#[test]
+fn every_operation_is_described() {
+    let doc = generated();
+    let version = doc["openapi"].as_str().expect("openapi version");
+    assert!(
+        version.starts_with("3.1."),
+        "OpenAPI 3.1 expected, got {version}"
+    );
+
+    let operations = operations(&doc);
+    assert!(!operations.is_empty(), "the document has no operation");
+    let mut ids = HashSet::new();
+    let mut missing = Vec::new();
+    for (path, method, operation) in &operations {
+        let id = operation["operationId"].as_str().unwrap_or_default();
+        if id.is_empty() {
+            missing.push(format!("{method} {path}: no operationId"));
+        } else if !ids.insert(id.to_owned()) {
+            missing.push(format!("{method} {path}: operationId {id} is used twice"));
+        }
+        if operation["tags"].as_array().is_none_or(Vec::is_empty) {
+            missing.push(format!("{method} {path}: no tag"));
+        }
+        if operation["responses"]
+            .as_object()
+            .is_none_or(|r| r.is_empty())
+        {
+            missing.push(format!("{method} {path}: no response"));
+        }
+        // OpenAPI 3.1 requires a description on every response object.
+        for (status, response) in operation["responses"].as_object().into_iter().flatten() {
+            let described = response.get("$ref").is_some()
+                || response["description"]
+                    .as_str()
+                    .is_some_and(|d| !d.trim().is_empty());
+            if !described {
+                missing.push(format!(
+                    "{method} {path}: response {status} has no description"
+                ));
+            }
+        }
+    }
+    assert!(missing.is_empty(), "{}", missing.join("\n"));
+
+    // Every tag used is declared, so Swagger UI groups it with a description.
+    let declared: HashSet<&str> = doc["tags"]
+        .as_array()
+        .map(|tags| tags.iter().filter_map(|t| t["name"].as_str()).collect())
+        .unwrap_or_default();
+    for (path, method, operation) in &operations {
+        for tag in operation["tags"].as_array().into_iter().flatten() {
+            let tag = tag.as_str().unwrap_or_default();
+            assert!(
+                declared.contains(tag),
+                "{method} {path}: tag {tag:?} is not declared in openapi.rs"
+            );
+        }
+    }
+}
