@@ -69,6 +69,7 @@ pub fn document() -> Document {
     for part in routes::documents() {
         doc.merge(part);
     }
+    describe_responses(&mut doc);
     doc.info = InfoBuilder::new()
         .title("billing-identity")
         .version(env!("CARGO_PKG_VERSION"))
@@ -79,6 +80,38 @@ pub fn document() -> Document {
         .license(Some(LicenseBuilder::new().name("AGPL-3.0-only").build()))
         .build();
     doc
+}
+
+/// OpenAPI requires a description on every response; where a handler gave none, the HTTP
+/// reason phrase stands in.
+fn describe_responses(doc: &mut Document) {
+    for item in doc.paths.paths.values_mut() {
+        let operations = [
+            item.get.as_mut(),
+            item.put.as_mut(),
+            item.post.as_mut(),
+            item.delete.as_mut(),
+            item.patch.as_mut(),
+            item.head.as_mut(),
+            item.options.as_mut(),
+            item.trace.as_mut(),
+        ];
+        for operation in operations.into_iter().flatten() {
+            for (status, response) in operation.responses.responses.iter_mut() {
+                if let utoipa::openapi::RefOr::T(response) = response
+                    && response.description.is_empty()
+                {
+                    response.description = status
+                        .parse::<u16>()
+                        .ok()
+                        .and_then(|code| actix_web::http::StatusCode::from_u16(code).ok())
+                        .and_then(|code| code.canonical_reason())
+                        .unwrap_or("Response")
+                        .to_owned();
+                }
+            }
+        }
+    }
 }
 
 pub fn yaml() -> String {

@@ -180,8 +180,13 @@ impl Application {
         let mut server = HttpServer::new(move || {
             App::new()
                 .app_data(app_state.clone())
-                .wrap(Logger::new(r#"%{x-request-id}o %a "%m %U" %s %b %Dms"#))
                 .wrap(from_fn(request_id))
+                // Outermost, so it sees the request id. The path without the query string:
+                // a client that puts a secret in a URL does not get it into our logs.
+                .wrap(
+                    Logger::new(r#"%{x-request-id}o %a "%{method}xi %U" %s %b %Dms"#)
+                        .custom_request_replace("method", |req| req.method().to_string()),
+                )
                 .configure(configure)
                 .default_service(web::to(no_route))
         })

@@ -20,8 +20,11 @@ pub struct AppState {
 pub type State = web::Data<AppState>;
 
 impl AppState {
+    /// The time, in whole microseconds: what PostgreSQL keeps, so that an object read back
+    /// equals the one a create answered.
     pub fn now(&self) -> DateTime<Utc> {
-        Utc::now()
+        use chrono::SubsecRound;
+        Utc::now().trunc_subsecs(6)
     }
 
     /// Runs synchronous store work on the blocking pool, off the async workers.

@@ -19,8 +19,9 @@ impl ApiTokenScope {
     }
 }
 
-/// Characters of the secret shown in listings, so an owner can tell tokens apart.
-pub const SHOWN_PREFIX_CHARS: usize = 12;
+/// Characters of the secret shown in listings, so an owner can tell tokens apart: the
+/// `biat_` prefix and 8 hex digits (32 of the 256 random bits).
+pub const SHOWN_PREFIX_CHARS: usize = 13;
 
 #[cfg(test)]
 mod tests {

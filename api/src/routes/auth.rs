@@ -1,9 +1,17 @@
 //! Public sign-in: password, one-time key, refresh, logout; registration.
 
 use actix_web::{HttpResponse, web};
+use domain::ValidationErrors;
 use domain::auth_method::AuthMethod;
-use serde::Deserialize;
+use domain::email::Email;
+use domain::error::parse_name;
+use domain::model::{Client, Subject, User};
+use domain::password;
+use domain::phone::PhoneNumber;
+use domain::provider::{AccountStatus, ProviderStatus};
+use serde::{Deserialize, Serialize};
 use utoipa::{OpenApi, ToSchema};
+use uuid::Uuid;
 
 use super::resource;
 use crate::auth_flow::{self, PasswordTarget, TokenResponse};
@@ -155,7 +163,149 @@ pub async fn logout(
     Ok(HttpResponse::NoContent().finish())
 }
 
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RegistrationRequest {
+    /// The client's name (a company or a person); the user's name when left out.
+    pub client_name: Option<String>,
+    #[schema(example = "anna@example.com")]
+    pub email: String,
+    #[schema(example = "Anna Schmidt")]
+    pub name: String,
+    /// E.164, e.g. +4930123456.
+    pub phone: Option<String>,
+    /// At least 15 characters (8 where the provider requires a second factor of everyone);
+    /// no common passwords, not the provider's name.
+    pub password: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RegistrationResponse {
+    pub client_id: Uuid,
+    pub user_id: Uuid,
+    pub tokens: TokenResponse,
+}
+
+/// Registers a client and its first user with a password, and signs the user in.
+#[utoipa::path(post, path = "/api/v1/providers/{provider}/registrations", tag = "auth", operation_id = "register",
+    params(("provider" = String, Path, description = "The provider's slug")),
+    request_body = RegistrationRequest,
+    responses(
+        (status = 201, body = RegistrationResponse),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Password registration is off for this provider (`method_disabled`)", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such provider", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The e-mail is registered at this provider", body = Problem, content_type = "application/problem+json"),
+        (status = 415, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn register(
+    state: State,
+    client: ClientInfo,
+    slug: web::Path<String>,
+    body: web::Json<RegistrationRequest>,
+) -> ApiResult<HttpResponse> {
+    let method = AuthMethod::Password;
+    let slug = slug.into_inner();
+    let provider = state
+        .db(move |store| {
+            store
+                .provider_by_slug(&slug)
+                .map_err(ApiError::from_store("provider"))
+        })
+        .await?;
+    if provider.status != ProviderStatus::Active
+        || !provider.auth_methods.registration_enabled(method)
+    {
+        state
+            .record(
+                Attempt::new(method, Reason::MethodDisabled).provider(Some(provider.id)),
+                &client,
+            )
+            .await;
+        return Err(ApiError::MethodDisabled(method.as_str()));
+    }
+    let body = body.into_inner();
+    let mut errors = ValidationErrors::new();
+    let email = errors.check("/email", Email::parse(&body.email));
+    let name = errors.check("/name", parse_name(&body.name, 200));
+    let client_name = match body.client_name.as_deref() {
+        Some(n) => errors.check("/client_name", parse_name(n, 200)),
+        None => name.clone(),
+    };
+    let phone = match body.phone.as_deref() {
+        Some(p) => errors.check("/phone", PhoneNumber::parse(p).map(Some)),
+        None => Some(None),
+    };
+    let min = password::min_chars(provider.policies.mfa_required_for_everyone);
+    let context = [
+        provider.name.as_str(),
+        provider.slug.as_str(),
+        body.email.as_str(),
+    ];
+    errors.check(
+        "/password",
+        password::check_new(&body.password, min, &context),
+    );
+    let (Some(email), Some(name), Some(client_name), Some(phone)) =
+        (email, name, client_name, phone)
+    else {
+        return Err(errors.into());
+    };
+    errors.into_result()?;
+    let hash = state.passwords.hash(body.password).await?;
+    let now = state.now();
+    let new_client = Client {
+        id: Uuid::now_v7(),
+        provider_id: provider.id,
+        name: client_name,
+        status: AccountStatus::Active,
+        created_at: now,
+        updated_at: now,
+    };
+    let user = User {
+        id: Uuid::now_v7(),
+        provider_id: provider.id,
+        client_id: new_client.id,
+        email,
+        name,
+        phone,
+        status: AccountStatus::Active,
+        has_password: true,
+        created_at: now,
+        updated_at: now,
+    };
+    let (c, u) = (new_client.clone(), user.clone());
+    state
+        .db(move |store| {
+            store.register(&c, &u, &hash).map_err(|e| match e {
+                persistence::StoreError::Conflict(_) => {
+                    ApiError::Conflict("this e-mail is registered at this provider".into())
+                }
+                other => other.into(),
+            })
+        })
+        .await?;
+    let subject = Subject::user(user.id);
+    state
+        .record(
+            Attempt::new(method, Reason::Registered)
+                .provider(Some(provider.id))
+                .subject(Some(subject)),
+            &client,
+        )
+        .await;
+    let tokens =
+        auth_flow::start_session(&state, subject, Some(provider.id), method, &client).await?;
+    Ok(HttpResponse::Created().json(RegistrationResponse {
+        client_id: new_client.id,
+        user_id: user.id,
+        tokens,
+    }))
+}
+
 pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(resource("/api/v1/providers/{provider}/registrations").post(register));
     cfg.service(resource("/api/v1/auth/temporary-key").post(redeem_temporary_key))
         .service(resource("/api/v1/auth/login").post(login))
         .service(resource("/api/v1/auth/refresh").post(refresh))
@@ -163,7 +313,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 }
 
 #[derive(OpenApi)]
-#[openapi(paths(redeem_temporary_key, login, refresh, logout))]
+#[openapi(paths(redeem_temporary_key, login, refresh, logout, register))]
 struct Doc;
 
 pub fn document() -> utoipa::openapi::OpenApi {

@@ -1,10 +1,141 @@
-use actix_web::web;
-use utoipa::OpenApi;
+//! The auth log, for employees allowed to read it.
 
-pub fn configure(_cfg: &mut web::ServiceConfig) {}
+use actix_web::web;
+use chrono::{DateTime, Utc};
+use domain::auth_method::AuthMethod;
+use persistence::AuthEventFilter;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, OpenApi, ToSchema};
+use uuid::Uuid;
+
+use super::resource;
+use crate::extract::{PageQuery, Staff, need};
+use crate::problem::{ApiError, ApiResult, Problem};
+use crate::state::State;
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct AuthEventQuery {
+    pub provider_id: Option<Uuid>,
+    /// A user's or an employee's id.
+    pub subject_id: Option<Uuid>,
+    /// `password`, `temporary_key`, `api_token`, `authinfo`, `refresh`, `session`, …
+    pub method: Option<String>,
+    /// `success` or `failure`.
+    pub outcome: Option<String>,
+    /// From this time on (inclusive, RFC 3339).
+    pub from: Option<DateTime<Utc>>,
+    /// Before this time (exclusive, RFC 3339).
+    pub to: Option<DateTime<Utc>>,
+    /// Items per page, 1 to 200 (default 50).
+    pub limit: Option<u32>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AuthEventResponse {
+    pub id: Uuid,
+    pub provider_id: Option<Uuid>,
+    /// `user` or `employee`, when the attempt could be tied to someone.
+    pub subject_kind: Option<String>,
+    pub subject_id: Option<Uuid>,
+    pub method: String,
+    /// `success` or `failure`.
+    pub outcome: String,
+    /// Why, from a fixed list (e.g. `unknown_login_or_wrong_password`, `method_disabled`).
+    pub reason: String,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AuthEventPage {
+    pub items: Vec<AuthEventResponse>,
+    pub next_cursor: Option<String>,
+}
+
+const METHODS_BEYOND_PROVIDERS: [&str; 2] = [crate::authlog::REFRESH, crate::authlog::SESSION];
+
+/// The auth log, newest first. An employee limited to some providers sees only theirs.
+#[utoipa::path(get, path = "/api/v1/auth-events", tag = "auth-events", operation_id = "list_auth_events",
+    params(AuthEventQuery), security(("bearer" = []), ("api_token" = [])),
+    responses(
+        (status = 200, body = AuthEventPage),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "A provider outside the employee's scope", body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn list_auth_events(
+    state: State,
+    staff: Staff<need::AuthEventsRead>,
+    query: web::Query<AuthEventQuery>,
+) -> ApiResult<web::Json<AuthEventPage>> {
+    let q = query.into_inner();
+    let page = PageQuery {
+        limit: q.limit,
+        cursor: q.cursor,
+    }
+    .to_request()?;
+    if let Some(provider) = q.provider_id {
+        staff.check_provider(provider, "provider")?;
+    }
+    if let Some(method) = q.method.as_deref()
+        && AuthMethod::parse(method).is_none()
+        && !METHODS_BEYOND_PROVIDERS.contains(&method)
+    {
+        return Err(ApiError::validation("/query/method", "is not a method"));
+    }
+    if let Some(outcome) = q.outcome.as_deref()
+        && !matches!(outcome, "success" | "failure")
+    {
+        return Err(ApiError::validation(
+            "/query/outcome",
+            "must be success or failure",
+        ));
+    }
+    let filter = AuthEventFilter {
+        provider_id: q.provider_id,
+        subject_id: q.subject_id,
+        method: q.method,
+        outcome: q.outcome,
+        from: q.from,
+        to: q.to,
+    };
+    let scope = staff.scope().clone();
+    let page = state
+        .db(move |store| Ok(store.list_auth_events(&filter, &scope, page)?))
+        .await?;
+    Ok(web::Json(AuthEventPage {
+        next_cursor: page.next_cursor.map(|c| c.to_string()),
+        items: page
+            .items
+            .into_iter()
+            .map(|e| AuthEventResponse {
+                id: e.id,
+                provider_id: e.provider_id,
+                subject_kind: e.subject.map(|s| s.kind.as_str().to_owned()),
+                subject_id: e.subject.map(|s| s.id),
+                method: e.method,
+                outcome: e.outcome,
+                reason: e.reason,
+                ip: e.ip,
+                user_agent: e.user_agent,
+                created_at: e.created_at,
+            })
+            .collect(),
+    }))
+}
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(resource("/api/v1/auth-events").get(list_auth_events));
+}
 
 #[derive(OpenApi)]
-#[openapi()]
+#[openapi(paths(list_auth_events))]
 struct Doc;
 
 pub fn document() -> utoipa::openapi::OpenApi {

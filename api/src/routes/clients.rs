@@ -1,5 +1,5 @@
 use actix_web::{HttpResponse, web};
-use chrono::{DateTime, SubsecRound, Utc};
+use chrono::{DateTime, Utc};
 use domain::ValidationErrors;
 use domain::error::parse_name;
 use domain::model::Client;
@@ -125,7 +125,7 @@ pub async fn create_client(
     let provider = visible_provider(&state, &staff, &id).await?;
     let name =
         parse_name(&body.name, 200).map_err(|e| ApiError::validation("/name", e.to_string()))?;
-    let now = state.now().trunc_subsecs(6);
+    let now = state.now();
     let client = Client {
         id: Uuid::now_v7(),
         provider_id: provider.id,
@@ -191,7 +191,7 @@ pub async fn update_client(
     if let Some(status) = body.status {
         client.status = status;
     }
-    let now = state.now().trunc_subsecs(6);
+    let now = state.now();
     client.updated_at = now;
     let saved = client.clone();
     state

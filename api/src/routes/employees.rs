@@ -1,5 +1,5 @@
 use actix_web::{HttpRequest, HttpResponse, web};
-use chrono::{DateTime, SubsecRound, Utc};
+use chrono::{DateTime, Utc};
 use domain::ValidationErrors;
 use domain::email::Email;
 use domain::error::parse_name;
@@ -258,7 +258,7 @@ pub async fn create_employee(
     else {
         return Err(errors.into());
     };
-    let now = state.now().trunc_subsecs(6);
+    let now = state.now();
     let employee = Employee {
         id: Uuid::now_v7(),
         login,
@@ -342,7 +342,7 @@ pub async fn update_employee(
     if let Some(status) = body.status {
         employee.status = status;
     }
-    let now = state.now().trunc_subsecs(6);
+    let now = state.now();
     employee.updated_at = now;
     let saved = employee.clone();
     state
@@ -390,7 +390,7 @@ pub async fn put_employee_roles(
     errors.into_result()?;
     employee.roles = roles;
     employee.providers = providers;
-    let now = state.now().trunc_subsecs(6);
+    let now = state.now();
     employee.updated_at = now;
     let saved = employee.clone();
     state
@@ -439,7 +439,7 @@ pub async fn issue_employee_temporary_key(
     if employee.status != AccountStatus::Active {
         return Err(ApiError::Conflict("the employee is disabled".into()));
     }
-    let now = state.now().trunc_subsecs(6);
+    let now = state.now();
     let issued_by = staff.employee.id;
     let (key, expires_at) = state
         .db(move |store| {

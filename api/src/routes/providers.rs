@@ -337,15 +337,15 @@ pub async fn update_provider(
     let mut provider = visible_provider(&state, &staff, &id).await?;
     let body = body.into_inner();
     let mut errors = ValidationErrors::new();
-    if let Some(name) = body.name.as_deref() {
-        if let Some(name) = errors.check("/name", parse_name(name, 200)) {
-            provider.name = name;
-        }
+    if let Some(name) = body.name.as_deref()
+        && let Some(name) = errors.check("/name", parse_name(name, 200))
+    {
+        provider.name = name;
     }
-    if let Some(j) = body.jurisdiction.as_deref() {
-        if let Some(j) = errors.check("/jurisdiction", CountryCode::parse(j)) {
-            provider.jurisdiction = j;
-        }
+    if let Some(j) = body.jurisdiction.as_deref()
+        && let Some(j) = errors.check("/jurisdiction", CountryCode::parse(j))
+    {
+        provider.jurisdiction = j;
     }
     errors.into_result()?;
     if let Some(status) = body.status {

@@ -3,7 +3,7 @@ use std::time::Duration;
 use actix_web::http::header;
 use actix_web::mime;
 use actix_web::{HttpRequest, HttpResponse, web};
-use chrono::{DateTime, SubsecRound, Utc};
+use chrono::{DateTime, Utc};
 use domain::ValidationErrors;
 use domain::email::Email;
 use domain::error::parse_name;
@@ -252,7 +252,7 @@ pub async fn create_user(
     if client.status != AccountStatus::Active {
         return Err(ApiError::Conflict("the client is disabled".into()));
     }
-    let now = state.now().trunc_subsecs(6);
+    let now = state.now();
     let user = User {
         id: Uuid::now_v7(),
         provider_id: client.provider_id,
@@ -352,7 +352,7 @@ pub async fn update_user(
     if let Some(status) = body.status {
         user.status = status;
     }
-    let now = state.now().trunc_subsecs(6);
+    let now = state.now();
     user.updated_at = now;
     let saved = user.clone();
     state
@@ -390,7 +390,7 @@ pub async fn issue_user_temporary_key(
     if user.status != AccountStatus::Active {
         return Err(ApiError::Conflict("the user is disabled".into()));
     }
-    let now = state.now().trunc_subsecs(6);
+    let now = state.now();
     let issued_by = staff.employee.id;
     let (key, expires_at) = state
         .db(move |store| {

@@ -700,3 +700,36 @@ impl Store {
         Ok(Page::from_overfetch(items, page.limit, |e| e.id))
     }
 }
+
+impl Store {
+    /// A registration: the client and its first user, together or not at all.
+    pub fn register(
+        &self,
+        client: &domain::model::Client,
+        user: &domain::model::User,
+        password_hash: &str,
+    ) -> Result<(), StoreError> {
+        use crate::rows::ClientRow;
+        use crate::schema::{clients, users};
+        self.conn()?.transaction(|conn| {
+            diesel::insert_into(clients::table)
+                .values(ClientRow::from(client))
+                .execute(conn)?;
+            diesel::insert_into(users::table)
+                .values((
+                    users::id.eq(user.id.to_string()),
+                    users::provider_id.eq(user.provider_id.to_string()),
+                    users::client_id.eq(user.client_id.to_string()),
+                    users::email.eq(user.email.as_str()),
+                    users::name.eq(&user.name),
+                    users::phone.eq(user.phone.as_ref().map(|p| p.as_str().to_owned())),
+                    users::status.eq(user.status.as_str()),
+                    users::password_hash.eq(password_hash),
+                    users::created_at.eq(naive(user.created_at)),
+                    users::updated_at.eq(naive(user.updated_at)),
+                ))
+                .execute(conn)?;
+            Ok(())
+        })
+    }
+}
