@@ -711,6 +711,33 @@ async fn logout_sessions_and_password_change() {
     )
     .await;
 
+    // Signing out everywhere else keeps only the laptop.
+    let tablet = json_ok(
+        login(
+            &app,
+            Some("acme"),
+            "anna@example.com",
+            "a new and long passphrase",
+        )
+        .await,
+        200,
+    )
+    .await;
+    let revoked = json_ok(
+        app.delete("/api/v1/me/sessions", Some(access(&laptop)))
+            .await,
+        200,
+    )
+    .await;
+    assert!(revoked["revoked"].as_u64().unwrap() >= 1, "{revoked}");
+    assert_problem(
+        app.get("/api/v1/me", Some(access(&tablet))).await,
+        401,
+        "unauthenticated",
+    )
+    .await;
+    json_ok(app.get("/api/v1/me", Some(access(&laptop))).await, 200).await;
+
     // Logout ends the laptop's session.
     assert_eq!(
         app.post("/api/v1/auth/logout", Some(access(&laptop)), json!({}))

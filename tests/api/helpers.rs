@@ -57,6 +57,20 @@ impl TestDb {
     }
 }
 
+impl TestDb {
+    /// Takes the database away under a running app (PostgreSQL only).
+    pub fn drop_now(&self) {
+        if let Some(admin_url) = &self.admin_url {
+            let mut conn = PgConnection::establish(admin_url).expect("admin connection");
+            conn.batch_execute(&format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                self.name
+            ))
+            .expect("drop test database");
+        }
+    }
+}
+
 impl Drop for TestDb {
     fn drop(&mut self) {
         match &self.admin_url {

@@ -72,3 +72,62 @@ async fn swagger_ui_is_served_from_the_binary() {
     let html = response.text().await.unwrap();
     assert!(html.contains("swagger"), "{html}");
 }
+
+#[tokio::test]
+async fn readiness_fails_when_the_database_is_gone() {
+    let app = spawn_app().await;
+    if !app.db.is_postgres() {
+        // An open SQLite file cannot be taken away from a running process; the PostgreSQL
+        // run of the suite covers this.
+        return;
+    }
+    assert_eq!(app.get("/readyz", None).await.status(), 200);
+    app.db.drop_now();
+    let response = app.get("/readyz", None).await;
+    assert_problem(response, 503, "unavailable").await;
+    assert_eq!(
+        app.get("/healthz", None).await.status(),
+        200,
+        "alive all the same"
+    );
+}
+
+#[test]
+fn an_unknown_database_scheme_is_a_clear_error_at_start() {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_billing-identity"))
+        .arg("migrate")
+        .env("DATABASE_URL", "postgress://127.0.0.1/x")
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("DATABASE_URL must start with sqlite:// or postgres://"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn issue_key_prints_the_key_last() {
+    let db = TestDb::new();
+    let binary = env!("CARGO_BIN_EXE_billing-identity");
+    let run = |args: &[&str]| {
+        std::process::Command::new(binary)
+            .args(args)
+            .env("DATABASE_URL", &db.url)
+            .output()
+            .unwrap()
+    };
+    assert!(run(&["bootstrap-admin", "--login", "ops"]).status.success());
+    let output = run(&["issue-key", "--employee", "ops", "--ttl", "5m"]);
+    assert!(output.status.success());
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    assert!(
+        stdout.lines().last().unwrap().starts_with("bitk_"),
+        "{stdout}"
+    );
+    let unknown = run(&["issue-key", "--employee", "nobody"]);
+    assert!(!unknown.status.success());
+    let neither = run(&["issue-key"]);
+    assert!(!neither.status.success());
+}

@@ -273,6 +273,32 @@ pub async fn list_sessions(
 }
 
 /// Ends one of my sessions (another device, or this one).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RevokedSessions {
+    /// How many sessions ended.
+    pub revoked: usize,
+}
+
+/// Signs out everywhere else: every session but the one of this request ends.
+#[utoipa::path(delete, path = "/api/v1/me/sessions", tag = "me", operation_id = "delete_other_sessions",
+    security(("bearer" = []), ("api_token" = [])),
+    responses(
+        (status = 200, body = RevokedSessions),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn delete_other_sessions(
+    state: State,
+    principal: Principal,
+) -> ApiResult<web::Json<RevokedSessions>> {
+    let subject = principal.subject();
+    let keep = principal.session();
+    let now = state.now();
+    let revoked = state
+        .db(move |store| Ok(store.revoke_other_sessions(subject, keep, now)?))
+        .await?;
+    Ok(web::Json(RevokedSessions { revoked }))
+}
+
 #[utoipa::path(delete, path = "/api/v1/me/sessions/{id}", tag = "me", operation_id = "delete_session",
     params(("id" = Uuid, Path)), security(("bearer" = []), ("api_token" = [])),
     responses(
@@ -478,7 +504,11 @@ pub async fn delete_api_token(
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(resource("/api/v1/me").get(get_me))
         .service(resource("/api/v1/me/password").post(change_password))
-        .service(resource("/api/v1/me/sessions").get(list_sessions))
+        .service(
+            resource("/api/v1/me/sessions")
+                .get(list_sessions)
+                .delete(delete_other_sessions),
+        )
         .service(resource("/api/v1/me/sessions/{id}").delete(delete_session))
         .service(
             resource("/api/v1/me/api-tokens")
@@ -493,6 +523,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     get_me,
     change_password,
     list_sessions,
+    delete_other_sessions,
     delete_session,
     list_api_tokens,
     create_api_token,

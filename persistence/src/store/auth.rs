@@ -375,6 +375,25 @@ impl Store {
     }
 
     /// Revokes one session of `subject`; false when it has no such live session.
+    /// Revokes every live session of `subject` but `keep`; returns how many ended.
+    pub fn revoke_other_sessions(
+        &self,
+        subject: Subject,
+        keep: Option<Uuid>,
+        now: DateTime<Utc>,
+    ) -> Result<usize, StoreError> {
+        let keep = keep.map(|k| k.to_string()).unwrap_or_default();
+        Ok(diesel::update(
+            sessions::table
+                .filter(sessions::subject_kind.eq(subject.kind.as_str()))
+                .filter(sessions::subject_id.eq(subject.id.to_string()))
+                .filter(sessions::revoked_at.is_null())
+                .filter(sessions::id.ne(keep)),
+        )
+        .set(sessions::revoked_at.eq(naive(now)))
+        .execute(&mut self.conn()?)?)
+    }
+
     pub fn revoke_session(
         &self,
         subject: Subject,
