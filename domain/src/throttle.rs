@@ -40,6 +40,11 @@ pub fn decide(failures: u32, last_attempt: Option<DateTime<Utc>>, now: DateTime<
     if failures >= MAX_CONSECUTIVE_FAILURES {
         return Decision::Locked;
     }
+    // Free attempts need no clock: a parallel request may have stamped `last` a moment
+    // after this request read `now`.
+    if failures < FREE_ATTEMPTS {
+        return Decision::Allow;
+    }
     let Some(last) = last_attempt else {
         return Decision::Allow;
     };
@@ -83,6 +88,8 @@ mod tests {
         let cases: &[(u32, Option<i64>, i64, Decision)] = &[
             (0, None, 0, Decision::Allow),
             (4, Some(0), 0, Decision::Allow),
+            // `last` a little after `now` (another request's stamp): still free.
+            (4, Some(1), 0, Decision::Allow),
             (5, Some(0), 0, Decision::RetryAfter(1)),
             (5, Some(0), 1, Decision::Allow),
             (10, Some(0), 31, Decision::RetryAfter(1)),

@@ -1418,3 +1418,18 @@ async fn no_secret_in_any_log_or_error_body() {
         }
     }
 }
+
+#[tokio::test]
+async fn concurrent_correct_logins_are_not_throttled() {
+    let (app, _admin, _) = setup("acme").await;
+    register(&app, "acme", "anna@example.com").await;
+    for _ in 0..10 {
+        let attempts = (0..3).map(|_| login(&app, Some("acme"), "anna@example.com", PASSWORD));
+        let statuses: Vec<u16> = join_all(attempts)
+            .await
+            .iter()
+            .map(|r| r.status().as_u16())
+            .collect();
+        assert_eq!(statuses, [200, 200, 200]);
+    }
+}
