@@ -149,8 +149,9 @@ impl TokenService {
         };
         let key = match key {
             Some(key) => key,
-            // A key another instance made after we started: reload once.
-            None => {
+            // A key another instance made after we started: reload once. Only a kid of our
+            // own shape is worth a database read, so junk kids cannot make every request one.
+            None if kid.len() == 32 && kid.bytes().all(|b| b.is_ascii_hexdigit()) => {
                 self.reload()?;
                 let keys = self.keys.read().unwrap_or_else(|e| e.into_inner());
                 keys.verifying
@@ -158,6 +159,7 @@ impl TokenService {
                     .cloned()
                     .ok_or(TokenError::Invalid)?
             }
+            None => return Err(TokenError::Invalid),
         };
         jsonwebtoken::decode::<Claims>(token, &key, &validation)
             .map(|data| data.claims)
