@@ -131,3 +131,33 @@ fn issue_key_prints_the_key_last() {
     let neither = run(&["issue-key"]);
     assert!(!neither.status.success());
 }
+
+#[tokio::test]
+async fn instances_sharing_a_database_share_their_signing_keys() {
+    let first = spawn_app().await;
+    let token = first.admin_token().await;
+    let second = api::startup::Application::build(first.settings.clone())
+        .await
+        .unwrap();
+    let second_url = format!("http://127.0.0.1:{}", second.port());
+    tokio::spawn(second.run_until_stopped());
+    let response = first
+        .client
+        .get(format!("{second_url}/api/v1/me"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let a = json_ok(first.get("/.well-known/jwks.json", None).await, 200).await;
+    let b: serde_json::Value = first
+        .client
+        .get(format!("{second_url}/.well-known/jwks.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(a, b);
+}
