@@ -14,6 +14,7 @@ use utoipa::{OpenApi, ToSchema};
 use uuid::Uuid;
 
 use super::resource;
+use super::responses::{Invalid, NeedsCredentials, NotJson, PROBLEM_JSON};
 use crate::auth_flow::{self, PasswordTarget, TokenResponse};
 use crate::authlog::{Attempt, Reason, SESSION};
 use crate::extract::{ClientInfo, Principal};
@@ -33,12 +34,10 @@ pub struct RedeemKey {
     request_body = RedeemKey,
     responses(
         (status = 200, body = TokenResponse),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Unknown, used or expired key", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The provider turned one-time keys off (`method_disabled`)", body = Problem, content_type = "application/problem+json"),
-        (status = 415, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
-        (status = 429, body = Problem, content_type = "application/problem+json"),
+        Invalid, NotJson,
+        (status = 401, description = "Unknown, used or expired key", body = Problem, content_type = PROBLEM_JSON),
+        (status = 403, description = "The provider turned one-time keys off (`method_disabled`)", body = Problem, content_type = PROBLEM_JSON),
+        (status = 429, body = Problem, content_type = PROBLEM_JSON),
     ))]
 pub async fn redeem_temporary_key(
     state: State,
@@ -68,13 +67,11 @@ pub struct LoginRequest {
     request_body = LoginRequest,
     responses(
         (status = 200, body = TokenResponse),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Unknown login or wrong password (the same answer for both)", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Password login is off for this provider (`method_disabled`)", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such provider", body = Problem, content_type = "application/problem+json"),
-        (status = 415, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Too many failures: wait `Retry-After` seconds, or the account needs recovery", body = Problem, content_type = "application/problem+json"),
+        Invalid, NotJson,
+        (status = 401, description = "Unknown login or wrong password (the same answer for both)", body = Problem, content_type = PROBLEM_JSON),
+        (status = 403, description = "Password login is off for this provider (`method_disabled`)", body = Problem, content_type = PROBLEM_JSON),
+        (status = 404, description = "No such provider", body = Problem, content_type = PROBLEM_JSON),
+        (status = 429, description = "Too many failures: wait `Retry-After` seconds, or the account needs recovery", body = Problem, content_type = PROBLEM_JSON),
     ))]
 pub async fn login(
     state: State,
@@ -116,10 +113,7 @@ pub struct RefreshRequest {
     request_body = RefreshRequest,
     responses(
         (status = 200, body = TokenResponse),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 415, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
+        NeedsCredentials, Invalid, NotJson,
     ))]
 pub async fn refresh(
     state: State,
@@ -136,8 +130,8 @@ pub async fn refresh(
     security(("bearer" = [])),
     responses(
         (status = 204, description = "The session is revoked"),
-        (status = 400, description = "The credential is not a session (an API token or authinfo)", body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
+        NeedsCredentials,
+        (status = 400, description = "The credential is not a session (an API token or authinfo)", body = Problem, content_type = PROBLEM_JSON),
     ))]
 pub async fn logout(
     state: State,
@@ -192,12 +186,10 @@ pub struct RegistrationResponse {
     request_body = RegistrationRequest,
     responses(
         (status = 201, body = RegistrationResponse),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Password registration is off for this provider (`method_disabled`)", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such provider", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The e-mail is registered at this provider", body = Problem, content_type = "application/problem+json"),
-        (status = 415, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
+        Invalid, NotJson,
+        (status = 403, description = "Password registration is off for this provider (`method_disabled`)", body = Problem, content_type = PROBLEM_JSON),
+        (status = 404, description = "No such provider", body = Problem, content_type = PROBLEM_JSON),
+        (status = 409, description = "The e-mail is registered at this provider", body = Problem, content_type = PROBLEM_JSON),
     ))]
 pub async fn register(
     state: State,

@@ -9,6 +9,7 @@ use utoipa::{IntoParams, OpenApi, ToSchema};
 use uuid::Uuid;
 
 use super::resource;
+use super::responses::{BadQuery, NeedsPermission, PROBLEM_JSON};
 use crate::extract::{PageQuery, Staff, need};
 use crate::problem::{ApiError, ApiResult, Problem};
 use crate::state::State;
@@ -63,11 +64,8 @@ const METHODS_BEYOND_PROVIDERS: [&str; 2] = [crate::authlog::REFRESH, crate::aut
     params(AuthEventQuery), security(("bearer" = []), ("api_token" = [])),
     responses(
         (status = 200, body = AuthEventPage),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "A provider outside the employee's scope", body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
+        NeedsPermission, BadQuery,
+        (status = 404, description = "A provider outside the employee's scope", body = Problem, content_type = PROBLEM_JSON),
     ))]
 pub async fn list_auth_events(
     state: State,

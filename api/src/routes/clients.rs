@@ -10,8 +10,9 @@ use uuid::Uuid;
 
 use super::providers::visible_provider;
 use super::resource;
+use super::responses::{BadQuery, Invalid, NeedsPermission, NotFound, NotJson};
 use crate::extract::{PageQuery, Staff, need, parse_id};
-use crate::problem::{ApiError, ApiResult, Problem};
+use crate::problem::{ApiError, ApiResult};
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -80,11 +81,7 @@ pub(crate) async fn visible_client<P>(
     security(("bearer" = []), ("api_token" = [])),
     responses(
         (status = 200, description = "A page of clients", body = ClientPage),
-        (status = 400, description = "Malformed JSON or a bad query string", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid credentials", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The caller lacks the permission", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such object, or one the caller may not see", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "A bad `limit` or `cursor`", body = Problem, content_type = "application/problem+json"),
+        NeedsPermission, NotFound, BadQuery,
     ))]
 pub async fn list_clients(
     state: crate::state::State,
@@ -109,12 +106,7 @@ pub async fn list_clients(
     security(("bearer" = []), ("api_token" = [])),
     responses(
         (status = 201, description = "The new client", body = ClientResponse),
-        (status = 400, description = "Malformed JSON or a bad query string", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid credentials", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The caller lacks the permission", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such object, or one the caller may not see", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "The body is not application/json", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "A field is not valid; see `errors`", body = Problem, content_type = "application/problem+json"),
+        NeedsPermission, NotFound, Invalid, NotJson,
     ))]
 pub async fn create_client(
     state: crate::state::State,
@@ -148,9 +140,7 @@ pub async fn create_client(
     params(("id" = Uuid, Path)), security(("bearer" = []), ("api_token" = [])),
     responses(
         (status = 200, description = "The client", body = ClientResponse),
-        (status = 401, description = "No valid credentials", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The caller lacks the permission", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such object, or one the caller may not see", body = Problem, content_type = "application/problem+json"),
+        NeedsPermission, NotFound,
     ))]
 pub async fn get_client(
     state: crate::state::State,
@@ -166,12 +156,7 @@ pub async fn get_client(
     params(("id" = Uuid, Path)), request_body = UpdateClient, security(("bearer" = []), ("api_token" = [])),
     responses(
         (status = 200, description = "The client after the change", body = ClientResponse),
-        (status = 400, description = "Malformed JSON or a bad query string", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid credentials", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The caller lacks the permission", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such object, or one the caller may not see", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "The body is not application/json", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "A field is not valid; see `errors`", body = Problem, content_type = "application/problem+json"),
+        NeedsPermission, NotFound, Invalid, NotJson,
     ))]
 pub async fn update_client(
     state: crate::state::State,

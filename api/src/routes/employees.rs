@@ -12,6 +12,7 @@ use utoipa::{OpenApi, ToSchema};
 use uuid::Uuid;
 
 use super::resource;
+use super::responses::{BadQuery, Invalid, NeedsPermission, NotFound, NotJson, PROBLEM_JSON};
 use super::users::{IssueTemporaryKey, TemporaryKeyResponse, key_response, key_ttl, present};
 use crate::extract::{PageQuery, Staff, need, parse_id};
 use crate::problem::{ApiError, ApiResult, Problem};
@@ -205,10 +206,7 @@ fn login_taken(e: StoreError) -> ApiError {
     params(PageQuery), security(("bearer" = []), ("api_token" = [])),
     responses(
         (status = 200, description = "A page of employees", body = EmployeePage),
-        (status = 400, description = "Malformed JSON or a bad query string", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid credentials", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The caller lacks the permission", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "A bad `limit` or `cursor`", body = Problem, content_type = "application/problem+json"),
+        NeedsPermission, BadQuery,
     ))]
 pub async fn list_employees(
     state: crate::state::State,
@@ -232,12 +230,9 @@ pub async fn list_employees(
     request_body = CreateEmployee, security(("bearer" = []), ("api_token" = [])),
     responses(
         (status = 201, description = "The new employee", body = EmployeeResponse),
-        (status = 400, description = "Malformed JSON or a bad query string", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid credentials", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The caller lacks the permission", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The login is taken", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "The body is not application/json", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "A bad field, no role, or an unknown provider", body = Problem, content_type = "application/problem+json"),
+        NeedsPermission, Invalid, NotJson,
+        (status = 409, description = "The login is taken", body = Problem, content_type = PROBLEM_JSON),
+        (status = 422, description = "A bad field, no role, or an unknown provider", body = Problem, content_type = PROBLEM_JSON),
     ))]
 pub async fn create_employee(
     state: crate::state::State,
@@ -285,9 +280,7 @@ pub async fn create_employee(
     params(("id" = Uuid, Path)), security(("bearer" = []), ("api_token" = [])),
     responses(
         (status = 200, description = "The employee", body = EmployeeResponse),
-        (status = 401, description = "No valid credentials", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The caller lacks the permission", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such object, or one the caller may not see", body = Problem, content_type = "application/problem+json"),
+        NeedsPermission, NotFound,
     ))]
 pub async fn get_employee(
     state: crate::state::State,
@@ -304,12 +297,8 @@ pub async fn get_employee(
     params(("id" = Uuid, Path)), request_body = UpdateEmployee, security(("bearer" = []), ("api_token" = [])),
     responses(
         (status = 200, description = "The employee after the change", body = EmployeeResponse),
-        (status = 400, description = "Malformed JSON or a bad query string", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid credentials", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The caller lacks the permission", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such object, or one the caller may not see", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "The body is not application/json", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "A bad field, or disabling oneself", body = Problem, content_type = "application/problem+json"),
+        NeedsPermission, NotFound, Invalid, NotJson,
+        (status = 422, description = "A bad field, or disabling oneself", body = Problem, content_type = PROBLEM_JSON),
     ))]
 pub async fn update_employee(
     state: crate::state::State,
@@ -361,12 +350,8 @@ pub async fn update_employee(
     params(("id" = Uuid, Path)), request_body = EmployeeRolesBody, security(("bearer" = []), ("api_token" = [])),
     responses(
         (status = 200, description = "The employee after the change", body = EmployeeResponse),
-        (status = 400, description = "Malformed JSON or a bad query string", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid credentials", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The caller lacks the permission", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such object, or one the caller may not see", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "The body is not application/json", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "No role, an unknown provider, or narrowing one's own access", body = Problem, content_type = "application/problem+json"),
+        NeedsPermission, NotFound, Invalid, NotJson,
+        (status = 422, description = "No role, an unknown provider, or narrowing one's own access", body = Problem, content_type = PROBLEM_JSON),
     ))]
 pub async fn put_employee_roles(
     state: crate::state::State,
@@ -412,13 +397,8 @@ pub async fn put_employee_roles(
     security(("bearer" = []), ("api_token" = [])),
     responses(
         (status = 201, description = "The new key, shown this once", body = TemporaryKeyResponse),
-        (status = 400, description = "Malformed JSON or a bad query string", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid credentials", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The caller lacks the permission", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such object, or one the caller may not see", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The employee is disabled", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "The body is not application/json", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "A field is not valid; see `errors`", body = Problem, content_type = "application/problem+json"),
+        NeedsPermission, NotFound, Invalid, NotJson,
+        (status = 409, description = "The employee is disabled", body = Problem, content_type = PROBLEM_JSON),
     ))]
 pub async fn issue_employee_temporary_key(
     state: crate::state::State,

@@ -15,6 +15,7 @@ use utoipa::{OpenApi, ToSchema};
 use uuid::Uuid;
 
 use super::resource;
+use super::responses::{Invalid, NeedsCredentials, NeedsPermission, NotFound, PROBLEM_JSON};
 use crate::auth_flow::throttle_key;
 use crate::authlog::{Attempt, Reason};
 use crate::extract::{Actor, ClientInfo, Credential, Principal, parse_id};
@@ -54,8 +55,7 @@ pub struct MeResponse {
     security(("bearer" = []), ("api_token" = []), ("authinfo" = [])),
     responses(
         (status = 200, body = MeResponse),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
+        NeedsPermission,
     ))]
 pub async fn get_me(principal: Principal) -> web::Json<MeResponse> {
     let credential = match principal.credential {
@@ -116,11 +116,9 @@ pub struct ChangePassword {
     request_body = ChangePassword, security(("bearer" = [])),
     responses(
         (status = 204, description = "Changed"),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Not signed in, or the current password is wrong", body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
-        (status = 429, body = Problem, content_type = "application/problem+json"),
+        NeedsPermission, Invalid,
+        (status = 401, description = "Not signed in, or the current password is wrong", body = Problem, content_type = PROBLEM_JSON),
+        (status = 429, body = Problem, content_type = PROBLEM_JSON),
     ))]
 pub async fn change_password(
     state: State,
@@ -243,7 +241,7 @@ pub struct SessionList {
     security(("bearer" = []), ("api_token" = [])),
     responses(
         (status = 200, body = SessionList),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
+        NeedsCredentials,
     ))]
 pub async fn list_sessions(
     state: State,
@@ -284,7 +282,7 @@ pub struct RevokedSessions {
     security(("bearer" = []), ("api_token" = [])),
     responses(
         (status = 200, body = RevokedSessions),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
+        NeedsCredentials,
     ))]
 pub async fn delete_other_sessions(
     state: State,
@@ -303,8 +301,7 @@ pub async fn delete_other_sessions(
     params(("id" = Uuid, Path)), security(("bearer" = []), ("api_token" = [])),
     responses(
         (status = 204, description = "Revoked"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
+        NeedsCredentials, NotFound,
     ))]
 pub async fn delete_session(
     state: State,
@@ -378,7 +375,7 @@ fn token_response(t: persistence::ApiTokenRecord) -> ApiTokenResponse {
     security(("bearer" = []), ("api_token" = [])),
     responses(
         (status = 200, body = ApiTokenList),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
+        NeedsCredentials,
     ))]
 pub async fn list_api_tokens(
     state: State,
@@ -399,11 +396,8 @@ pub async fn list_api_tokens(
     request_body = CreateApiToken, security(("bearer" = [])),
     responses(
         (status = 201, body = CreatedApiToken),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Too many tokens", body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
+        NeedsPermission, Invalid,
+        (status = 409, description = "Too many tokens", body = Problem, content_type = PROBLEM_JSON),
     ))]
 pub async fn create_api_token(
     state: State,
@@ -481,8 +475,7 @@ pub async fn create_api_token(
     params(("id" = Uuid, Path)), security(("bearer" = []), ("api_token" = [])),
     responses(
         (status = 204, description = "Revoked"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
+        NeedsCredentials, NotFound,
     ))]
 pub async fn delete_api_token(
     state: State,

@@ -13,6 +13,7 @@ pub mod clients;
 pub mod employees;
 pub mod me;
 pub mod providers;
+pub mod responses;
 pub mod system;
 pub mod users;
 

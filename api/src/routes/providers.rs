@@ -12,6 +12,7 @@ use utoipa::{OpenApi, ToSchema};
 use uuid::Uuid;
 
 use super::resource;
+use super::responses::{Invalid, NeedsPermission, NotFound, NotJson, PROBLEM_JSON};
 use crate::extract::{PageQuery, Staff, need, parse_id};
 use crate::problem::{ApiError, ApiResult, Problem};
 
@@ -219,9 +220,8 @@ pub(crate) async fn visible_provider<P>(
     params(PageQuery), security(("bearer" = []), ("api_token" = [])),
     responses(
         (status = 200, body = ProviderPage),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
+        NeedsPermission,
+        (status = 400, description = "A bad query string", body = Problem, content_type = PROBLEM_JSON),
     ))]
 pub async fn list_providers(
     state: crate::state::State,
@@ -245,12 +245,8 @@ pub async fn list_providers(
     request_body = CreateProvider, security(("bearer" = []), ("api_token" = [])),
     responses(
         (status = 201, body = ProviderResponse),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The slug is taken", body = Problem, content_type = "application/problem+json"),
-        (status = 415, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
+        NeedsPermission, Invalid, NotJson,
+        (status = 409, description = "The slug is taken", body = Problem, content_type = PROBLEM_JSON),
     ))]
 pub async fn create_provider(
     state: crate::state::State,
@@ -303,9 +299,7 @@ pub async fn create_provider(
     params(("id" = Uuid, Path)), security(("bearer" = []), ("api_token" = [])),
     responses(
         (status = 200, body = ProviderResponse),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
+        NeedsPermission, NotFound,
     ))]
 pub async fn get_provider(
     state: crate::state::State,
@@ -322,11 +316,7 @@ pub async fn get_provider(
     params(("id" = Uuid, Path)), request_body = UpdateProvider, security(("bearer" = []), ("api_token" = [])),
     responses(
         (status = 200, body = ProviderResponse),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
+        NeedsPermission, NotFound, Invalid,
     ))]
 pub async fn update_provider(
     state: crate::state::State,
@@ -364,9 +354,7 @@ pub async fn update_provider(
     params(("id" = Uuid, Path)), security(("bearer" = []), ("api_token" = [])),
     responses(
         (status = 200, body = AuthMethodsBody),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
+        NeedsPermission, NotFound,
     ))]
 pub async fn get_auth_methods(
     state: crate::state::State,
@@ -387,11 +375,7 @@ pub async fn get_auth_methods(
     params(("id" = Uuid, Path)), request_body = AuthMethodsBody, security(("bearer" = []), ("api_token" = [])),
     responses(
         (status = 200, body = AuthMethodsBody),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
+        NeedsPermission, NotFound, Invalid,
     ))]
 pub async fn put_auth_methods(
     state: crate::state::State,
@@ -416,9 +400,7 @@ pub async fn put_auth_methods(
     params(("id" = Uuid, Path)), security(("bearer" = []), ("api_token" = [])),
     responses(
         (status = 200, body = PoliciesBody),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
+        NeedsPermission, NotFound,
     ))]
 pub async fn get_policies(
     state: crate::state::State,
@@ -435,11 +417,7 @@ pub async fn get_policies(
     params(("id" = Uuid, Path)), request_body = PoliciesBody, security(("bearer" = []), ("api_token" = [])),
     responses(
         (status = 200, body = PoliciesBody),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
+        NeedsPermission, NotFound, Invalid,
     ))]
 pub async fn put_policies(
     state: crate::state::State,
@@ -464,7 +442,7 @@ pub async fn put_policies(
     params(("provider" = String, Path, description = "The provider's slug")),
     responses(
         (status = 200, body = LoginOptions),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such provider", body = Problem, content_type = PROBLEM_JSON),
     ))]
 pub async fn get_login_options(
     state: crate::state::State,

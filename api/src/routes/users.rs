@@ -17,6 +17,7 @@ use uuid::Uuid;
 
 use super::clients::visible_client;
 use super::resource;
+use super::responses::{BadQuery, Invalid, NeedsPermission, NotFound, NotJson, PROBLEM_JSON};
 use crate::extract::{PageQuery, Staff, need, parse_id};
 use crate::problem::{ApiError, ApiResult, Problem};
 
@@ -193,11 +194,7 @@ fn email_taken(e: StoreError) -> ApiError {
     security(("bearer" = []), ("api_token" = [])),
     responses(
         (status = 200, description = "A page of users", body = UserPage),
-        (status = 400, description = "Malformed JSON or a bad query string", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid credentials", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The caller lacks the permission", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such object, or one the caller may not see", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "A bad `limit` or `cursor`", body = Problem, content_type = "application/problem+json"),
+        NeedsPermission, NotFound, BadQuery,
     ))]
 pub async fn list_users(
     state: crate::state::State,
@@ -223,13 +220,8 @@ pub async fn list_users(
     security(("bearer" = []), ("api_token" = [])),
     responses(
         (status = 201, description = "The new user", body = UserResponse),
-        (status = 400, description = "Malformed JSON or a bad query string", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid credentials", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The caller lacks the permission", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such object, or one the caller may not see", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The e-mail is taken at this provider, or the client is disabled", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "The body is not application/json", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "A field is not valid; see `errors`", body = Problem, content_type = "application/problem+json"),
+        NeedsPermission, NotFound, Invalid, NotJson,
+        (status = 409, description = "The e-mail is taken at this provider, or the client is disabled", body = Problem, content_type = PROBLEM_JSON),
     ))]
 pub async fn create_user(
     state: crate::state::State,
@@ -279,9 +271,7 @@ pub async fn create_user(
     params(("id" = Uuid, Path)), security(("bearer" = []), ("api_token" = [])),
     responses(
         (status = 200, description = "The user", body = UserResponse),
-        (status = 401, description = "No valid credentials", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The caller lacks the permission", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such object, or one the caller may not see", body = Problem, content_type = "application/problem+json"),
+        NeedsPermission, NotFound,
     ))]
 pub async fn get_user(
     state: crate::state::State,
@@ -297,13 +287,8 @@ pub async fn get_user(
     params(("id" = Uuid, Path)), request_body = UpdateUser, security(("bearer" = []), ("api_token" = [])),
     responses(
         (status = 200, description = "The user after the change", body = UserResponse),
-        (status = 400, description = "Malformed JSON or a bad query string", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid credentials", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The caller lacks the permission", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such object, or one the caller may not see", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The e-mail is taken at this provider, or the user's client is disabled (on activation)", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "The body is not application/json", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "A field is not valid; see `errors`", body = Problem, content_type = "application/problem+json"),
+        NeedsPermission, NotFound, Invalid, NotJson,
+        (status = 409, description = "The e-mail is taken at this provider, or the user's client is disabled (on activation)", body = Problem, content_type = PROBLEM_JSON),
     ))]
 pub async fn update_user(
     state: crate::state::State,
@@ -370,13 +355,8 @@ pub async fn update_user(
     security(("bearer" = []), ("api_token" = [])),
     responses(
         (status = 201, description = "The new key, shown this once", body = TemporaryKeyResponse),
-        (status = 400, description = "Malformed JSON or a bad query string", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid credentials", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The caller lacks the permission", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such object, or one the caller may not see", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The user or their client is disabled", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "The body is not application/json", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "A field is not valid; see `errors`", body = Problem, content_type = "application/problem+json"),
+        NeedsPermission, NotFound, Invalid, NotJson,
+        (status = 409, description = "The user or their client is disabled", body = Problem, content_type = PROBLEM_JSON),
     ))]
 pub async fn issue_user_temporary_key(
     state: crate::state::State,
