@@ -1433,3 +1433,27 @@ async fn concurrent_correct_logins_are_not_throttled() {
         assert_eq!(statuses, [200, 200, 200]);
     }
 }
+
+#[tokio::test]
+async fn json_bodies_need_the_json_content_type() {
+    let (app, admin, provider) = setup("acme").await;
+    let id = provider["id"].as_str().unwrap();
+    for (method, path) in [
+        (Method::PATCH, format!("/api/v1/providers/{id}")),
+        (Method::PUT, format!("/api/v1/providers/{id}/auth-methods")),
+        (Method::PUT, format!("/api/v1/providers/{id}/policies")),
+        (Method::POST, "/api/v1/me/password".to_owned()),
+        (Method::POST, "/api/v1/me/api-tokens".to_owned()),
+    ] {
+        let response = app
+            .client
+            .request(method, app.url(&path))
+            .bearer_auth(&admin)
+            .header("content-type", "text/plain")
+            .body("{}")
+            .send()
+            .await
+            .unwrap();
+        assert_problem(response, 415, "unsupported_media_type").await;
+    }
+}

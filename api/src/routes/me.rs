@@ -15,7 +15,9 @@ use utoipa::{OpenApi, ToSchema};
 use uuid::Uuid;
 
 use super::resource;
-use super::responses::{Invalid, NeedsCredentials, NeedsPermission, NotFound, PROBLEM_JSON};
+use super::responses::{
+    Invalid, NeedsCredentials, NeedsPermission, NotFound, NotJson, PROBLEM_JSON,
+};
 use crate::auth_flow::throttle_key;
 use crate::authlog::{Attempt, Reason};
 use crate::extract::{Actor, ClientInfo, Credential, Principal, parse_id};
@@ -116,7 +118,7 @@ pub struct ChangePassword {
     request_body = ChangePassword, security(("bearer" = [])),
     responses(
         (status = 204, description = "Changed"),
-        NeedsPermission, Invalid,
+        NeedsPermission, Invalid, NotJson,
         (status = 401, description = "Not signed in, or the current password is wrong", body = Problem, content_type = PROBLEM_JSON),
         (status = 429, body = Problem, content_type = PROBLEM_JSON),
     ))]
@@ -396,7 +398,7 @@ pub async fn list_api_tokens(
     request_body = CreateApiToken, security(("bearer" = [])),
     responses(
         (status = 201, body = CreatedApiToken),
-        NeedsPermission, Invalid,
+        NeedsPermission, Invalid, NotJson,
         (status = 409, description = "Too many tokens", body = Problem, content_type = PROBLEM_JSON),
     ))]
 pub async fn create_api_token(

@@ -12,7 +12,7 @@ use utoipa::{OpenApi, ToSchema};
 use uuid::Uuid;
 
 use super::resource;
-use super::responses::{Invalid, NeedsPermission, NotFound, NotJson, PROBLEM_JSON};
+use super::responses::{BadQuery, Invalid, NeedsPermission, NotFound, NotJson, PROBLEM_JSON};
 use crate::extract::{PageQuery, Staff, need, parse_id};
 use crate::problem::{ApiError, ApiResult, Problem};
 
@@ -220,8 +220,7 @@ pub(crate) async fn visible_provider<P>(
     params(PageQuery), security(("bearer" = []), ("api_token" = [])),
     responses(
         (status = 200, body = ProviderPage),
-        NeedsPermission,
-        (status = 400, description = "A bad query string", body = Problem, content_type = PROBLEM_JSON),
+        NeedsPermission, BadQuery,
     ))]
 pub async fn list_providers(
     state: crate::state::State,
@@ -316,7 +315,7 @@ pub async fn get_provider(
     params(("id" = Uuid, Path)), request_body = UpdateProvider, security(("bearer" = []), ("api_token" = [])),
     responses(
         (status = 200, body = ProviderResponse),
-        NeedsPermission, NotFound, Invalid,
+        NeedsPermission, NotFound, Invalid, NotJson,
     ))]
 pub async fn update_provider(
     state: crate::state::State,
@@ -375,7 +374,7 @@ pub async fn get_auth_methods(
     params(("id" = Uuid, Path)), request_body = AuthMethodsBody, security(("bearer" = []), ("api_token" = [])),
     responses(
         (status = 200, body = AuthMethodsBody),
-        NeedsPermission, NotFound, Invalid,
+        NeedsPermission, NotFound, Invalid, NotJson,
     ))]
 pub async fn put_auth_methods(
     state: crate::state::State,
@@ -417,7 +416,7 @@ pub async fn get_policies(
     params(("id" = Uuid, Path)), request_body = PoliciesBody, security(("bearer" = []), ("api_token" = [])),
     responses(
         (status = 200, body = PoliciesBody),
-        NeedsPermission, NotFound, Invalid,
+        NeedsPermission, NotFound, Invalid, NotJson,
     ))]
 pub async fn put_policies(
     state: crate::state::State,
