@@ -1679,3 +1679,410 @@ async fn employees_need_permissions_and_cannot_lock_themselves_out() {
     .await;
     json_ok(app.get("/api/v1/employees", Some(&support)).await, 200).await;
 }
+
+#[tokio::test]
+async fn providers_are_created_listed_read_and_updated() {
+    let app = spawn_app().await;
+    let admin = app.admin_token().await;
+    let created = app.create_provider(&admin, "acme").await;
+    assert_eq!(created["slug"], "acme");
+    assert_eq!(created["jurisdiction"], "DE");
+    assert_eq!(created["status"], "active");
+    let id = created["id"].as_str().unwrap();
+    let read = json_ok(
+        app.get(&format!("/api/v1/providers/{id}"), Some(&admin))
+            .await,
+        200,
+    )
+    .await;
+    assert_eq!(read, created);
+
+    let patched = json_ok(
+        app.patch(
+            &format!("/api/v1/providers/{id}"),
+            Some(&admin),
+            json!({ "name": "Acme Europe", "jurisdiction": "at" }),
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(patched["name"], "Acme Europe");
+    assert_eq!(patched["jurisdiction"], "AT");
+    assert_eq!(patched["slug"], "acme", "the slug stays");
+
+    for slug in ["beta", "gamma"] {
+        app.create_provider(&admin, slug).await;
+    }
+    let first = json_ok(
+        app.get("/api/v1/providers?limit=2", Some(&admin)).await,
+        200,
+    )
+    .await;
+    assert_eq!(first["items"].as_array().unwrap().len(), 2);
+    let cursor = first["next_cursor"].as_str().unwrap();
+    let rest = json_ok(
+        app.get(
+            &format!("/api/v1/providers?limit=2&cursor={cursor}"),
+            Some(&admin),
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(rest["items"][0]["slug"], "gamma");
+    assert!(rest["next_cursor"].is_null());
+
+    // Suspending hides the provider's public login options.
+    json_ok(
+        app.patch(
+            &format!("/api/v1/providers/{id}"),
+            Some(&admin),
+            json!({ "status": "suspended" }),
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_problem(
+        app.get("/api/v1/providers/acme/login-options", None).await,
+        404,
+        "not_found",
+    )
+    .await;
+    assert_problem(
+        app.get("/api/v1/providers/nobody/login-options", None)
+            .await,
+        404,
+        "not_found",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn providers_refuse_bad_input() {
+    let app = spawn_app().await;
+    let admin = app.admin_token().await;
+    let cases = [
+        (json!({ "name": "A", "jurisdiction": "DE" }), vec!["/slug"]),
+        (
+            json!({ "slug": "acme", "jurisdiction": "DE" }),
+            vec!["/name"],
+        ),
+        (
+            json!({ "slug": 5, "name": "A", "jurisdiction": "DE" }),
+            vec![""],
+        ),
+        (
+            json!({ "slug": "Acme!", "name": "", "jurisdiction": "XX" }),
+            vec!["/jurisdiction", "/name", "/slug"],
+        ),
+        (
+            json!({ "slug": "acme", "name": "A", "jurisdiction": "DE", "id": "x" }),
+            vec!["/id"],
+        ),
+    ];
+    for (body, expected) in cases {
+        let problem = assert_problem(
+            app.post("/api/v1/providers", Some(&admin), body.clone())
+                .await,
+            422,
+            "validation_failed",
+        )
+        .await;
+        assert_eq!(pointers(&problem), expected, "{body}");
+    }
+    assert_body_problems(&app, Method::POST, "/api/v1/providers", &admin).await;
+    let created = app.create_provider(&admin, "acme").await;
+    let duplicate = json!({ "slug": "acme", "name": "Other", "jurisdiction": "FR" });
+    assert_problem(
+        app.post("/api/v1/providers", Some(&admin), duplicate).await,
+        409,
+        "conflict",
+    )
+    .await;
+
+    let id = created["id"].as_str().unwrap();
+    let path = format!("/api/v1/providers/{id}");
+    assert_problem(
+        app.patch(&path, Some(&admin), json!({ "jurisdiction": "Germany" }))
+            .await,
+        422,
+        "validation_failed",
+    )
+    .await;
+    assert_problem(
+        app.patch(&path, Some(&admin), json!({ "status": "deleted" }))
+            .await,
+        422,
+        "validation_failed",
+    )
+    .await;
+    assert_problem(
+        app.patch(&path, Some(&admin), json!({ "slug": "new" }))
+            .await,
+        422,
+        "validation_failed",
+    )
+    .await;
+    assert_body_problems(&app, Method::PATCH, &path, &admin).await;
+    assert_problem(
+        app.get(&format!("/api/v1/providers/{NO_SUCH_ID}"), Some(&admin))
+            .await,
+        404,
+        "not_found",
+    )
+    .await;
+    assert_problem(
+        app.get("/api/v1/providers/not-a-uuid", Some(&admin)).await,
+        404,
+        "not_found",
+    )
+    .await;
+    assert_problem(
+        app.patch(
+            &format!("/api/v1/providers/{NO_SUCH_ID}"),
+            Some(&admin),
+            json!({}),
+        )
+        .await,
+        404,
+        "not_found",
+    )
+    .await;
+    assert_problem(
+        app.get("/api/v1/providers?limit=500", Some(&admin)).await,
+        422,
+        "validation_failed",
+    )
+    .await;
+    assert_problem(
+        app.get("/api/v1/providers?cursor=nope", Some(&admin)).await,
+        422,
+        "validation_failed",
+    )
+    .await;
+    assert_problem(
+        app.get("/api/v1/providers?limit=x", Some(&admin)).await,
+        400,
+        "bad_request",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn providers_need_permissions_and_stay_within_scope() {
+    let app = spawn_app().await;
+    let admin = app.admin_token().await;
+    let mine = app.create_provider(&admin, "mine").await;
+    let theirs = app.create_provider(&admin, "theirs").await;
+    let (mine_id, theirs_id) = (mine["id"].as_str().unwrap(), theirs["id"].as_str().unwrap());
+
+    assert_problem(
+        app.get("/api/v1/providers", None).await,
+        401,
+        "unauthenticated",
+    )
+    .await;
+    assert_problem(
+        app.get("/api/v1/providers", Some("not-a-token")).await,
+        401,
+        "unauthenticated",
+    )
+    .await;
+
+    // support may read providers but not change them or their methods and policies.
+    let (_, support) = staff(&app, &admin, "helpdesk", json!(["support"]), Value::Null).await;
+    json_ok(
+        app.get(&format!("/api/v1/providers/{theirs_id}"), Some(&support))
+            .await,
+        200,
+    )
+    .await;
+    json_ok(
+        app.get(
+            &format!("/api/v1/providers/{theirs_id}/auth-methods"),
+            Some(&support),
+        )
+        .await,
+        200,
+    )
+    .await;
+    let body = json!({ "slug": "x-prov", "name": "X", "jurisdiction": "DE" });
+    assert_problem(
+        app.post("/api/v1/providers", Some(&support), body.clone())
+            .await,
+        403,
+        "forbidden",
+    )
+    .await;
+    assert_problem(
+        app.patch(
+            &format!("/api/v1/providers/{theirs_id}"),
+            Some(&support),
+            json!({ "name": "Y" }),
+        )
+        .await,
+        403,
+        "forbidden",
+    )
+    .await;
+    let methods = json_ok(
+        app.get(
+            &format!("/api/v1/providers/{theirs_id}/auth-methods"),
+            Some(&admin),
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_problem(
+        app.put(
+            &format!("/api/v1/providers/{theirs_id}/auth-methods"),
+            Some(&support),
+            methods.clone(),
+        )
+        .await,
+        403,
+        "forbidden",
+    )
+    .await;
+    let policies = json_ok(
+        app.get(
+            &format!("/api/v1/providers/{theirs_id}/policies"),
+            Some(&admin),
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_problem(
+        app.put(
+            &format!("/api/v1/providers/{theirs_id}/policies"),
+            Some(&support),
+            policies.clone(),
+        )
+        .await,
+        403,
+        "forbidden",
+    )
+    .await;
+
+    // An admin limited to one provider sees only it, and cannot create providers.
+    let (_, limited) = staff(
+        &app,
+        &admin,
+        "local-admin",
+        json!(["admin"]),
+        json!([mine_id]),
+    )
+    .await;
+    let listed = json_ok(app.get("/api/v1/providers", Some(&limited)).await, 200).await;
+    let slugs: Vec<&str> = listed["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["slug"].as_str().unwrap())
+        .collect();
+    assert_eq!(slugs, ["mine"]);
+    json_ok(
+        app.get(&format!("/api/v1/providers/{mine_id}"), Some(&limited))
+            .await,
+        200,
+    )
+    .await;
+    for path in [
+        format!("/api/v1/providers/{theirs_id}"),
+        format!("/api/v1/providers/{theirs_id}/auth-methods"),
+        format!("/api/v1/providers/{theirs_id}/policies"),
+    ] {
+        assert_problem(app.get(&path, Some(&limited)).await, 404, "not_found").await;
+    }
+    assert_problem(
+        app.put(
+            &format!("/api/v1/providers/{theirs_id}/auth-methods"),
+            Some(&limited),
+            methods,
+        )
+        .await,
+        404,
+        "not_found",
+    )
+    .await;
+    assert_problem(
+        app.put(
+            &format!("/api/v1/providers/{theirs_id}/policies"),
+            Some(&limited),
+            policies,
+        )
+        .await,
+        404,
+        "not_found",
+    )
+    .await;
+    assert_problem(
+        app.patch(
+            &format!("/api/v1/providers/{theirs_id}"),
+            Some(&limited),
+            json!({ "name": "Y" }),
+        )
+        .await,
+        404,
+        "not_found",
+    )
+    .await;
+    assert_problem(
+        app.post("/api/v1/providers", Some(&limited), body).await,
+        403,
+        "forbidden",
+    )
+    .await;
+    assert_problem(
+        app.get(
+            &format!("/api/v1/auth-events?provider_id={theirs_id}"),
+            Some(&limited),
+        )
+        .await,
+        404,
+        "not_found",
+    )
+    .await;
+    // A user is not staff at all.
+    let client = create_client(&app, &admin, mine_id, "Example").await;
+    let user = create_user(
+        &app,
+        &admin,
+        client["id"].as_str().unwrap(),
+        "u@example.com",
+    )
+    .await;
+    let user_token = user_token(&app, &admin, user["id"].as_str().unwrap()).await;
+    assert_problem(
+        app.get("/api/v1/providers", Some(&user_token)).await,
+        403,
+        "forbidden",
+    )
+    .await;
+    // A logout needs a session, not an API token.
+    let token = json_ok(
+        app.post(
+            "/api/v1/me/api-tokens",
+            Some(&admin),
+            json!({ "name": "t", "scope": "full" }),
+        )
+        .await,
+        201,
+    )
+    .await;
+    assert_problem(
+        app.post(
+            "/api/v1/auth/logout",
+            Some(token["secret"].as_str().unwrap()),
+            json!({}),
+        )
+        .await,
+        400,
+        "bad_request",
+    )
+    .await;
+}
