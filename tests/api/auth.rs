@@ -1457,3 +1457,61 @@ async fn json_bodies_need_the_json_content_type() {
         assert_problem(response, 415, "unsupported_media_type").await;
     }
 }
+
+#[tokio::test]
+async fn employees_set_a_password_and_log_in_with_it() {
+    let app = spawn_app().await;
+    let key = api::cli::bootstrap_admin(&app.settings, "boss", "Boss").unwrap();
+    let first = app.redeem(&key).await;
+    let me = json_ok(app.get("/api/v1/me", Some(access(&first))).await, 200).await;
+    assert_eq!(me["has_password"], false);
+    assert_eq!(me["roles"], json!(["admin"]));
+    // No password yet: none to confirm.
+    let set = json!({ "new_password": "a long and winding passphrase" });
+    assert_eq!(
+        app.post("/api/v1/me/password", Some(access(&first)), set)
+            .await
+            .status(),
+        204
+    );
+    let tokens = json_ok(
+        login(&app, None, "BOSS", "a long and winding passphrase").await,
+        200,
+    )
+    .await;
+    let me = json_ok(app.get("/api/v1/me", Some(access(&tokens))).await, 200).await;
+    assert_eq!(me["kind"], "employee");
+    assert_eq!(me["has_password"], true);
+    // From now on the current one is needed.
+    let change = json!({ "new_password": "another long passphrase here" });
+    assert_problem(
+        app.post("/api/v1/me/password", Some(access(&tokens)), change)
+            .await,
+        422,
+        "validation_failed",
+    )
+    .await;
+    let with_login = json!({ "current_password": "a long and winding passphrase", "new_password": "boss boss boss boss boss" });
+    assert_problem(
+        app.post("/api/v1/me/password", Some(access(&tokens)), with_login)
+            .await,
+        422,
+        "validation_failed",
+    )
+    .await;
+    assert_problem(
+        login(&app, None, "boss", "not the passphrase").await,
+        401,
+        "invalid_credentials",
+    )
+    .await;
+    // Authinfo is for providers' scripts; employees use API tokens.
+    let basic = app
+        .client
+        .get(app.url("/api/v1/me"))
+        .basic_auth("boss", Some("a long and winding passphrase"))
+        .send()
+        .await
+        .unwrap();
+    assert_problem(basic, 403, "method_disabled").await;
+}
