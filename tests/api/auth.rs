@@ -1515,3 +1515,55 @@ async fn employees_set_a_password_and_log_in_with_it() {
         .unwrap();
     assert_problem(basic, 403, "method_disabled").await;
 }
+
+#[tokio::test]
+async fn policies_have_defaults_and_refuse_bad_values() {
+    let (app, admin, provider) = setup("acme").await;
+    let path = format!(
+        "/api/v1/providers/{}/policies",
+        provider["id"].as_str().unwrap()
+    );
+    let policies = json_ok(app.get(&path, Some(&admin)).await, 200).await;
+    assert_eq!(
+        policies,
+        json!({
+            "admin_mfa_required": true,
+            "mfa_required_for_everyone": false,
+            "auth_log_retention_days": 180,
+            "authinfo_ip_allowlist": [],
+        })
+    );
+    for (field, value) in [
+        ("auth_log_retention_days", json!(0)),
+        ("auth_log_retention_days", json!(4000)),
+        ("auth_log_retention_days", json!(-1)),
+        ("authinfo_ip_allowlist", json!("10.0.0.0/8")),
+        ("admin_mfa_required", json!("yes")),
+    ] {
+        let mut body = policies.clone();
+        body[field] = value;
+        assert_problem(
+            app.put(&path, Some(&admin), body).await,
+            422,
+            "validation_failed",
+        )
+        .await;
+    }
+    let mut missing = policies.clone();
+    missing
+        .as_object_mut()
+        .unwrap()
+        .remove("auth_log_retention_days");
+    let problem = assert_problem(
+        app.put(&path, Some(&admin), missing).await,
+        422,
+        "validation_failed",
+    )
+    .await;
+    assert_eq!(problem["errors"][0]["pointer"], "/auth_log_retention_days");
+    assert_eq!(
+        json_ok(app.get(&path, Some(&admin)).await, 200).await,
+        policies,
+        "nothing changed"
+    );
+}
