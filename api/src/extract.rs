@@ -268,6 +268,50 @@ async fn api_token(
 
 type LocalBoxFuture<T> = Pin<Box<dyn Future<Output = T>>>;
 
+/// A JSON request body that must be a JSON object. serde would also build a struct from an
+/// array of its fields in order (`[null, null]`); a form is an object, so nothing else is
+/// taken.
+pub struct Json<T>(pub T);
+
+impl<T> Json<T> {
+    pub fn into_inner(self) -> T {
+        self.0
+    }
+}
+
+impl<T> std::ops::Deref for Json<T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+/// Turns a parsed body into `T`, refusing anything but an object.
+pub fn from_object<T: serde::de::DeserializeOwned>(
+    value: serde_json::Value,
+) -> Result<T, ApiError> {
+    if !value.is_object() {
+        return Err(ApiError::validation("", "the body must be a JSON object"));
+    }
+    serde_json::from_value(value).map_err(|e| ApiError::from_serde(&e))
+}
+
+impl<T: serde::de::DeserializeOwned + 'static> FromRequest for Json<T> {
+    type Error = actix_web::Error;
+    type Future = LocalBoxFuture<Result<Self, actix_web::Error>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        // actix's extractor does the content type, the size limit and the syntax (with the
+        // app's error handler); the shape is checked here.
+        let body = actix_web::web::Json::<serde_json::Value>::from_request(req, payload);
+        Box::pin(async move {
+            let value = body.await?.into_inner();
+            Ok(Json(from_object(value)?))
+        })
+    }
+}
+
 impl FromRequest for Principal {
     type Error = ApiError;
     type Future = LocalBoxFuture<Result<Self, ApiError>>;

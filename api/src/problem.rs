@@ -165,6 +165,54 @@ impl ApiError {
     }
 }
 
+impl ApiError {
+    /// A body that is JSON but not of the operation's shape is a 422 pointing at the field
+    /// when serde names it; anything else is malformed JSON (400).
+    pub fn from_serde(error: &serde_json::Error) -> Self {
+        let message = error.to_string();
+        if !error.is_data() {
+            return ApiError::MalformedJson(redact_values(&message));
+        }
+        // "missing field `name`" and "unknown field `x`" name the field: point at it.
+        let pointer = message
+            .split('`')
+            .nth(1)
+            .filter(|_| {
+                message.starts_with("missing field") || message.starts_with("unknown field")
+            })
+            .map(|field| format!("/{field}"))
+            .unwrap_or_default();
+        ApiError::validation(&pointer, redact_values(&message))
+    }
+}
+
+/// serde messages quote the string values they choke on in double quotes (field names go in
+/// backticks); a value may be a secret sent in the wrong field, so it is cut out before it
+/// reaches an error body.
+pub fn redact_values(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    let mut quote: Option<char> = None;
+    for c in message.chars() {
+        match quote {
+            Some(q) if c == q => {
+                out.push('…');
+                out.push(c);
+                quote = None;
+            }
+            Some(_) => {}
+            None if c == '"' => {
+                out.push(c);
+                quote = Some(c);
+            }
+            None => out.push(c),
+        }
+    }
+    if quote.is_some() {
+        out.push('…');
+    }
+    out
+}
+
 impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> Self {
         match error {
@@ -267,5 +315,24 @@ mod tests {
         codes.sort();
         codes.dedup();
         assert_eq!(codes.len(), all.len());
+    }
+
+    #[test]
+    fn quoted_values_are_cut() {
+        let cases = [
+            (
+                r#"invalid type: string "hunter2", expected u32"#,
+                r#"invalid type: string "…", expected u32"#,
+            ),
+            (
+                "unknown field `passwrd`, expected `a`",
+                "unknown field `passwrd`, expected `a`",
+            ),
+            ("EOF while parsing", "EOF while parsing"),
+            (r#"open "quote"#, r#"open "…"#),
+        ];
+        for (input, expected) in cases {
+            assert_eq!(redact_values(input), expected);
+        }
     }
 }

@@ -1827,6 +1827,33 @@ async fn providers_refuse_bad_input() {
     .await;
     assert_body_problems(&app, Method::PATCH, &path, &admin).await;
     assert_problem(
+        app.patch(&path, Some(&admin), json!([null, null, "suspended"]))
+            .await,
+        422,
+        "validation_failed",
+    )
+    .await;
+    // A key's optional body is an object too.
+    let client = create_client(&app, &admin, id, "Shop").await;
+    let user = create_user(
+        &app,
+        &admin,
+        client["id"].as_str().unwrap(),
+        "k@example.com",
+    )
+    .await;
+    let keys = format!(
+        "/api/v1/users/{}/temporary-keys",
+        user["id"].as_str().unwrap()
+    );
+    assert_problem(
+        app.post(&keys, Some(&admin), json!([600])).await,
+        422,
+        "validation_failed",
+    )
+    .await;
+    json_ok(app.post(&keys, Some(&admin), Value::Null).await, 201).await;
+    assert_problem(
         app.get(&format!("/api/v1/providers/{NO_SUCH_ID}"), Some(&admin))
             .await,
         404,

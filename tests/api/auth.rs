@@ -203,6 +203,21 @@ async fn registration_refuses_bad_input() {
             "{body} → {problem}"
         );
     }
+    // A form is an object: serde's positional form of a struct is refused.
+    let positional = json!(["a@example.com", "A", null, null, PASSWORD]);
+    let problem = assert_problem(
+        app.post(path, None, positional).await,
+        422,
+        "validation_failed",
+    )
+    .await;
+    assert_eq!(problem["errors"][0]["pointer"], "");
+    assert_problem(
+        app.post(path, None, json!("a string")).await,
+        422,
+        "validation_failed",
+    )
+    .await;
     // 8 characters are enough where everyone must use a second factor.
     let short = json!({ "email": "s@example.com", "name": "S", "password": "violet-88" });
     assert_problem(

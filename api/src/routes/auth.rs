@@ -17,7 +17,7 @@ use super::resource;
 use super::responses::{Invalid, NeedsCredentials, NotJson, PROBLEM_JSON};
 use crate::auth_flow::{self, PasswordTarget, TokenResponse};
 use crate::authlog::{Attempt, Reason, SESSION};
-use crate::extract::{ClientInfo, Principal};
+use crate::extract::{ClientInfo, Json, Principal};
 use crate::problem::{ApiError, ApiResult, Problem};
 use crate::state::State;
 
@@ -42,7 +42,7 @@ pub struct RedeemKey {
 pub async fn redeem_temporary_key(
     state: State,
     client: ClientInfo,
-    body: web::Json<RedeemKey>,
+    body: Json<RedeemKey>,
 ) -> ApiResult<web::Json<TokenResponse>> {
     let key = body.into_inner().key;
     Ok(web::Json(
@@ -76,7 +76,7 @@ pub struct LoginRequest {
 pub async fn login(
     state: State,
     client: ClientInfo,
-    body: web::Json<LoginRequest>,
+    body: Json<LoginRequest>,
 ) -> ApiResult<web::Json<TokenResponse>> {
     let body = body.into_inner();
     let target = match body.provider {
@@ -118,7 +118,7 @@ pub struct RefreshRequest {
 pub async fn refresh(
     state: State,
     client: ClientInfo,
-    body: web::Json<RefreshRequest>,
+    body: Json<RefreshRequest>,
 ) -> ApiResult<web::Json<TokenResponse>> {
     Ok(web::Json(
         auth_flow::refresh(&state, body.into_inner().refresh_token, &client).await?,
@@ -195,7 +195,7 @@ pub async fn register(
     state: State,
     client: ClientInfo,
     slug: web::Path<String>,
-    body: web::Json<RegistrationRequest>,
+    body: Json<RegistrationRequest>,
 ) -> ApiResult<HttpResponse> {
     let method = AuthMethod::Password;
     let slug = slug.into_inner();

@@ -11,7 +11,7 @@ use uuid::Uuid;
 use super::providers::visible_provider;
 use super::resource;
 use super::responses::{BadQuery, Invalid, NeedsPermission, NotFound, NotJson};
-use crate::extract::{PageQuery, Staff, need, parse_id};
+use crate::extract::{Json, PageQuery, Staff, need, parse_id};
 use crate::problem::{ApiError, ApiResult};
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -112,7 +112,7 @@ pub async fn create_client(
     state: crate::state::State,
     staff: Staff<need::ClientsWrite>,
     id: web::Path<String>,
-    body: web::Json<CreateClient>,
+    body: Json<CreateClient>,
 ) -> ApiResult<HttpResponse> {
     let provider = visible_provider(&state, &staff, &id).await?;
     let name =
@@ -162,7 +162,7 @@ pub async fn update_client(
     state: crate::state::State,
     staff: Staff<need::ClientsWrite>,
     id: web::Path<String>,
-    body: web::Json<UpdateClient>,
+    body: Json<UpdateClient>,
 ) -> ApiResult<web::Json<ClientResponse>> {
     let mut client = visible_client(&state, &staff, &id).await?;
     let body = body.into_inner();

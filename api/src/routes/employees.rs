@@ -14,7 +14,7 @@ use uuid::Uuid;
 use super::resource;
 use super::responses::{BadQuery, Invalid, NeedsPermission, NotFound, NotJson, PROBLEM_JSON};
 use super::users::{IssueTemporaryKey, TemporaryKeyResponse, key_response, key_ttl, present};
-use crate::extract::{PageQuery, Staff, need, parse_id};
+use crate::extract::{Json, PageQuery, Staff, need, parse_id};
 use crate::problem::{ApiError, ApiResult, Problem};
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -237,7 +237,7 @@ pub async fn list_employees(
 pub async fn create_employee(
     state: crate::state::State,
     staff: Staff<need::EmployeesWrite>,
-    body: web::Json<CreateEmployee>,
+    body: Json<CreateEmployee>,
 ) -> ApiResult<HttpResponse> {
     require_all_providers(&staff)?;
     let body = body.into_inner();
@@ -304,7 +304,7 @@ pub async fn update_employee(
     state: crate::state::State,
     staff: Staff<need::EmployeesWrite>,
     id: web::Path<String>,
-    body: web::Json<UpdateEmployee>,
+    body: Json<UpdateEmployee>,
 ) -> ApiResult<web::Json<EmployeeResponse>> {
     require_all_providers(&staff)?;
     let mut employee = load_employee(&state, &id).await?;
@@ -357,7 +357,7 @@ pub async fn put_employee_roles(
     state: crate::state::State,
     staff: Staff<need::EmployeesWrite>,
     id: web::Path<String>,
-    body: web::Json<EmployeeRolesBody>,
+    body: Json<EmployeeRolesBody>,
 ) -> ApiResult<web::Json<EmployeeResponse>> {
     require_all_providers(&staff)?;
     let mut employee = load_employee(&state, &id).await?;

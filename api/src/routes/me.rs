@@ -20,7 +20,7 @@ use super::responses::{
 };
 use crate::auth_flow::throttle_key;
 use crate::authlog::{Attempt, Reason};
-use crate::extract::{Actor, ClientInfo, Credential, Principal, parse_id};
+use crate::extract::{Actor, ClientInfo, Credential, Json, Principal, parse_id};
 use crate::passwords::Verified;
 use crate::problem::{ApiError, ApiResult, Problem};
 use crate::secrets::new_secret;
@@ -126,7 +126,7 @@ pub async fn change_password(
     state: State,
     client: ClientInfo,
     principal: Principal,
-    body: web::Json<ChangePassword>,
+    body: Json<ChangePassword>,
 ) -> ApiResult<HttpResponse> {
     let session = require_session(&principal)?;
     let subject = principal.subject();
@@ -404,7 +404,7 @@ pub async fn list_api_tokens(
 pub async fn create_api_token(
     state: State,
     principal: Principal,
-    body: web::Json<CreateApiToken>,
+    body: Json<CreateApiToken>,
 ) -> ApiResult<HttpResponse> {
     require_session(&principal)?;
     let subject = principal.subject();

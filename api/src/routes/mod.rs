@@ -2,7 +2,9 @@
 //! (problem+json) instead of a 404. Each module registers its resources and describes them
 //! in its own OpenAPI part.
 
-use actix_web::web;
+use actix_web::dev::{AppService, HttpServiceFactory};
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{FromRequest, Handler, Responder, ResponseError, web};
 use utoipa::openapi::OpenApi as Document;
 
 use crate::problem::ApiError;
@@ -42,12 +44,60 @@ pub fn documents() -> Vec<Document> {
     ]
 }
 
-/// The handler of a known path with a method it does not have.
-pub async fn method_not_allowed() -> Result<actix_web::HttpResponse, ApiError> {
-    Err(ApiError::MethodNotAllowed)
+/// A resource that answers 405 with an `Allow` header (RFC 9110) for the methods it lacks.
+pub struct Resource {
+    inner: actix_web::Resource,
+    allow: Vec<&'static str>,
 }
 
-/// A resource whose unknown methods answer 405.
-pub fn resource(path: &str) -> actix_web::Resource {
-    web::resource(path).default_service(web::to(method_not_allowed))
+pub fn resource(path: &str) -> Resource {
+    Resource {
+        inner: web::resource(path),
+        allow: Vec::new(),
+    }
+}
+
+macro_rules! methods {
+    ($($name:ident => $route:ident, $verb:literal;)+) => {
+        impl Resource {
+            $(
+                pub fn $name<F, Args>(mut self, handler: F) -> Self
+                where
+                    F: Handler<Args>,
+                    Args: FromRequest + 'static,
+                    F::Output: Responder + 'static,
+                {
+                    self.inner = self.inner.route(web::$route().to(handler));
+                    self.allow.push($verb);
+                    self
+                }
+            )+
+        }
+    };
+}
+
+methods! {
+    get => get, "GET";
+    post => post, "POST";
+    put => put, "PUT";
+    patch => patch, "PATCH";
+    delete => delete, "DELETE";
+}
+
+impl HttpServiceFactory for Resource {
+    fn register(self, config: &mut AppService) {
+        let allow = self.allow.join(", ");
+        self.inner
+            .default_service(web::to(move || {
+                let allow = allow.clone();
+                async move {
+                    let mut response = ApiError::MethodNotAllowed.error_response();
+                    if let Ok(value) = HeaderValue::from_str(&allow) {
+                        response.headers_mut().insert(header::ALLOW, value);
+                    }
+                    response
+                }
+            }))
+            .register(config);
+    }
 }

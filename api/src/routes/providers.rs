@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 use super::resource;
 use super::responses::{BadQuery, Invalid, NeedsPermission, NotFound, NotJson, PROBLEM_JSON};
-use crate::extract::{PageQuery, Staff, need, parse_id};
+use crate::extract::{Json, PageQuery, Staff, need, parse_id};
 use crate::problem::{ApiError, ApiResult, Problem};
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -250,7 +250,7 @@ pub async fn list_providers(
 pub async fn create_provider(
     state: crate::state::State,
     staff: Staff<need::ProvidersWrite>,
-    body: web::Json<CreateProvider>,
+    body: Json<CreateProvider>,
 ) -> ApiResult<HttpResponse> {
     if !matches!(staff.scope(), domain::permission::ProviderScope::All) {
         return Err(ApiError::Forbidden(
@@ -321,7 +321,7 @@ pub async fn update_provider(
     state: crate::state::State,
     staff: Staff<need::ProvidersWrite>,
     id: web::Path<String>,
-    body: web::Json<UpdateProvider>,
+    body: Json<UpdateProvider>,
 ) -> ApiResult<web::Json<ProviderResponse>> {
     let mut provider = visible_provider(&state, &staff, &id).await?;
     let body = body.into_inner();
@@ -380,7 +380,7 @@ pub async fn put_auth_methods(
     state: crate::state::State,
     staff: Staff<need::ProvidersWrite>,
     id: web::Path<String>,
-    body: web::Json<AuthMethodsBody>,
+    body: Json<AuthMethodsBody>,
 ) -> ApiResult<web::Json<AuthMethodsBody>> {
     let mut provider = visible_provider(&state, &staff, &id).await?;
     let methods = AuthMethods::from(body.into_inner());
@@ -422,7 +422,7 @@ pub async fn put_policies(
     state: crate::state::State,
     staff: Staff<need::ProvidersWrite>,
     id: web::Path<String>,
-    body: web::Json<PoliciesBody>,
+    body: Json<PoliciesBody>,
 ) -> ApiResult<web::Json<PoliciesBody>> {
     let mut provider = visible_provider(&state, &staff, &id).await?;
     let policies = ProviderPolicies::from(body.into_inner());

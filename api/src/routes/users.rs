@@ -18,7 +18,7 @@ use uuid::Uuid;
 use super::clients::visible_client;
 use super::resource;
 use super::responses::{BadQuery, Invalid, NeedsPermission, NotFound, NotJson, PROBLEM_JSON};
-use crate::extract::{PageQuery, Staff, need, parse_id};
+use crate::extract::{Json, PageQuery, Staff, need, parse_id};
 use crate::problem::{ApiError, ApiResult, Problem};
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -137,22 +137,13 @@ pub(crate) fn key_ttl(
         if !is_json {
             return Err(ApiError::UnsupportedMediaType);
         }
-        serde_json::from_slice::<Option<IssueTemporaryKey>>(body)
-            .map_err(|e| {
-                let message = crate::startup::redact_values(&e.to_string());
-                if e.is_data() {
-                    let pointer = message
-                        .split('`')
-                        .nth(1)
-                        .filter(|_| message.starts_with("unknown field"))
-                        .map(|field| format!("/{field}"))
-                        .unwrap_or_default();
-                    ApiError::validation(&pointer, message)
-                } else {
-                    ApiError::MalformedJson(message)
-                }
-            })?
-            .unwrap_or_default()
+        let value: serde_json::Value =
+            serde_json::from_slice(body).map_err(|e| ApiError::from_serde(&e))?;
+        if value.is_null() {
+            IssueTemporaryKey::default()
+        } else {
+            crate::extract::from_object(value)?
+        }
     };
     match options.ttl_seconds {
         None => Ok(state.settings.temporary_key_ttl),
@@ -227,7 +218,7 @@ pub async fn create_user(
     state: crate::state::State,
     staff: Staff<need::UsersWrite>,
     id: web::Path<String>,
-    body: web::Json<CreateUser>,
+    body: Json<CreateUser>,
 ) -> ApiResult<HttpResponse> {
     let client = visible_client(&state, &staff, &id).await?;
     let body = body.into_inner();
@@ -294,7 +285,7 @@ pub async fn update_user(
     state: crate::state::State,
     staff: Staff<need::UsersWrite>,
     id: web::Path<String>,
-    body: web::Json<UpdateUser>,
+    body: Json<UpdateUser>,
 ) -> ApiResult<web::Json<UserResponse>> {
     let mut user = visible_user(&state, &staff, &id).await?;
     let body = body.into_inner();
