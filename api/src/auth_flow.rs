@@ -419,16 +419,10 @@ pub async fn refresh(
     );
     let outcome = state
         .db(move |store| {
-            // The idle limit depends on whose token it is; the shorter one is tried first.
-            let session = store.session_of_refresh_token(&old_hash)?;
-            let idle = match session {
-                Some(id) => match store.active_session(id, now)? {
-                    Some(s) if s.subject.kind == SubjectKind::Employee => employee_idle,
-                    _ => user_idle,
-                },
-                None => user_idle,
-            };
-            Ok(store.rotate_refresh_token(&old_hash, &new_hash, now, idle)?)
+            Ok(store.rotate_refresh_token(&old_hash, &new_hash, now, |kind| match kind {
+                SubjectKind::User => user_idle,
+                SubjectKind::Employee => employee_idle,
+            })?)
         })
         .await?;
     match outcome {

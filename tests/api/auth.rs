@@ -1582,3 +1582,31 @@ async fn policies_have_defaults_and_refuse_bad_values() {
         "nothing changed"
     );
 }
+
+#[tokio::test]
+async fn idle_sessions_die_by_the_kind_of_their_subject() {
+    let app = spawn_app_with(|s| {
+        s.employee_session_idle = Duration::from_secs(1);
+    })
+    .await;
+    let admin = app.admin_token().await;
+    app.create_provider(&admin, "acme").await;
+    let user = register(&app, "acme", "anna@example.com").await;
+    let employee_key = api::cli::bootstrap_admin(&app.settings, "sleepy", "Sleepy").unwrap();
+    let employee = app.redeem(&employee_key).await;
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    let refresh = |tokens: &Value| json!({ "refresh_token": tokens["refresh_token"] });
+    assert_problem(
+        app.post("/api/v1/auth/refresh", None, refresh(&employee))
+            .await,
+        401,
+        "invalid_credentials",
+    )
+    .await;
+    json_ok(
+        app.post("/api/v1/auth/refresh", None, refresh(&user["tokens"]))
+            .await,
+        200,
+    )
+    .await;
+}

@@ -300,14 +300,14 @@ impl Store {
         row.map(|t| session_record(t).map(|(s, _)| s)).transpose()
     }
 
-    /// Spends `old_hash` and stores `new_hash` in its place. `idle` is how long a session may
-    /// go without a refresh before it dies.
+    /// Spends `old_hash` and stores `new_hash` in its place. `idle` says how long a session
+    /// of each kind of subject may go without a refresh before it dies.
     pub fn rotate_refresh_token(
         &self,
         old_hash: &str,
         new_hash: &str,
         now: DateTime<Utc>,
-        idle: Duration,
+        idle: impl Fn(domain::provider::SubjectKind) -> Duration,
     ) -> Result<RefreshOutcome, StoreError> {
         let now_naive = naive(now);
         self.conn()?.transaction(|conn| {
@@ -325,7 +325,10 @@ impl Store {
                     .select(SESSION_COLUMNS)
                     .first::<SessionTuple>(conn)?,
             )?;
-            if revoked || session.expires_at <= now || session.last_seen_at + idle <= now {
+            if revoked
+                || session.expires_at <= now
+                || session.last_seen_at + idle(session.subject.kind) <= now
+            {
                 return Ok(RefreshOutcome::Invalid);
             }
             // Spend the token with a conditional UPDATE: of two concurrent refreshes with the
@@ -362,16 +365,6 @@ impl Store {
                 ..session
             }))
         })
-    }
-
-    /// The session a refresh token belongs to, if any (for logout by refresh token).
-    pub fn session_of_refresh_token(&self, hash: &str) -> Result<Option<Uuid>, StoreError> {
-        let id: Option<String> = refresh_tokens::table
-            .find(hash)
-            .select(refresh_tokens::session_id)
-            .first(&mut self.conn()?)
-            .optional()?;
-        id.as_deref().map(uuid).transpose()
     }
 
     /// Revokes one session of `subject`; false when it has no such live session.
