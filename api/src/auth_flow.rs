@@ -419,10 +419,12 @@ pub async fn refresh(
     );
     let outcome = state
         .db(move |store| {
-            Ok(store.rotate_refresh_token(&old_hash, &new_hash, now, |kind| match kind {
-                SubjectKind::User => user_idle,
-                SubjectKind::Employee => employee_idle,
-            })?)
+            Ok(
+                store.rotate_refresh_token(&old_hash, &new_hash, now, |kind| match kind {
+                    SubjectKind::User => user_idle,
+                    SubjectKind::Employee => employee_idle,
+                })?,
+            )
         })
         .await?;
     match outcome {

@@ -160,16 +160,45 @@ pub async fn logout(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RegistrationRequest {
-    /// The client's name (a company or a person); the user's name when left out.
+    /// The client's name (a company or a person); the user's name when left out or `null`.
+    /// 1 to 200 characters after leading and trailing white space is trimmed; no control
+    /// characters.
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+    )]
     pub client_name: Option<String>,
-    #[schema(example = "anna@example.com")]
+    /// The user's login at this provider, unique per provider; an e-mail address of at most 254 characters: a local part of 1 to 64 printable ASCII
+    /// characters other than `@`, then `@` and a domain of dot-separated labels of letters,
+    /// digits and `-` (at least two labels). Compared and stored lower-cased.
+    #[schema(
+        example = "anna@example.com",
+        max_length = 254,
+        pattern = r"^[\x21-\x3f\x41-\x7e]{1,64}@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$"
+    )]
     pub email: String,
-    #[schema(example = "Anna Schmidt")]
+    /// 1 to 200 characters after leading and trailing white space is trimmed; no control
+    /// characters.
+    #[schema(
+        example = "Anna Schmidt",
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+    )]
     pub name: String,
-    /// E.164, e.g. +4930123456.
+    /// An international number in E.164 form: `+` and 8 to 15 digits, the first
+    /// not 0, such as `+4930123456`; spaces, dashes, dots and brackets are dropped. Left out or `null`: no number.
+    #[schema(
+        example = "+4930123456",
+        pattern = r"^[ ().-]*\+[ ().-]*[1-9]([ ().-]*[0-9]){7,14}[ ().-]*$"
+    )]
     pub phone: Option<String>,
-    /// At least 15 characters (8 where the provider requires a second factor of everyone);
-    /// no common passwords, not the provider's name.
+    /// At least 15 characters (code points), or 8 where the provider requires a second
+    /// factor of everyone (see `password_min_length` of the login options); at most 1024
+    /// bytes (UTF-8). Not a common password, and not containing the provider's name or slug
+    /// or the e-mail address.
+    #[schema(min_length = 8)]
     pub password: String,
 }
 

@@ -10,6 +10,7 @@ use uuid::Uuid;
 
 use super::resource;
 use super::responses::{BadQuery, NeedsPermission, PROBLEM_JSON};
+use super::schemas::{AuthEventMethodName, AuthOutcomeName};
 use crate::extract::{PageQuery, Staff, need};
 use crate::problem::{ApiError, ApiResult, Problem};
 use crate::state::State;
@@ -20,17 +21,21 @@ pub struct AuthEventQuery {
     pub provider_id: Option<Uuid>,
     /// A user's or an employee's id.
     pub subject_id: Option<Uuid>,
-    /// `password`, `temporary_key`, `api_token`, `authinfo`, `refresh`, `session`, …
+    /// A sign-in method, or `refresh` or `session` (logout).
+    #[param(value_type = Option<AuthEventMethodName>)]
     pub method: Option<String>,
     /// `success` or `failure`.
+    #[param(value_type = Option<AuthOutcomeName>)]
     pub outcome: Option<String>,
     /// From this time on (inclusive, RFC 3339).
     pub from: Option<DateTime<Utc>>,
     /// Before this time (exclusive, RFC 3339).
     pub to: Option<DateTime<Utc>>,
     /// Items per page, 1 to 200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
-    /// `next_cursor` of the previous page.
+    /// `next_cursor` of the previous page (a UUID).
+    #[param(value_type = Option<uuid::Uuid>)]
     pub cursor: Option<String>,
 }
 
@@ -41,8 +46,9 @@ pub struct AuthEventResponse {
     /// `user` or `employee`, when the attempt could be tied to someone.
     pub subject_kind: Option<String>,
     pub subject_id: Option<Uuid>,
+    #[schema(value_type = AuthEventMethodName)]
     pub method: String,
-    /// `success` or `failure`.
+    #[schema(value_type = AuthOutcomeName)]
     pub outcome: String,
     /// Why, from a fixed list (e.g. `unknown_login_or_wrong_password`, `method_disabled`).
     pub reason: String,

@@ -13,6 +13,7 @@ use uuid::Uuid;
 
 use super::resource;
 use super::responses::{BadQuery, Invalid, NeedsPermission, NotFound, NotJson, PROBLEM_JSON};
+use super::schemas::AccountStatusName;
 use super::users::{IssueTemporaryKey, TemporaryKeyResponse, key_response, key_ttl, present};
 use crate::extract::{Json, PageQuery, Staff, need, parse_id};
 use crate::problem::{ApiError, ApiResult, Problem};
@@ -22,14 +23,33 @@ use crate::problem::{ApiError, ApiResult, Problem};
 pub struct CreateEmployee {
     /// What the employee signs in with: 2 to 64 of letters, digits and `. _ - @`; stored
     /// lower-cased, unique.
-    #[schema(example = "j.doe")]
+    #[schema(
+        example = "j.doe",
+        min_length = 2,
+        max_length = 64,
+        pattern = "^[A-Za-z0-9._@-]{2,64}$"
+    )]
     pub login: String,
-    #[schema(example = "Jane Doe")]
+    /// 1 to 200 characters after leading and trailing white space is trimmed; no control
+    /// characters.
+    #[schema(
+        example = "Jane Doe",
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+    )]
     pub name: String,
-    #[schema(example = "jane.doe@example.com")]
+    /// An e-mail address of at most 254 characters: a local part of 1 to 64 printable ASCII
+    /// characters other than `@`, then `@` and a domain of dot-separated labels of letters,
+    /// digits and `-` (at least two labels). Compared and stored lower-cased. Left out or `null`: none.
+    #[schema(
+        example = "jane.doe@example.com",
+        max_length = 254,
+        pattern = r"^[\x21-\x3f\x41-\x7e]{1,64}@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$"
+    )]
     pub email: Option<String>,
-    /// At least one of `admin`, `support`, `billing`, `dpo`.
-    #[schema(value_type = Vec<RoleName>, example = json!(["support"]))]
+    /// At least one of `admin`, `support`, `billing`, `dpo` (repeats are dropped).
+    #[schema(value_type = Vec<RoleName>, example = json!(["support"]), min_items = 1)]
     pub roles: Vec<Role>,
     /// The providers the employee may see; left out or `null` means all of them.
     #[serde(default)]
@@ -40,14 +60,24 @@ pub struct CreateEmployee {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateEmployee {
+    /// 1 to 200 characters after leading and trailing white space is trimmed; no control
+    /// characters. Left out or `null` keeps the name.
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+    )]
     pub name: Option<String>,
-    /// A new address; `null` removes it, leaving it out keeps it.
+    /// A new address; `null` removes it, leaving it out keeps it. An e-mail address of
+    /// at most 254 characters: a local part of 1 to 64 printable ASCII
+    /// characters other than `@`, then `@` and a domain of dot-separated labels of letters,
+    /// digits and `-` (at least two labels). Compared and stored lower-cased.
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>, example = "jane.doe@example.com")]
+    #[schema(value_type = Option<String>, example = "jane.doe@example.com", max_length = 254, pattern = r"^[\x21-\x3f\x41-\x7e]{1,64}@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")]
     pub email: Option<Option<String>>,
     /// `active` or `disabled`. Disabling revokes everything the employee holds at once. Nobody
-    /// can disable themselves.
-    #[schema(value_type = Option<String>, example = "disabled")]
+    /// can disable themselves. Left out or `null` keeps it.
+    #[schema(value_type = Option<AccountStatusName>, example = "disabled")]
     pub status: Option<AccountStatus>,
 }
 
@@ -55,8 +85,8 @@ pub struct UpdateEmployee {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EmployeeRolesBody {
-    /// At least one of `admin`, `support`, `billing`, `dpo`.
-    #[schema(value_type = Vec<RoleName>, example = json!(["support", "dpo"]))]
+    /// At least one of `admin`, `support`, `billing`, `dpo` (repeats are dropped).
+    #[schema(value_type = Vec<RoleName>, example = json!(["support", "dpo"]), min_items = 1)]
     pub roles: Vec<Role>,
     /// Required: `null` for all providers, or the ids of the providers the employee may see.
     #[serde(deserialize_with = "nullable")]
@@ -94,7 +124,7 @@ pub struct EmployeeResponse {
     pub login: String,
     pub name: String,
     pub email: Option<String>,
-    /// `active` or `disabled`.
+    #[schema(value_type = AccountStatusName)]
     pub status: String,
     #[schema(value_type = Vec<RoleName>, example = json!(["admin"]))]
     pub roles: Vec<String>,

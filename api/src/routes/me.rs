@@ -18,6 +18,7 @@ use super::resource;
 use super::responses::{
     Invalid, NeedsCredentials, NeedsPermission, NotFound, NotJson, PROBLEM_JSON,
 };
+use super::schemas::ApiTokenScopeName;
 use crate::auth_flow::throttle_key;
 use crate::authlog::{Attempt, Reason};
 use crate::extract::{Actor, ClientInfo, Credential, Json, Principal, parse_id};
@@ -110,6 +111,10 @@ fn require_session(principal: &Principal) -> ApiResult<Uuid> {
 pub struct ChangePassword {
     /// Required when a password is set.
     pub current_password: Option<String>,
+    /// At least 15 characters (code points), or 8 for a user whose provider requires a
+    /// second factor of everyone; at most 1024 bytes (UTF-8). Not a common password, and
+    /// not containing the provider's name or slug or the login.
+    #[schema(min_length = 8)]
     pub new_password: String,
 }
 
@@ -325,12 +330,20 @@ pub async fn delete_session(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateApiToken {
-    #[schema(example = "backup script")]
+    /// 1 to 100 characters after leading and trailing white space is trimmed; no control
+    /// characters.
+    #[schema(
+        example = "backup script",
+        min_length = 1,
+        max_length = 100,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+    )]
     pub name: String,
     /// `read` (GET and HEAD only) or `full`.
-    #[schema(value_type = String, example = "read")]
+    #[schema(value_type = ApiTokenScopeName, example = "read")]
     pub scope: ApiTokenScope,
-    /// Days until it expires (1 to 366); never when left out.
+    /// Days until it expires (1 to 366); never when left out or `null`.
+    #[schema(minimum = 1, maximum = 366)]
     pub expires_in_days: Option<u32>,
 }
 
@@ -338,6 +351,7 @@ pub struct CreateApiToken {
 pub struct ApiTokenResponse {
     pub id: Uuid,
     pub name: String,
+    #[schema(value_type = ApiTokenScopeName)]
     pub scope: String,
     /// The first characters of the secret, to tell tokens apart.
     #[schema(example = "biat_3f9a0c1d")]

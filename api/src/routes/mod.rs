@@ -16,6 +16,7 @@ pub mod employees;
 pub mod me;
 pub mod providers;
 pub mod responses;
+pub mod schemas;
 pub mod system;
 pub mod users;
 

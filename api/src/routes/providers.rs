@@ -13,28 +13,58 @@ use uuid::Uuid;
 
 use super::resource;
 use super::responses::{BadQuery, Invalid, NeedsPermission, NotFound, NotJson, PROBLEM_JSON};
+use super::schemas::{
+    AuthMethodName, EmptySettings, LoginOnlySwitches, ProviderStatusName, jurisdiction,
+    jurisdiction_or_null,
+};
 use crate::extract::{Json, PageQuery, Staff, need, parse_id};
 use crate::problem::{ApiError, ApiResult, Problem};
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateProvider {
-    /// Lower-case name in public URLs.
-    #[schema(example = "acme")]
+    /// Lower-case name in public URLs: 2 to 63 of `a-z`, `0-9` and `-`, starting with a
+    /// letter and not ending with `-`; unique.
+    #[schema(
+        example = "acme",
+        min_length = 2,
+        max_length = 63,
+        pattern = "^[a-z][a-z0-9-]{0,61}[a-z0-9]$"
+    )]
     pub slug: String,
-    #[schema(example = "Acme Hosting GmbH")]
+    /// 1 to 200 characters after leading and trailing white space is trimmed; no control
+    /// characters.
+    #[schema(
+        example = "Acme Hosting GmbH",
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+    )]
     pub name: String,
-    /// ISO 3166-1 alpha-2 country whose law applies.
-    #[schema(example = "DE")]
+    /// An officially assigned ISO 3166-1 alpha-2 country code whose law applies, in either
+    /// case (stored upper-case).
+    #[schema(schema_with = jurisdiction)]
     pub jurisdiction: String,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateProvider {
+    /// 1 to 200 characters after leading and trailing white space is trimmed; no control
+    /// characters. Left out or `null` keeps the name.
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+    )]
     pub name: Option<String>,
+    /// An officially assigned ISO 3166-1 alpha-2 country code, in either case. Left out or
+    /// `null` keeps it.
+    #[schema(schema_with = jurisdiction_or_null)]
     pub jurisdiction: Option<String>,
-    #[schema(value_type = Option<String>, example = "suspended")]
+    /// `suspended` stops every sign-in of the provider's people; `active` allows them again.
+    /// Left out or `null` keeps it.
+    #[schema(value_type = Option<ProviderStatusName>, example = "suspended")]
     pub status: Option<ProviderStatus>,
 }
 
@@ -43,8 +73,10 @@ pub struct ProviderResponse {
     pub id: Uuid,
     pub slug: String,
     pub name: String,
+    /// ISO 3166-1 alpha-2, upper-case.
+    #[schema(example = "DE")]
     pub jurisdiction: String,
-    /// `active` or `suspended`.
+    #[schema(value_type = ProviderStatusName)]
     pub status: String,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -79,7 +111,7 @@ pub struct MethodSwitches {
     /// May people sign in with it?
     pub login: bool,
     #[serde(default)]
-    #[schema(value_type = Object)]
+    #[schema(value_type = EmptySettings)]
     pub settings: NoSettings,
 }
 
@@ -88,11 +120,15 @@ pub struct MethodSwitches {
 #[serde(deny_unknown_fields)]
 pub struct AuthMethodsBody {
     pub password: MethodSwitches,
+    #[schema(value_type = LoginOnlySwitches)]
     pub temporary_key: MethodSwitches,
     pub phone: MethodSwitches,
     pub google: MethodSwitches,
+    #[schema(value_type = LoginOnlySwitches)]
     pub keycloak: MethodSwitches,
+    #[schema(value_type = LoginOnlySwitches)]
     pub api_token: MethodSwitches,
+    #[schema(value_type = LoginOnlySwitches)]
     pub authinfo: MethodSwitches,
 }
 
@@ -150,10 +186,11 @@ pub struct PoliciesBody {
     /// instead of 15.
     pub mfa_required_for_everyone: bool,
     /// Days an auth event is kept (1 to 3650).
-    #[schema(example = 180)]
+    #[schema(example = 180, minimum = 1, maximum = 3650)]
     pub auth_log_retention_days: u32,
-    /// Addresses or CIDR networks allowed to use `authinfo`; empty allows any.
-    #[schema(example = json!(["203.0.113.0/24"]))]
+    /// At most 100 IP addresses or CIDR networks (IPv4 or IPv6) allowed to use `authinfo`;
+    /// empty allows any.
+    #[schema(example = json!(["203.0.113.0/24"]), max_items = 100)]
     pub authinfo_ip_allowlist: Vec<String>,
 }
 
@@ -184,10 +221,10 @@ impl From<ProviderPolicies> for PoliciesBody {
 pub struct LoginOptions {
     pub provider: LoginOptionsProvider,
     /// Methods people can sign in with.
-    #[schema(example = json!(["password", "temporary_key"]))]
+    #[schema(value_type = Vec<AuthMethodName>, example = json!(["password", "temporary_key"]))]
     pub login: Vec<String>,
     /// Methods new clients can register with.
-    #[schema(example = json!(["password"]))]
+    #[schema(value_type = Vec<AuthMethodName>, example = json!(["password"]))]
     pub registration: Vec<String>,
     /// Shortest password a registration accepts, in characters.
     #[schema(example = 15)]
@@ -243,7 +280,14 @@ pub async fn list_providers(
 #[utoipa::path(post, path = "/api/v1/providers", tag = "providers", operation_id = "create_provider",
     request_body = CreateProvider, security(("bearer" = []), ("api_token" = [])),
     responses(
-        (status = 201, body = ProviderResponse),
+        (status = 201, body = ProviderResponse, links(
+            ("LoginOptions" = (operation_id = "get_login_options",
+                parameters(("provider" = "$response.body#/slug")),
+                description = "The new provider's login options, by its slug")),
+            ("Register" = (operation_id = "register",
+                parameters(("provider" = "$response.body#/slug")),
+                description = "Registration at the new provider, by its slug")),
+        )),
         NeedsPermission, Invalid, NotJson,
         (status = 409, description = "The slug is taken", body = Problem, content_type = PROBLEM_JSON),
     ))]

@@ -45,7 +45,7 @@ pub async fn openapi_json() -> HttpResponse {
 
 /// This document, as YAML (the same as `openapi.yaml` in the repository).
 #[utoipa::path(get, path = "/openapi.yaml", tag = "system", operation_id = "get_openapi_yaml",
-    responses((status = 200, description = "OpenAPI 3.1 document", content_type = "application/yaml", body = String)))]
+    responses((status = 200, description = "OpenAPI 3.1 document", content_type = "application/yaml", body = Object)))]
 pub async fn openapi_yaml() -> HttpResponse {
     HttpResponse::Ok()
         .content_type("application/yaml")

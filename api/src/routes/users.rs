@@ -18,34 +18,68 @@ use uuid::Uuid;
 use super::clients::visible_client;
 use super::resource;
 use super::responses::{BadQuery, Invalid, NeedsPermission, NotFound, NotJson, PROBLEM_JSON};
+use super::schemas::AccountStatusName;
 use crate::extract::{Json, PageQuery, Staff, need, parse_id};
 use crate::problem::{ApiError, ApiResult, Problem};
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateUser {
-    /// The user's login at this provider; unique per provider, compared lower-cased.
-    #[schema(example = "anna@example.com")]
+    /// The user's login at this provider, unique per provider; an e-mail address of at most 254 characters: a local part of 1 to 64 printable ASCII
+    /// characters other than `@`, then `@` and a domain of dot-separated labels of letters,
+    /// digits and `-` (at least two labels). Compared and stored lower-cased.
+    #[schema(
+        example = "anna@example.com",
+        max_length = 254,
+        pattern = r"^[\x21-\x3f\x41-\x7e]{1,64}@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$"
+    )]
     pub email: String,
-    #[schema(example = "Anna Schmidt")]
+    /// 1 to 200 characters after leading and trailing white space is trimmed; no control
+    /// characters.
+    #[schema(
+        example = "Anna Schmidt",
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+    )]
     pub name: String,
-    /// E.164, such as `+4930123456`; spaces and dashes are dropped.
-    #[schema(example = "+4930123456")]
+    /// An international number in E.164 form: `+` and 8 to 15 digits, the first
+    /// not 0, such as `+4930123456`; spaces, dashes, dots and brackets are dropped. Left out or `null`: no number.
+    #[schema(
+        example = "+4930123456",
+        pattern = r"^[ ().-]*\+[ ().-]*[1-9]([ ().-]*[0-9]){7,14}[ ().-]*$"
+    )]
     pub phone: Option<String>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateUser {
+    /// A new login, unique per provider; an e-mail address of at most 254 characters: a local part of 1 to 64 printable ASCII
+    /// characters other than `@`, then `@` and a domain of dot-separated labels of letters,
+    /// digits and `-` (at least two labels). Compared and stored lower-cased. Left out or `null` keeps it.
+    #[schema(
+        example = "anna@example.com",
+        max_length = 254,
+        pattern = r"^[\x21-\x3f\x41-\x7e]{1,64}@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$"
+    )]
     pub email: Option<String>,
+    /// 1 to 200 characters after leading and trailing white space is trimmed; no control
+    /// characters. Left out or `null` keeps the name.
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+    )]
     pub name: Option<String>,
-    /// A new number; `null` removes it, leaving it out keeps it.
+    /// A new number; `null` removes it, leaving it out keeps it. An international number in E.164 form: `+` and 8 to 15 digits, the first
+    /// not 0, such as `+4930123456`; spaces, dashes, dots and brackets are dropped.
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>, example = "+4930123456")]
+    #[schema(value_type = Option<String>, example = "+4930123456", pattern = r"^[ ().-]*\+[ ().-]*[1-9]([ ().-]*[0-9]){7,14}[ ().-]*$")]
     pub phone: Option<Option<String>>,
     /// `active` or `disabled`. Disabling revokes every session, API token and one-time key
-    /// of the user at once.
-    #[schema(value_type = Option<String>, example = "disabled")]
+    /// of the user at once. Left out or `null` keeps it.
+    #[schema(value_type = Option<AccountStatusName>, example = "disabled")]
     pub status: Option<AccountStatus>,
 }
 
@@ -65,8 +99,9 @@ pub struct UserResponse {
     pub client_id: Uuid,
     pub email: String,
     pub name: String,
+    /// E.164.
     pub phone: Option<String>,
-    /// `active` or `disabled`.
+    #[schema(value_type = AccountStatusName)]
     pub status: String,
     /// False until the user sets a password (staff never set one).
     pub has_password: bool,
