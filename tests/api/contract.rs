@@ -135,3 +135,44 @@ fn every_operation_is_described() {
         }
     }
 }
+
+/// The closed sets in the document are the domain's own, so neither can drift from the other.
+#[test]
+fn documented_enums_are_the_domains_sets() {
+    use domain::api_token::ApiTokenScope;
+    use domain::auth_method::AuthMethod;
+    use domain::permission::Role;
+    use domain::provider::{AccountStatus, ProviderStatus};
+
+    let doc = serde_json::to_value(api::openapi::document()).unwrap();
+    let documented = |name: &str| -> Vec<String> {
+        doc["components"]["schemas"][name]["enum"]
+            .as_array()
+            .unwrap_or_else(|| panic!("schema {name} has no enum"))
+            .iter()
+            .map(|v| v.as_str().unwrap().to_owned())
+            .collect()
+    };
+    let names = |all: Vec<&str>| all.into_iter().map(str::to_owned).collect::<Vec<_>>();
+    assert_eq!(
+        documented("AccountStatus"),
+        names(AccountStatus::ALL.iter().map(|s| s.as_str()).collect())
+    );
+    assert_eq!(
+        documented("ProviderStatus"),
+        names(ProviderStatus::ALL.iter().map(|s| s.as_str()).collect())
+    );
+    assert_eq!(
+        documented("ApiTokenScope"),
+        names(ApiTokenScope::ALL.iter().map(|s| s.as_str()).collect())
+    );
+    assert_eq!(
+        documented("Role"),
+        names(Role::ALL.iter().map(|s| s.as_str()).collect())
+    );
+    let methods: Vec<&str> = AuthMethod::ALL.iter().map(|m| m.as_str()).collect();
+    assert_eq!(documented("AuthMethod"), names(methods.clone()));
+    let mut event_methods = methods;
+    event_methods.extend([api::authlog::REFRESH, api::authlog::SESSION]);
+    assert_eq!(documented("AuthEventMethod"), names(event_methods));
+}
