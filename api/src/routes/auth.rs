@@ -15,6 +15,7 @@ use uuid::Uuid;
 
 use super::resource;
 use super::responses::{Invalid, NeedsCredentials, NotJson, PROBLEM_JSON};
+use super::schemas;
 use crate::auth_flow::{self, PasswordTarget, TokenResponse};
 use crate::authlog::{Attempt, Reason, SESSION};
 use crate::extract::{ClientInfo, Json, Principal};
@@ -160,39 +161,13 @@ pub async fn logout(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RegistrationRequest {
-    /// The client's name (a company or a person); the user's name when left out or `null`.
-    /// 1 to 200 characters after leading and trailing white space is trimmed; no control
-    /// characters.
-    #[schema(
-        min_length = 1,
-        max_length = 200,
-        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
-    )]
+    #[schema(schema_with = schemas::client_name_or_null)]
     pub client_name: Option<String>,
-    /// The user's login at this provider, unique per provider; an e-mail address of at most 254 characters: a local part of 1 to 64 printable ASCII
-    /// characters other than `@`, then `@` and a domain of dot-separated labels of letters,
-    /// digits and `-` (at least two labels). Compared and stored lower-cased.
-    #[schema(
-        example = "anna@example.com",
-        max_length = 254,
-        pattern = r"^[\x21-\x3f\x41-\x7e]{1,64}@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$"
-    )]
+    #[schema(schema_with = schemas::login_email)]
     pub email: String,
-    /// 1 to 200 characters after leading and trailing white space is trimmed; no control
-    /// characters.
-    #[schema(
-        example = "Anna Schmidt",
-        min_length = 1,
-        max_length = 200,
-        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
-    )]
+    #[schema(schema_with = schemas::name)]
     pub name: String,
-    /// An international number in E.164 form: `+` and 8 to 15 digits, the first
-    /// not 0, such as `+4930123456`; spaces, dashes, dots and brackets are dropped. Left out or `null`: no number.
-    #[schema(
-        example = "+4930123456",
-        pattern = r"^[ ().-]*\+[ ().-]*[1-9]([ ().-]*[0-9]){7,14}[ ().-]*$"
-    )]
+    #[schema(schema_with = schemas::phone_or_null)]
     pub phone: Option<String>,
     /// At least 15 characters (code points), or 8 where the provider requires a second
     /// factor of everyone (see `password_min_length` of the login options); at most 1024

@@ -11,34 +11,21 @@ use uuid::Uuid;
 use super::providers::visible_provider;
 use super::resource;
 use super::responses::{BadQuery, Invalid, NeedsPermission, NotFound, NotJson};
-use super::schemas::AccountStatusName;
+use super::schemas::{self, AccountStatusName};
 use crate::extract::{Json, PageQuery, Staff, need, parse_id};
 use crate::problem::{ApiError, ApiResult};
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateClient {
-    /// 1 to 200 characters after leading and trailing white space is trimmed; no control
-    /// characters.
-    #[schema(
-        example = "Example Shop Ltd",
-        min_length = 1,
-        max_length = 200,
-        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
-    )]
+    #[schema(schema_with = schemas::name)]
     pub name: String,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateClient {
-    /// 1 to 200 characters after leading and trailing white space is trimmed; no control
-    /// characters. Left out or `null` keeps the name.
-    #[schema(
-        min_length = 1,
-        max_length = 200,
-        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
-    )]
+    #[schema(schema_with = schemas::name_or_null)]
     pub name: Option<String>,
     /// `active` or `disabled`. Disabling revokes every session, API token and one-time key
     /// of the client's users at once. Left out or `null` keeps it.

@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 use super::resource;
 use super::responses::{BadQuery, Invalid, NeedsPermission, NotFound, NotJson, PROBLEM_JSON};
-use super::schemas::AccountStatusName;
+use super::schemas::{self, AccountStatusName};
 use super::users::{IssueTemporaryKey, TemporaryKeyResponse, key_response, key_ttl, present};
 use crate::extract::{Json, PageQuery, Staff, need, parse_id};
 use crate::problem::{ApiError, ApiResult, Problem};
@@ -30,23 +30,9 @@ pub struct CreateEmployee {
         pattern = "^[A-Za-z0-9._@-]{2,64}$"
     )]
     pub login: String,
-    /// 1 to 200 characters after leading and trailing white space is trimmed; no control
-    /// characters.
-    #[schema(
-        example = "Jane Doe",
-        min_length = 1,
-        max_length = 200,
-        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
-    )]
+    #[schema(schema_with = schemas::name)]
     pub name: String,
-    /// An e-mail address of at most 254 characters: a local part of 1 to 64 printable ASCII
-    /// characters other than `@`, then `@` and a domain of dot-separated labels of letters,
-    /// digits and `-` (at least two labels). Compared and stored lower-cased. Left out or `null`: none.
-    #[schema(
-        example = "jane.doe@example.com",
-        max_length = 254,
-        pattern = r"^[\x21-\x3f\x41-\x7e]{1,64}@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$"
-    )]
+    #[schema(schema_with = schemas::email_or_null)]
     pub email: Option<String>,
     /// At least one of `admin`, `support`, `billing`, `dpo` (repeats are dropped).
     #[schema(value_type = Vec<RoleName>, example = json!(["support"]), min_items = 1)]
@@ -60,20 +46,10 @@ pub struct CreateEmployee {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateEmployee {
-    /// 1 to 200 characters after leading and trailing white space is trimmed; no control
-    /// characters. Left out or `null` keeps the name.
-    #[schema(
-        min_length = 1,
-        max_length = 200,
-        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
-    )]
+    #[schema(schema_with = schemas::name_or_null)]
     pub name: Option<String>,
-    /// A new address; `null` removes it, leaving it out keeps it. An e-mail address of
-    /// at most 254 characters: a local part of 1 to 64 printable ASCII
-    /// characters other than `@`, then `@` and a domain of dot-separated labels of letters,
-    /// digits and `-` (at least two labels). Compared and stored lower-cased.
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>, example = "jane.doe@example.com", max_length = 254, pattern = r"^[\x21-\x3f\x41-\x7e]{1,64}@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")]
+    #[schema(schema_with = schemas::email_change)]
     pub email: Option<Option<String>>,
     /// `active` or `disabled`. Disabling revokes everything the employee holds at once. Nobody
     /// can disable themselves. Left out or `null` keeps it.

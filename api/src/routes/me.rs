@@ -18,7 +18,7 @@ use super::resource;
 use super::responses::{
     Invalid, NeedsCredentials, NeedsPermission, NotFound, NotJson, PROBLEM_JSON,
 };
-use super::schemas::ApiTokenScopeName;
+use super::schemas::{self, ApiTokenScopeName};
 use crate::auth_flow::throttle_key;
 use crate::authlog::{Attempt, Reason};
 use crate::extract::{Actor, ClientInfo, Credential, Json, Principal, parse_id};
@@ -330,14 +330,7 @@ pub async fn delete_session(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateApiToken {
-    /// 1 to 100 characters after leading and trailing white space is trimmed; no control
-    /// characters.
-    #[schema(
-        example = "backup script",
-        min_length = 1,
-        max_length = 100,
-        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
-    )]
+    #[schema(schema_with = schemas::token_name)]
     pub name: String,
     /// `read` (GET and HEAD only) or `full`.
     #[schema(value_type = ApiTokenScopeName, example = "read")]

@@ -14,7 +14,7 @@ use uuid::Uuid;
 use super::resource;
 use super::responses::{BadQuery, Invalid, NeedsPermission, NotFound, NotJson, PROBLEM_JSON};
 use super::schemas::{
-    AuthMethodName, EmptySettings, LoginOnlySwitches, ProviderStatusName, jurisdiction,
+    self, AuthMethodName, EmptySettings, LoginOnlySwitches, ProviderStatusName, jurisdiction,
     jurisdiction_or_null,
 };
 use crate::extract::{Json, PageQuery, Staff, need, parse_id};
@@ -32,14 +32,7 @@ pub struct CreateProvider {
         pattern = "^[a-z][a-z0-9-]{0,61}[a-z0-9]$"
     )]
     pub slug: String,
-    /// 1 to 200 characters after leading and trailing white space is trimmed; no control
-    /// characters.
-    #[schema(
-        example = "Acme Hosting GmbH",
-        min_length = 1,
-        max_length = 200,
-        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
-    )]
+    #[schema(schema_with = schemas::name)]
     pub name: String,
     /// An officially assigned ISO 3166-1 alpha-2 country code whose law applies, in either
     /// case (stored upper-case).
@@ -50,13 +43,7 @@ pub struct CreateProvider {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateProvider {
-    /// 1 to 200 characters after leading and trailing white space is trimmed; no control
-    /// characters. Left out or `null` keeps the name.
-    #[schema(
-        min_length = 1,
-        max_length = 200,
-        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
-    )]
+    #[schema(schema_with = schemas::name_or_null)]
     pub name: Option<String>,
     /// An officially assigned ISO 3166-1 alpha-2 country code, in either case. Left out or
     /// `null` keeps it.

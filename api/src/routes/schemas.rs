@@ -146,3 +146,73 @@ pub fn jurisdiction_or_null() -> ObjectBuilder {
         .description(Some(format!("{JURISDICTION} Left out or `null` keeps it.")))
         .examples(["DE"])
 }
+
+/// A name after trimming: at least one visible character, no control characters.
+const NAME_PATTERN: &str = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$";
+const NAME_RULE: &str =
+    "characters after leading and trailing white space is trimmed; no control characters.";
+/// What `Email::parse` accepts, in ASCII (the server also takes international addresses).
+const EMAIL_PATTERN: &str = r"^[\x21-\x3f\x41-\x7e]{1,64}@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$";
+const EMAIL_RULE: &str = "An e-mail address of at most 254 characters: a local part of 1 to 64 \
+     printable ASCII characters other than `@`, then `@` and a domain of dot-separated labels \
+     of letters, digits and `-` (at least two labels). Compared and stored lower-cased.";
+/// What `PhoneNumber::parse` accepts: 8 to 15 digits after `+`, the first not 0, with the
+/// separators people type.
+const PHONE_PATTERN: &str = r"^[ ().-]*\+[ ().-]*[1-9]([ ().-]*[0-9]){7,14}[ ().-]*$";
+const PHONE_RULE: &str = "An international number in E.164 form: `+` and 8 to 15 digits, the \
+     first not 0, such as `+4930123456`; spaces, dashes, dots and brackets are dropped.";
+
+/// A string field described once, used by `schema_with` in the request bodies.
+fn text(
+    nullable: bool,
+    pattern: &str,
+    length: (Option<usize>, Option<usize>),
+    description: String,
+    example: &str,
+) -> ObjectBuilder {
+    let schema_type = if nullable {
+        SchemaType::from_iter([Type::String, Type::Null])
+    } else {
+        SchemaType::Type(Type::String)
+    };
+    ObjectBuilder::new()
+        .schema_type(schema_type)
+        .min_length(length.0)
+        .max_length(length.1)
+        .pattern(Some(pattern))
+        .description(Some(description))
+        .examples([example])
+}
+
+macro_rules! text_fields {
+    ($($name:ident: $nullable:expr, $pattern:expr, $length:expr, $example:literal, $description:expr;)+) => {
+        $(
+            pub fn $name() -> ObjectBuilder {
+                text($nullable, $pattern, $length, $description, $example)
+            }
+        )+
+    };
+}
+
+text_fields! {
+    name: false, NAME_PATTERN, (Some(1), Some(200)), "Example Ltd",
+        format!("1 to 200 {NAME_RULE}");
+    name_or_null: true, NAME_PATTERN, (Some(1), Some(200)), "Example Ltd",
+        format!("1 to 200 {NAME_RULE} Left out or `null` keeps the name.");
+    client_name_or_null: true, NAME_PATTERN, (Some(1), Some(200)), "Example Ltd",
+        format!("The client's name (a company or a person); the user's name when left out or `null`. 1 to 200 {NAME_RULE}");
+    token_name: false, NAME_PATTERN, (Some(1), Some(100)), "backup script",
+        format!("1 to 100 {NAME_RULE}");
+    login_email: false, EMAIL_PATTERN, (None, Some(254)), "anna@example.com",
+        format!("The user's login at this provider, unique per provider. {EMAIL_RULE}");
+    login_email_or_null: true, EMAIL_PATTERN, (None, Some(254)), "anna@example.com",
+        format!("A new login, unique per provider; left out or `null` keeps it. {EMAIL_RULE}");
+    email_or_null: true, EMAIL_PATTERN, (None, Some(254)), "jane.doe@example.com",
+        format!("Left out or `null`: none. {EMAIL_RULE}");
+    email_change: true, EMAIL_PATTERN, (None, Some(254)), "jane.doe@example.com",
+        format!("A new address; `null` removes it, leaving it out keeps it. {EMAIL_RULE}");
+    phone_or_null: true, PHONE_PATTERN, (None, None), "+4930123456",
+        format!("{PHONE_RULE} Left out or `null`: no number.");
+    phone_change: true, PHONE_PATTERN, (None, None), "+4930123456",
+        format!("A new number; `null` removes it, leaving it out keeps it. {PHONE_RULE}");
+}

@@ -18,64 +18,30 @@ use uuid::Uuid;
 use super::clients::visible_client;
 use super::resource;
 use super::responses::{BadQuery, Invalid, NeedsPermission, NotFound, NotJson, PROBLEM_JSON};
-use super::schemas::AccountStatusName;
+use super::schemas::{self, AccountStatusName};
 use crate::extract::{Json, PageQuery, Staff, need, parse_id};
 use crate::problem::{ApiError, ApiResult, Problem};
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateUser {
-    /// The user's login at this provider, unique per provider; an e-mail address of at most 254 characters: a local part of 1 to 64 printable ASCII
-    /// characters other than `@`, then `@` and a domain of dot-separated labels of letters,
-    /// digits and `-` (at least two labels). Compared and stored lower-cased.
-    #[schema(
-        example = "anna@example.com",
-        max_length = 254,
-        pattern = r"^[\x21-\x3f\x41-\x7e]{1,64}@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$"
-    )]
+    #[schema(schema_with = schemas::login_email)]
     pub email: String,
-    /// 1 to 200 characters after leading and trailing white space is trimmed; no control
-    /// characters.
-    #[schema(
-        example = "Anna Schmidt",
-        min_length = 1,
-        max_length = 200,
-        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
-    )]
+    #[schema(schema_with = schemas::name)]
     pub name: String,
-    /// An international number in E.164 form: `+` and 8 to 15 digits, the first
-    /// not 0, such as `+4930123456`; spaces, dashes, dots and brackets are dropped. Left out or `null`: no number.
-    #[schema(
-        example = "+4930123456",
-        pattern = r"^[ ().-]*\+[ ().-]*[1-9]([ ().-]*[0-9]){7,14}[ ().-]*$"
-    )]
+    #[schema(schema_with = schemas::phone_or_null)]
     pub phone: Option<String>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateUser {
-    /// A new login, unique per provider; an e-mail address of at most 254 characters: a local part of 1 to 64 printable ASCII
-    /// characters other than `@`, then `@` and a domain of dot-separated labels of letters,
-    /// digits and `-` (at least two labels). Compared and stored lower-cased. Left out or `null` keeps it.
-    #[schema(
-        example = "anna@example.com",
-        max_length = 254,
-        pattern = r"^[\x21-\x3f\x41-\x7e]{1,64}@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$"
-    )]
+    #[schema(schema_with = schemas::login_email_or_null)]
     pub email: Option<String>,
-    /// 1 to 200 characters after leading and trailing white space is trimmed; no control
-    /// characters. Left out or `null` keeps the name.
-    #[schema(
-        min_length = 1,
-        max_length = 200,
-        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
-    )]
+    #[schema(schema_with = schemas::name_or_null)]
     pub name: Option<String>,
-    /// A new number; `null` removes it, leaving it out keeps it. An international number in E.164 form: `+` and 8 to 15 digits, the first
-    /// not 0, such as `+4930123456`; spaces, dashes, dots and brackets are dropped.
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>, example = "+4930123456", pattern = r"^[ ().-]*\+[ ().-]*[1-9]([ ().-]*[0-9]){7,14}[ ().-]*$")]
+    #[schema(schema_with = schemas::phone_change)]
     pub phone: Option<Option<String>>,
     /// `active` or `disabled`. Disabling revokes every session, API token and one-time key
     /// of the user at once. Left out or `null` keeps it.
