@@ -32,22 +32,7 @@ pub struct Application {
 fn json_error(error: JsonPayloadError, _: &HttpRequest) -> actix_web::Error {
     match error {
         JsonPayloadError::ContentType => ApiError::UnsupportedMediaType.into(),
-        JsonPayloadError::Deserialize(e) if e.is_data() => {
-            let message = e.to_string();
-            // "missing field `name`" and "unknown field `x`" name the field: point at it.
-            let pointer = message
-                .split('`')
-                .nth(1)
-                .filter(|_| {
-                    message.starts_with("missing field") || message.starts_with("unknown field")
-                })
-                .map(|field| format!("/{field}"))
-                .unwrap_or_default();
-            ApiError::validation(&pointer, redact_values(&message)).into()
-        }
-        JsonPayloadError::Deserialize(e) => {
-            ApiError::MalformedJson(redact_values(&e.to_string())).into()
-        }
+        JsonPayloadError::Deserialize(e) => ApiError::from_serde(&e).into(),
         JsonPayloadError::Overflow { .. } | JsonPayloadError::OverflowKnownLength { .. } => {
             ApiError::BadRequest(format!("the body is larger than {JSON_LIMIT} bytes")).into()
         }

@@ -150,6 +150,21 @@ fn require_all_providers<P>(staff: &Staff<P>) -> ApiResult<()> {
     }
 }
 
+/// Writes a changed employee (disabling revokes everything they hold).
+async fn save(state: &crate::state::AppState, mut employee: Employee) -> ApiResult<Employee> {
+    let now = state.now();
+    employee.updated_at = now;
+    let saved = employee.clone();
+    state
+        .db(move |store| {
+            store
+                .update_employee(&saved, now)
+                .map_err(ApiError::from_store("employee"))
+        })
+        .await?;
+    Ok(employee)
+}
+
 async fn load_employee(state: &crate::state::AppState, id: &str) -> ApiResult<Employee> {
     let id = parse_id(id, "employee")?;
     state
@@ -337,17 +352,7 @@ pub async fn update_employee(
     if let Some(status) = body.status {
         employee.status = status;
     }
-    let now = state.now();
-    employee.updated_at = now;
-    let saved = employee.clone();
-    state
-        .db(move |store| {
-            store
-                .update_employee(&saved, now)
-                .map_err(ApiError::from_store("employee"))
-        })
-        .await?;
-    Ok(web::Json(employee.into()))
+    Ok(web::Json(save(&state, employee).await?.into()))
 }
 
 /// Replaces an employee's roles and providers. Employees cannot take away their own `admin`
@@ -381,17 +386,7 @@ pub async fn put_employee_roles(
     errors.into_result()?;
     employee.roles = roles;
     employee.providers = providers;
-    let now = state.now();
-    employee.updated_at = now;
-    let saved = employee.clone();
-    state
-        .db(move |store| {
-            store
-                .update_employee(&saved, now)
-                .map_err(ApiError::from_store("employee"))
-        })
-        .await?;
-    Ok(web::Json(employee.into()))
+    Ok(web::Json(save(&state, employee).await?.into()))
 }
 
 /// Issues a one-time login key for an employee, for example a new one's first sign-in. Only
