@@ -100,6 +100,17 @@ impl AppState {
     /// Writes one auth event. A failure to write is logged and does not change the answer
     /// the caller gets.
     pub async fn record(&self, attempt: Attempt<'_>, client: &ClientInfo) {
+        // One line per attempt in the process log too: typed fields only, no secret.
+        log::info!(
+            "auth attempt method={} outcome={} reason={} subject={}",
+            attempt.method,
+            attempt.reason.outcome(),
+            attempt.reason.as_str(),
+            attempt
+                .subject
+                .map(|s| format!("{}:{}", s.kind.as_str(), s.id))
+                .unwrap_or_else(|| "-".into())
+        );
         let event = AuthEventRecord {
             id: Uuid::now_v7(),
             provider_id: attempt.provider_id,

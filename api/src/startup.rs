@@ -8,7 +8,7 @@ use actix_web::dev::{Server, ServiceRequest, ServiceResponse};
 use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::{Logger, Next, from_fn};
-use actix_web::{App, HttpMessage, HttpRequest, HttpServer, web};
+use actix_web::{App, HttpRequest, HttpServer, web};
 use anyhow::Context;
 use persistence::Store;
 use uuid::Uuid;
@@ -71,8 +71,8 @@ async fn request_id(
         })
         .map(str::to_owned);
     let id = given.unwrap_or_else(|| Uuid::new_v4().to_string());
-    req.extensions_mut().insert(RequestId(id.clone()));
-    let mut response = next.call(req).await?;
+    // Every log line written while the request is handled carries its id.
+    let mut response = REQUEST_ID.scope(id.clone(), next.call(req)).await?;
     if let Ok(value) = HeaderValue::from_str(&id) {
         response
             .headers_mut()
@@ -81,8 +81,40 @@ async fn request_id(
     Ok(response)
 }
 
-#[derive(Clone)]
-pub struct RequestId(pub String);
+tokio::task_local! {
+    static REQUEST_ID: String;
+}
+
+/// The id of the request being handled on this task, if any.
+pub fn current_request_id() -> Option<String> {
+    REQUEST_ID.try_with(Clone::clone).ok()
+}
+
+/// env_logger with the request id on every line written while a request is handled.
+pub fn init_logging() {
+    use std::io::Write;
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info"))
+        .format(|buf, record| {
+            let time = buf.timestamp_micros();
+            match current_request_id() {
+                Some(id) => writeln!(
+                    buf,
+                    "[{time} {} {}] request_id={id} {}",
+                    record.level(),
+                    record.target(),
+                    record.args()
+                ),
+                None => writeln!(
+                    buf,
+                    "[{time} {} {}] {}",
+                    record.level(),
+                    record.target(),
+                    record.args()
+                ),
+            }
+        })
+        .init();
+}
 
 /// The shared state: open the database, apply migrations, load the signing keys.
 pub async fn build_state(settings: Settings) -> anyhow::Result<web::Data<AppState>> {

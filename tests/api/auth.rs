@@ -1400,6 +1400,12 @@ async fn no_secret_in_any_log_or_error_body() {
         process_log.contains("POST /api/v1/auth/login"),
         "the access log is there: {process_log}"
     );
+    // Lines written while a request is handled carry its id.
+    assert!(
+        process_log.lines().any(|l| l.contains("request_id=")
+            && l.contains("auth attempt method=password outcome=failure")),
+        "auth attempts are logged with the request id: {process_log}"
+    );
     let database = if db.is_postgres() {
         String::new()
     } else {
