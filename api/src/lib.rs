@@ -4,6 +4,7 @@ pub mod auth_flow;
 pub mod authlog;
 pub mod cli;
 pub mod extract;
+pub mod jobs;
 pub mod openapi;
 pub mod passwords;
 pub mod problem;

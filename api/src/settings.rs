@@ -28,6 +28,10 @@ pub struct Settings {
     /// Use the last `X-Forwarded-For` hop as the client IP (only behind a trusted proxy).
     pub trust_forwarded_for: bool,
     pub workers: usize,
+    /// How often the auth-log purge runs.
+    pub auth_log_purge_interval: Duration,
+    /// Retention of auth events tied to no provider (employees' sign-ins), in days.
+    pub employee_auth_log_retention_days: u32,
 }
 
 impl Default for Settings {
@@ -49,6 +53,8 @@ impl Default for Settings {
             argon2_iterations: 2,
             trust_forwarded_for: false,
             workers: 0,
+            auth_log_purge_interval: Duration::from_secs(3600),
+            employee_auth_log_retention_days: 180,
         }
     }
 }
@@ -138,6 +144,21 @@ impl Settings {
         if let Some(v) = get("TRUST_FORWARDED_FOR") {
             s.trust_forwarded_for = matches!(v.as_str(), "1" | "true" | "yes");
         }
+        if let Some(d) = duration("AUTH_LOG_PURGE_INTERVAL")? {
+            s.auth_log_purge_interval = d;
+        }
+        if let Some(n) = number("EMPLOYEE_AUTH_LOG_RETENTION_DAYS")? {
+            let days = domain::policy::MIN_AUTH_LOG_RETENTION_DAYS as u64
+                ..=domain::policy::MAX_AUTH_LOG_RETENTION_DAYS as u64;
+            if !days.contains(&n) {
+                return Err(anyhow!(
+                    "EMPLOYEE_AUTH_LOG_RETENTION_DAYS must be between {} and {}",
+                    days.start(),
+                    days.end()
+                ));
+            }
+            s.employee_auth_log_retention_days = u32::try_from(n)?;
+        }
         if let Some(n) = number("WORKERS")? {
             s.workers = usize::try_from(n)?;
         }
@@ -199,5 +220,8 @@ mod tests {
         assert_eq!(s.employee_session_idle.as_secs(), 3600, "capped at 1 h");
         assert!(Settings::from_lookup(env(&[("DATABASE_URL", "postgress://x")])).is_err());
         assert!(Settings::from_lookup(env(&[("BIND", "nope")])).is_err());
+        assert!(Settings::from_lookup(env(&[("EMPLOYEE_AUTH_LOG_RETENTION_DAYS", "0")])).is_err());
+        let s = Settings::from_lookup(env(&[("EMPLOYEE_AUTH_LOG_RETENTION_DAYS", "30")])).unwrap();
+        assert_eq!(s.employee_auth_log_retention_days, 30);
     }
 }

@@ -184,6 +184,11 @@ impl Application {
         if workers > 0 {
             server = server.workers(workers);
         }
+        crate::jobs::spawn_auth_log_purge(
+            state.store.clone(),
+            state.settings.employee_auth_log_retention_days,
+            state.settings.auth_log_purge_interval,
+        );
         Ok(Self {
             server: server.run(),
             port,

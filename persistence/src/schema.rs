@@ -157,6 +157,14 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    job_leases (name) {
+        name -> Text,
+        holder -> Text,
+        expires_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(clients -> providers (provider_id));
 diesel::joinable!(users -> clients (client_id));
 diesel::joinable!(employee_roles -> employees (employee_id));
@@ -177,4 +185,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     api_tokens,
     auth_throttle,
     auth_events,
+    job_leases,
 );

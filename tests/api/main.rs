@@ -6,4 +6,5 @@ mod helpers;
 mod admin;
 mod auth;
 mod contract;
+mod retention;
 mod system;

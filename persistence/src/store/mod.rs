@@ -7,6 +7,7 @@ use crate::connection::{self, DatabaseUrl, Manager, Pool};
 mod auth;
 mod clients;
 mod employees;
+mod jobs;
 mod keys;
 mod providers;
 mod users;
