@@ -99,7 +99,8 @@ pub fn throttle_key(subject: Option<Subject>, scope: &str, login: &str) -> Strin
     }
 }
 
-async fn reserve(
+/// Spends one attempt of `key`'s budget, or answers (and logs) why not.
+pub(crate) async fn reserve(
     state: &AppState,
     key: String,
     attempt: Attempt<'_>,
@@ -126,7 +127,8 @@ async fn reserve(
     Err(error.1)
 }
 
-async fn reset(state: &AppState, key: String) -> Result<(), ApiError> {
+/// A correct secret empties the budget.
+pub(crate) async fn reset(state: &AppState, key: String) -> Result<(), ApiError> {
     state.db(move |store| Ok(store.reset_attempts(&key)?)).await
 }
 

@@ -19,7 +19,7 @@ use super::responses::{
     Invalid, NeedsCredentials, NeedsPermission, NotFound, NotJson, PROBLEM_JSON,
 };
 use super::schemas::{self, ApiTokenScopeName};
-use crate::auth_flow::throttle_key;
+use crate::auth_flow::{reserve, reset, throttle_key};
 use crate::authlog::{Attempt, Reason};
 use crate::extract::{Actor, ClientInfo, Credential, Json, Principal, parse_id};
 use crate::passwords::Verified;
@@ -177,36 +177,19 @@ pub async fn change_password(
             ApiError::validation("/current_password", "is required to change a password")
         })?;
         let key = throttle_key(Some(subject), "", "");
-        let now = state.now();
-        let reserve_key = key.clone();
-        let decision = state
-            .db(move |store| Ok(store.reserve_attempt(&reserve_key, now)?))
-            .await?;
         let attempt = |reason| {
             Attempt::new(AuthMethod::Password, reason)
                 .provider(provider_id)
                 .subject(Some(subject))
         };
-        match decision {
-            domain::throttle::Decision::Allow => {}
-            domain::throttle::Decision::RetryAfter(s) => {
-                state.record(attempt(Reason::Throttled), &client).await;
-                return Err(ApiError::Throttled(s));
-            }
-            domain::throttle::Decision::Locked => {
-                state.record(attempt(Reason::Locked), &client).await;
-                return Err(ApiError::Locked);
-            }
-        }
+        reserve(&state, key.clone(), attempt(Reason::Ok), &client).await?;
         if state.passwords.verify(current, stored).await? == Verified::No {
             state
                 .record(attempt(Reason::UnknownOrWrongPassword), &client)
                 .await;
             return Err(ApiError::InvalidCredentials);
         }
-        state
-            .db(move |store| Ok(store.reset_attempts(&key)?))
-            .await?;
+        reset(&state, key).await?;
     }
     let hash = state.passwords.hash(body.new_password).await?;
     let now = state.now();

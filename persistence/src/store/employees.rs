@@ -150,10 +150,6 @@ impl Store {
             .first(&mut self.conn()?)?)
     }
 
-    pub fn count_employees(&self) -> Result<i64, StoreError> {
-        Ok(employees::table.count().get_result(&mut self.conn()?)?)
-    }
-
     pub fn list_employees(&self, page: PageRequest) -> Result<Page<Employee>, StoreError> {
         let mut conn = self.conn()?;
         let mut query = employees::table

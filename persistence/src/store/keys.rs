@@ -113,19 +113,4 @@ impl Store {
             provider_id: provider_id.as_deref().map(uuid).transpose()?,
         }))
     }
-
-    /// Unused keys of a subject that are still valid (for tests and the data export).
-    pub fn open_temporary_keys(
-        &self,
-        subject: Subject,
-        now: DateTime<Utc>,
-    ) -> Result<i64, StoreError> {
-        Ok(temporary_keys::table
-            .filter(temporary_keys::subject_kind.eq(subject.kind.as_str()))
-            .filter(temporary_keys::subject_id.eq(subject.id.to_string()))
-            .filter(temporary_keys::used_at.is_null())
-            .filter(temporary_keys::expires_at.gt(naive(now)))
-            .count()
-            .get_result(&mut self.conn()?)?)
-    }
 }

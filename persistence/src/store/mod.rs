@@ -56,7 +56,6 @@ impl<T> Page<T> {
 #[derive(Clone)]
 pub struct Store {
     pool: Pool,
-    backend: connection::Backend,
 }
 
 pub(crate) type Conn = PooledConnection<Manager>;
@@ -64,14 +63,7 @@ pub(crate) type Conn = PooledConnection<Manager>;
 impl Store {
     pub fn open(url: &DatabaseUrl, max_connections: u32) -> Result<Self, StoreError> {
         let pool = connection::build_pool(url, max_connections)?;
-        Ok(Self {
-            pool,
-            backend: url.backend,
-        })
-    }
-
-    pub fn backend(&self) -> connection::Backend {
-        self.backend
+        Ok(Self { pool })
     }
 
     pub(crate) fn conn(&self) -> Result<Conn, StoreError> {
