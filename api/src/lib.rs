@@ -1,11 +1,11 @@
 //! billing-identity: the HTTP API, the CLI and their wiring.
 
-pub mod auth_flow;
-pub mod authlog;
+pub mod auth;
 pub mod cli;
 pub mod extract;
 pub mod jobs;
 pub mod openapi;
+pub mod outside;
 pub mod passwords;
 pub mod problem;
 pub mod routes;

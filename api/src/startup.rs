@@ -13,11 +13,13 @@ use anyhow::Context;
 use persistence::Store;
 use uuid::Uuid;
 
+use crate::jobs::{AuthLogPurge, Job, JobRunner, PURGE_BATCH};
 use crate::passwords::PasswordHasherPool;
 use crate::problem::{ApiError, redact_values};
 use crate::routes;
+use crate::routes::system::ApiDocument;
 use crate::settings::Settings;
-use crate::state::AppState;
+use crate::state::{AppState, Outside};
 use crate::tokens::TokenService;
 
 /// Largest JSON body accepted: forms are small; this keeps a flood of bytes out.
@@ -117,20 +119,20 @@ pub fn init_logging() {
 }
 
 /// The shared state: open the database, apply migrations, load the signing keys.
-pub async fn build_state(settings: Settings) -> anyhow::Result<web::Data<AppState>> {
+pub async fn build_state(
+    settings: Settings,
+    outside: Outside,
+) -> anyhow::Result<web::Data<AppState>> {
     let store_settings = settings.clone();
+    let clock = outside.clock.clone();
     let (store, tokens) = web::block(move || -> anyhow::Result<_> {
         let store = Store::open(&store_settings.database_url, store_settings.db_pool_size)?;
         let applied = store.migrate().context("applying migrations")?;
         if applied > 0 {
             log::info!("applied {applied} migration(s)");
         }
-        let tokens = TokenService::load(
-            store.clone(),
-            store_settings.issuer.clone(),
-            chrono::Utc::now(),
-        )
-        .context("loading signing keys")?;
+        let tokens = TokenService::load(store.clone(), store_settings.issuer.clone(), clock.now())
+            .context("loading signing keys")?;
         Ok((store, tokens))
     })
     .await??;
@@ -139,12 +141,31 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<web::Data<AppStat
         settings.argon2_iterations,
         settings.password_hash_concurrency,
     )?;
+    let jobs: Vec<Arc<dyn Job>> = vec![Arc::new(AuthLogPurge {
+        default_days: settings.employee_auth_log_retention_days,
+        batch: PURGE_BATCH,
+        interval: settings.auth_log_purge_interval,
+    })];
+    let jobs = Arc::new(JobRunner::new(store.clone(), outside.clock.clone(), jobs));
     Ok(web::Data::new(AppState {
         store,
         settings,
         tokens: Arc::new(tokens),
         passwords,
+        clock: outside.clock,
+        sms: outside.sms,
+        oidc: outside.oidc,
+        jobs,
     }))
+}
+
+/// The OpenAPI document, built once at start and served by the system routes.
+pub fn api_document() -> web::Data<ApiDocument> {
+    let document = crate::openapi::document();
+    web::Data::new(ApiDocument {
+        json: document.to_json().unwrap_or_default(),
+        yaml: document.to_yaml().unwrap_or_default(),
+    })
 }
 
 /// Everything mounted on the app, shared by the server and the tests of the contract.
@@ -161,15 +182,22 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 
 impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        Self::build_with(settings, Outside::default()).await
+    }
+
+    /// Builds the app with its outside world given (tests pass doubles).
+    pub async fn build_with(settings: Settings, outside: Outside) -> anyhow::Result<Self> {
         let listener = TcpListener::bind(settings.bind)
             .with_context(|| format!("binding {}", settings.bind))?;
         let port = listener.local_addr()?.port();
         let workers = settings.workers;
-        let state = build_state(settings).await?;
+        let state = build_state(settings, outside).await?;
         let app_state = state.clone();
+        let document = api_document();
         let mut server = HttpServer::new(move || {
             App::new()
                 .app_data(app_state.clone())
+                .app_data(document.clone())
                 .wrap(from_fn(request_id))
                 // Outermost, so it sees the request id. The path without the query string:
                 // a client that puts a secret in a URL does not get it into our logs.
@@ -184,11 +212,7 @@ impl Application {
         if workers > 0 {
             server = server.workers(workers);
         }
-        crate::jobs::spawn_auth_log_purge(
-            state.store.clone(),
-            state.settings.employee_auth_log_retention_days,
-            state.settings.auth_log_purge_interval,
-        );
+        state.jobs.spawn();
         Ok(Self {
             server: server.run(),
             port,

@@ -4,10 +4,32 @@ use actix_web::web;
 use chrono::{DateTime, Utc};
 use persistence::Store;
 
+use crate::jobs::JobRunner;
+use crate::outside::clock::{Clock, SystemClock};
+use crate::outside::oidc::{IdentityProviderClient, NoIdentityProvider};
+use crate::outside::sms::{NoSmsGateway, SmsGateway};
 use crate::passwords::PasswordHasherPool;
 use crate::problem::ApiError;
 use crate::settings::Settings;
 use crate::tokens::TokenService;
+
+/// The outside world, each part replaceable by a test double.
+#[derive(Clone)]
+pub struct Outside {
+    pub clock: Arc<dyn Clock>,
+    pub sms: Arc<dyn SmsGateway>,
+    pub oidc: Arc<dyn IdentityProviderClient>,
+}
+
+impl Default for Outside {
+    fn default() -> Self {
+        Self {
+            clock: Arc::new(SystemClock),
+            sms: Arc::new(NoSmsGateway),
+            oidc: Arc::new(NoIdentityProvider),
+        }
+    }
+}
 
 /// Everything a handler needs, built once at start.
 pub struct AppState {
@@ -15,16 +37,19 @@ pub struct AppState {
     pub settings: Settings,
     pub tokens: Arc<TokenService>,
     pub passwords: PasswordHasherPool,
+    pub clock: Arc<dyn Clock>,
+    pub sms: Arc<dyn SmsGateway>,
+    pub oidc: Arc<dyn IdentityProviderClient>,
+    pub jobs: Arc<JobRunner>,
 }
 
 pub type State = web::Data<AppState>;
 
 impl AppState {
-    /// The time, in whole microseconds: what PostgreSQL keeps, so that an object read back
-    /// equals the one a create answered.
+    /// The service's time (whole microseconds): every expiry, delay and retention decision
+    /// reads it.
     pub fn now(&self) -> DateTime<Utc> {
-        use chrono::SubsecRound;
-        Utc::now().trunc_subsecs(6)
+        self.clock.now()
     }
 
     /// Runs synchronous store work on the blocking pool, off the async workers.

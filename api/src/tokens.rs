@@ -2,7 +2,7 @@
 //! signs and verifies with the same keys; the public halves are published as a JWKS.
 
 use std::collections::HashMap;
-use std::sync::RwLock;
+use std::sync::{Mutex, RwLock};
 
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
@@ -42,12 +42,21 @@ pub struct TokenService {
     store: Store,
     issuer: String,
     keys: RwLock<Keys>,
+    /// When the keys were last read again for an unknown `kid`.
+    last_reload: Mutex<Option<DateTime<Utc>>>,
 }
+
+/// Reading the keys again for an unknown `kid` happens at most this often, so tokens with
+/// made-up kids cannot turn every request into a database read.
+const RELOAD_EVERY_SECONDS: i64 = 5;
 
 #[derive(Debug, thiserror::Error)]
 pub enum TokenError {
     #[error("the token is not valid")]
     Invalid,
+    /// Signed with a key of our shape that is not loaded: maybe another instance's new key.
+    #[error("the token's key is not loaded")]
+    UnknownKey,
     #[error("{0}")]
     Store(#[from] persistence::StoreError),
 }
@@ -101,6 +110,7 @@ impl TokenService {
             store,
             issuer,
             keys: RwLock::new(keys),
+            last_reload: Mutex::new(None),
         })
     }
 
@@ -127,8 +137,10 @@ impl TokenService {
     }
 
     /// Checks a token: only EdDSA (RFC 8725: an allowlist, so `none` and HMAC confusion are
-    /// out), a known `kid`, no key-carrying headers, our issuer, not expired.
-    pub fn verify(&self, token: &str) -> Result<Claims, TokenError> {
+    /// out), a known `kid`, no key-carrying headers, our issuer, not expired at `now` (the
+    /// service's clock). Never reads the database: a `kid` of our shape that is not loaded
+    /// answers `UnknownKey`, and the caller may `reload_if_due` off the async workers.
+    pub fn verify(&self, token: &str, now: DateTime<Utc>) -> Result<Claims, TokenError> {
         let header = jsonwebtoken::decode_header(token).map_err(|_| TokenError::Invalid)?;
         if header.alg != Algorithm::EdDSA
             || header.jku.is_some()
@@ -142,6 +154,8 @@ impl TokenService {
         let mut validation = Validation::new(Algorithm::EdDSA);
         validation.set_issuer(&[&self.issuer]);
         validation.set_required_spec_claims(&["exp", "iss", "sub"]);
+        // Expiry is checked below against the service's clock, not the system's.
+        validation.validate_exp = false;
         validation.leeway = 0;
         let key = {
             let keys = self.keys.read().unwrap_or_else(|e| e.into_inner());
@@ -149,28 +163,34 @@ impl TokenService {
         };
         let key = match key {
             Some(key) => key,
-            // A key another instance made after we started: reload once. Only a kid of our
-            // own shape is worth a database read, so junk kids cannot make every request one.
             None if kid.len() == 32 && kid.bytes().all(|b| b.is_ascii_hexdigit()) => {
-                self.reload()?;
-                let keys = self.keys.read().unwrap_or_else(|e| e.into_inner());
-                keys.verifying
-                    .get(&kid)
-                    .cloned()
-                    .ok_or(TokenError::Invalid)?
+                return Err(TokenError::UnknownKey);
             }
             None => return Err(TokenError::Invalid),
         };
-        jsonwebtoken::decode::<Claims>(token, &key, &validation)
+        let claims = jsonwebtoken::decode::<Claims>(token, &key, &validation)
             .map(|data| data.claims)
-            .map_err(|_| TokenError::Invalid)
+            .map_err(|_| TokenError::Invalid)?;
+        if claims.exp <= now.timestamp() {
+            return Err(TokenError::Invalid);
+        }
+        Ok(claims)
     }
 
-    fn reload(&self) -> Result<(), TokenError> {
+    /// Reads the keys again (a key another instance made after we started), unless that was
+    /// done less than a few seconds ago. Synchronous: run it on the blocking pool.
+    pub fn reload_if_due(&self, now: DateTime<Utc>) -> Result<bool, TokenError> {
+        {
+            let mut last = self.last_reload.lock().unwrap_or_else(|e| e.into_inner());
+            if last.is_some_and(|at| (now - at).num_seconds().abs() < RELOAD_EVERY_SECONDS) {
+                return Ok(false);
+            }
+            *last = Some(now);
+        }
         let records = self.store.signing_keys()?;
         let keys = load_keys(&records).map_err(|_| TokenError::Invalid)?;
         *self.keys.write().unwrap_or_else(|e| e.into_inner()) = keys;
-        Ok(())
+        Ok(true)
     }
 
     /// The public keys as a JWK Set (RFC 7517).

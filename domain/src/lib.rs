@@ -1,6 +1,7 @@
 //! Pure rules of billing-identity. Nothing here does I/O or reads a clock: time and
 //! randomness are arguments, so every rule can be tested with a table.
 
+pub mod access;
 pub mod api_token;
 pub mod auth_method;
 pub mod country;
@@ -13,6 +14,7 @@ pub mod phone;
 pub mod policy;
 pub mod provider;
 pub mod secret;
+pub mod sign_in;
 pub mod throttle;
 
 pub use error::{FieldError, ValidationErrors};

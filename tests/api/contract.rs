@@ -173,6 +173,6 @@ fn documented_enums_are_the_domains_sets() {
     let methods: Vec<&str> = AuthMethod::ALL.iter().map(|m| m.as_str()).collect();
     assert_eq!(documented("AuthMethod"), names(methods.clone()));
     let mut event_methods = methods;
-    event_methods.extend([api::authlog::REFRESH, api::authlog::SESSION]);
+    event_methods.extend([api::auth::log::REFRESH, api::auth::log::SESSION]);
     assert_eq!(documented("AuthEventMethod"), names(event_methods));
 }

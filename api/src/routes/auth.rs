@@ -16,8 +16,11 @@ use uuid::Uuid;
 use super::resource;
 use super::responses::{Invalid, NeedsCredentials, NotJson, PROBLEM_JSON};
 use super::schemas;
-use crate::auth_flow::{self, PasswordTarget, TokenResponse};
-use crate::authlog::{Attempt, Reason, SESSION};
+use crate::auth::log::{Attempt, Reason, SESSION, record};
+use crate::auth::outcome::{FirstFactor, finish_sign_in, session_after_registration};
+use crate::auth::password::{PasswordTarget, check_password};
+use crate::auth::session::{self, TokenResponse};
+use crate::auth::temporary_key;
 use crate::extract::{ClientInfo, Json, Principal};
 use crate::problem::{ApiError, ApiResult, Problem};
 use crate::state::State;
@@ -46,9 +49,8 @@ pub async fn redeem_temporary_key(
     body: Json<RedeemKey>,
 ) -> ApiResult<web::Json<TokenResponse>> {
     let key = body.into_inner().key;
-    Ok(web::Json(
-        auth_flow::redeem_temporary_key(&state, key, &client).await?,
-    ))
+    let outcome = temporary_key::redeem_temporary_key(&state, key, &client).await?;
+    Ok(web::Json(outcome.into_tokens()?))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -87,19 +89,10 @@ pub async fn login(
         },
         None => PasswordTarget::Employee { login: body.login },
     };
-    let ok =
-        auth_flow::check_password(&state, target, body.password, AuthMethod::Password, &client)
-            .await?;
-    Ok(web::Json(
-        auth_flow::start_session(
-            &state,
-            ok.subject,
-            ok.provider_id,
-            AuthMethod::Password,
-            &client,
-        )
-        .await?,
-    ))
+    let first =
+        check_password(&state, target, body.password, AuthMethod::Password, &client).await?;
+    let outcome = finish_sign_in(&state, first, &client).await?;
+    Ok(web::Json(outcome.into_tokens()?))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -122,7 +115,7 @@ pub async fn refresh(
     body: Json<RefreshRequest>,
 ) -> ApiResult<web::Json<TokenResponse>> {
     Ok(web::Json(
-        auth_flow::refresh(&state, body.into_inner().refresh_token, &client).await?,
+        session::refresh(&state, body.into_inner().refresh_token, &client).await?,
     ))
 }
 
@@ -147,14 +140,14 @@ pub async fn logout(
     state
         .db(move |store| Ok(store.revoke_session(subject, session, now)?))
         .await?;
-    state
-        .record(
-            Attempt::named(SESSION, Reason::Logout)
-                .provider(principal.provider_id())
-                .subject(Some(subject)),
-            &client,
-        )
-        .await;
+    record(
+        &state,
+        Attempt::named(SESSION, Reason::Logout)
+            .provider(principal.provider_id())
+            .subject(Some(subject)),
+        &client,
+    )
+    .await;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -213,12 +206,12 @@ pub async fn register(
     if provider.status != ProviderStatus::Active
         || !provider.auth_methods.registration_enabled(method)
     {
-        state
-            .record(
-                Attempt::new(method, Reason::MethodDisabled).provider(Some(provider.id)),
-                &client,
-            )
-            .await;
+        record(
+            &state,
+            Attempt::new(method, Reason::MethodDisabled).provider(Some(provider.id)),
+            &client,
+        )
+        .await;
         return Err(ApiError::MethodDisabled(method.as_str()));
     }
     let body = body.into_inner();
@@ -283,16 +276,24 @@ pub async fn register(
         })
         .await?;
     let subject = Subject::user(user.id);
-    state
-        .record(
-            Attempt::new(method, Reason::Registered)
-                .provider(Some(provider.id))
-                .subject(Some(subject)),
-            &client,
-        )
-        .await;
-    let tokens =
-        auth_flow::start_session(&state, subject, Some(provider.id), method, &client).await?;
+    record(
+        &state,
+        Attempt::new(method, Reason::Registered)
+            .provider(Some(provider.id))
+            .subject(Some(subject)),
+        &client,
+    )
+    .await;
+    let tokens = session_after_registration(
+        &state,
+        FirstFactor {
+            subject,
+            provider_id: Some(provider.id),
+            method,
+        },
+        &client,
+    )
+    .await?;
     Ok(HttpResponse::Created().json(RegistrationResponse {
         client_id: new_client.id,
         user_id: user.id,

@@ -8,10 +8,11 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, OpenApi, ToSchema};
 use uuid::Uuid;
 
+use super::params::PageQuery;
 use super::resource;
 use super::responses::{BadQuery, NeedsPermission, PROBLEM_JSON};
 use super::schemas::{AuthEventMethodName, AuthOutcomeName};
-use crate::extract::{PageQuery, Staff, need};
+use crate::extract::{Staff, need};
 use crate::problem::{ApiError, ApiResult, Problem};
 use crate::state::State;
 
@@ -63,7 +64,7 @@ pub struct AuthEventPage {
     pub next_cursor: Option<String>,
 }
 
-const METHODS_BEYOND_PROVIDERS: [&str; 2] = [crate::authlog::REFRESH, crate::authlog::SESSION];
+const METHODS_BEYOND_PROVIDERS: [&str; 2] = [crate::auth::log::REFRESH, crate::auth::log::SESSION];
 
 /// The auth log, newest first. An employee limited to some providers sees only theirs.
 #[utoipa::path(get, path = "/api/v1/auth-events", tag = "auth-events", operation_id = "list_auth_events",

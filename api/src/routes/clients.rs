@@ -8,11 +8,12 @@ use serde::{Deserialize, Serialize};
 use utoipa::{OpenApi, ToSchema};
 use uuid::Uuid;
 
+use super::params::{PageQuery, parse_id};
 use super::providers::visible_provider;
 use super::resource;
 use super::responses::{BadQuery, Invalid, NeedsPermission, NotFound, NotJson};
 use super::schemas::{self, AccountStatusName};
-use crate::extract::{Json, PageQuery, Staff, need, parse_id};
+use crate::extract::{Json, Staff, need};
 use crate::problem::{ApiError, ApiResult};
 
 #[derive(Debug, Deserialize, ToSchema)]

@@ -1,6 +1,7 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{DateTime, Utc};
 use domain::ValidationErrors;
+use domain::access::{EmployeeChange, self_lockout};
 use domain::email::Email;
 use domain::error::parse_name;
 use domain::model::{Employee, Subject, parse_login};
@@ -11,11 +12,12 @@ use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::{OpenApi, ToSchema};
 use uuid::Uuid;
 
+use super::params::{PageQuery, parse_id};
 use super::resource;
 use super::responses::{BadQuery, Invalid, NeedsPermission, NotFound, NotJson, PROBLEM_JSON};
 use super::schemas::{self, AccountStatusName};
 use super::users::{IssueTemporaryKey, TemporaryKeyResponse, key_response, key_ttl, present};
-use crate::extract::{Json, PageQuery, Staff, need, parse_id};
+use crate::extract::{Json, Staff, need};
 use crate::problem::{ApiError, ApiResult, Problem};
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -345,8 +347,13 @@ pub async fn update_employee(
             }
         }
     }
-    if body.status == Some(AccountStatus::Disabled) && employee.id == staff.employee.id {
-        errors.add("/status", "you cannot disable yourself");
+    let change = EmployeeChange {
+        status: body.status,
+        roles: None,
+        providers: None,
+    };
+    for (field, message) in self_lockout(employee.id == staff.employee.id, change) {
+        errors.add(field, message);
     }
     errors.into_result()?;
     if let Some(status) = body.status {
@@ -375,13 +382,13 @@ pub async fn put_employee_roles(
     let body = body.into_inner();
     let mut errors = ValidationErrors::new();
     let (roles, providers) = parse_grants(&state, body.roles, body.providers, &mut errors).await?;
-    if employee.id == staff.employee.id {
-        if !roles.contains(&Role::Admin) {
-            errors.add("/roles", "you cannot remove your own admin role");
-        }
-        if !matches!(providers, ProviderScope::All) {
-            errors.add("/providers", "you cannot limit your own providers");
-        }
+    let change = EmployeeChange {
+        status: None,
+        roles: Some(&roles),
+        providers: Some(&providers),
+    };
+    for (field, message) in self_lockout(employee.id == staff.employee.id, change) {
+        errors.add(field, message);
     }
     errors.into_result()?;
     employee.roles = roles;

@@ -14,14 +14,15 @@ use serde::{Deserialize, Serialize};
 use utoipa::{OpenApi, ToSchema};
 use uuid::Uuid;
 
+use super::params::parse_id;
 use super::resource;
 use super::responses::{
     Invalid, NeedsCredentials, NeedsPermission, NotFound, NotJson, PROBLEM_JSON,
 };
 use super::schemas::{self, ApiTokenScopeName};
-use crate::auth_flow::{reserve, reset, throttle_key};
-use crate::authlog::{Attempt, Reason};
-use crate::extract::{Actor, ClientInfo, Credential, Json, Principal, parse_id};
+use crate::auth::log::{Attempt, Reason, record};
+use crate::auth::throttle::{reserve, reset, throttle_key};
+use crate::extract::{Actor, ClientInfo, Credential, Json, Principal};
 use crate::passwords::Verified;
 use crate::problem::{ApiError, ApiResult, Problem};
 use crate::secrets::new_secret;
@@ -184,9 +185,7 @@ pub async fn change_password(
         };
         reserve(&state, key.clone(), attempt(Reason::Ok), &client).await?;
         if state.passwords.verify(current, stored).await? == Verified::No {
-            state
-                .record(attempt(Reason::UnknownOrWrongPassword), &client)
-                .await;
+            record(&state, attempt(Reason::UnknownOrWrongPassword), &client).await;
             return Err(ApiError::InvalidCredentials);
         }
         reset(&state, key).await?;
@@ -196,14 +195,14 @@ pub async fn change_password(
     state
         .db(move |store| Ok(store.change_password(subject, &hash, Some(session), now)?))
         .await?;
-    state
-        .record(
-            Attempt::new(AuthMethod::Password, Reason::PasswordChanged)
-                .provider(provider_id)
-                .subject(Some(subject)),
-            &client,
-        )
-        .await;
+    record(
+        &state,
+        Attempt::new(AuthMethod::Password, Reason::PasswordChanged)
+            .provider(provider_id)
+            .subject(Some(subject)),
+        &client,
+    )
+    .await;
     Ok(HttpResponse::NoContent().finish())
 }
 

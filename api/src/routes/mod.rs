@@ -14,6 +14,7 @@ pub mod auth_events;
 pub mod clients;
 pub mod employees;
 pub mod me;
+pub mod params;
 pub mod providers;
 pub mod responses;
 pub mod schemas;

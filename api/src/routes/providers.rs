@@ -11,13 +11,14 @@ use serde::{Deserialize, Serialize};
 use utoipa::{OpenApi, ToSchema};
 use uuid::Uuid;
 
+use super::params::{PageQuery, parse_id};
 use super::resource;
 use super::responses::{BadQuery, Invalid, NeedsPermission, NotFound, NotJson, PROBLEM_JSON};
 use super::schemas::{
     self, AuthMethodName, EmptySettings, LoginOnlySwitches, ProviderStatusName, jurisdiction,
     jurisdiction_or_null,
 };
-use crate::extract::{Json, PageQuery, Staff, need, parse_id};
+use crate::extract::{Json, Staff, need};
 use crate::problem::{ApiError, ApiResult, Problem};
 
 #[derive(Debug, Deserialize, ToSchema)]

@@ -7,6 +7,12 @@ use super::resource;
 use crate::problem::{ApiError, ApiResult};
 use crate::state::State;
 
+/// The OpenAPI document as served: built once at start (see `startup::api_document`).
+pub struct ApiDocument {
+    pub json: String,
+    pub yaml: String,
+}
+
 /// The process is alive.
 #[utoipa::path(get, path = "/healthz", tag = "system", operation_id = "get_healthz",
     responses((status = 200, description = "Alive", content_type = "text/plain", body = String)))]
@@ -39,17 +45,19 @@ pub async fn jwks(state: State) -> HttpResponse {
 /// This document, as JSON.
 #[utoipa::path(get, path = "/openapi.json", tag = "system", operation_id = "get_openapi_json",
     responses((status = 200, description = "OpenAPI 3.1 document", body = Object)))]
-pub async fn openapi_json() -> HttpResponse {
-    HttpResponse::Ok().json(crate::openapi::document())
+pub async fn openapi_json(document: web::Data<ApiDocument>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .body(document.json.clone())
 }
 
 /// This document, as YAML (the same as `openapi.yaml` in the repository).
 #[utoipa::path(get, path = "/openapi.yaml", tag = "system", operation_id = "get_openapi_yaml",
     responses((status = 200, description = "OpenAPI 3.1 document", content_type = "application/yaml", body = Object)))]
-pub async fn openapi_yaml() -> HttpResponse {
+pub async fn openapi_yaml(document: web::Data<ApiDocument>) -> HttpResponse {
     HttpResponse::Ok()
         .content_type("application/yaml")
-        .body(crate::openapi::yaml())
+        .body(document.yaml.clone())
 }
 
 async fn docs_redirect() -> HttpResponse {

@@ -5,6 +5,7 @@ use actix_web::mime;
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{DateTime, Utc};
 use domain::ValidationErrors;
+use domain::access::client_allows_active_users;
 use domain::email::Email;
 use domain::error::parse_name;
 use domain::model::{Subject, User};
@@ -16,10 +17,11 @@ use utoipa::{OpenApi, ToSchema};
 use uuid::Uuid;
 
 use super::clients::visible_client;
+use super::params::{PageQuery, parse_id};
 use super::resource;
 use super::responses::{BadQuery, Invalid, NeedsPermission, NotFound, NotJson, PROBLEM_JSON};
 use super::schemas::{self, AccountStatusName};
-use crate::extract::{Json, PageQuery, Staff, need, parse_id};
+use crate::extract::{Json, Staff, need};
 use crate::problem::{ApiError, ApiResult, Problem};
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -233,9 +235,7 @@ pub async fn create_user(
     let (Some(email), Some(name), Some(phone)) = (email, name, phone) else {
         return Err(errors.into());
     };
-    if client.status != AccountStatus::Active {
-        return Err(ApiError::Conflict("the client is disabled".into()));
-    }
+    client_allows_active_users(client.status).map_err(|e| ApiError::Conflict(e.to_string()))?;
     let now = state.now();
     let user = User {
         id: Uuid::now_v7(),
@@ -320,11 +320,7 @@ pub async fn update_user(
                     .map_err(ApiError::from_store("client"))
             })
             .await?;
-        if client.status != AccountStatus::Active {
-            return Err(ApiError::Conflict(
-                "the user's client is disabled; enable the client first".into(),
-            ));
-        }
+        client_allows_active_users(client.status).map_err(|e| ApiError::Conflict(e.to_string()))?;
     }
     if let Some(status) = body.status {
         user.status = status;
@@ -369,9 +365,8 @@ pub async fn issue_user_temporary_key(
             let client = store
                 .client(user.client_id)
                 .map_err(ApiError::from_store("client"))?;
-            if client.status != AccountStatus::Active {
-                return Err(ApiError::Conflict("the user's client is disabled".into()));
-            }
+            client_allows_active_users(client.status)
+                .map_err(|e| ApiError::Conflict(e.to_string()))?;
             Ok(crate::temporary_keys::issue(
                 store,
                 Subject::user(user.id),

@@ -7,7 +7,7 @@ use domain::model::Subject;
 use persistence::AuthEventRecord;
 use uuid::Uuid;
 
-use crate::extract::ClientInfo;
+use super::client_info::ClientInfo;
 use crate::state::AppState;
 
 /// Why an attempt ended as it did: a closed set, so that no free text reaches the log.
@@ -20,6 +20,9 @@ pub enum Reason {
     TokenReused,
     MethodDisabled,
     AccountDisabled,
+    ProviderSuspended,
+    /// The account a key, token or session named no longer exists.
+    UnknownAccount,
     Throttled,
     Locked,
     IpNotAllowed,
@@ -38,6 +41,8 @@ impl Reason {
             Reason::TokenReused => "refresh_token_reused",
             Reason::MethodDisabled => "method_disabled",
             Reason::AccountDisabled => "account_disabled",
+            Reason::ProviderSuspended => "provider_suspended",
+            Reason::UnknownAccount => "unknown_account",
             Reason::Throttled => "throttled",
             Reason::Locked => "locked",
             Reason::IpNotAllowed => "ip_not_allowed",
@@ -68,12 +73,7 @@ pub struct Attempt<'a> {
 
 impl<'a> Attempt<'a> {
     pub fn new(method: AuthMethod, reason: Reason) -> Self {
-        Self {
-            method: method.as_str(),
-            provider_id: None,
-            subject: None,
-            reason,
-        }
+        Self::named(method.as_str(), reason)
     }
 
     pub fn named(method: &'a str, reason: Reason) -> Self {
@@ -94,39 +94,41 @@ impl<'a> Attempt<'a> {
         self.subject = subject;
         self
     }
+
+    pub fn because(self, reason: Reason) -> Self {
+        Self { reason, ..self }
+    }
 }
 
-impl AppState {
-    /// Writes one auth event. A failure to write is logged and does not change the answer
-    /// the caller gets.
-    pub async fn record(&self, attempt: Attempt<'_>, client: &ClientInfo) {
-        // One line per attempt in the process log too: typed fields only, no secret.
-        log::info!(
-            "auth attempt method={} outcome={} reason={} subject={}",
-            attempt.method,
-            attempt.reason.outcome(),
-            attempt.reason.as_str(),
-            attempt
-                .subject
-                .map(|s| format!("{}:{}", s.kind.as_str(), s.id))
-                .unwrap_or_else(|| "-".into())
-        );
-        let event = AuthEventRecord {
-            id: Uuid::now_v7(),
-            provider_id: attempt.provider_id,
-            subject: attempt.subject,
-            method: attempt.method.to_owned(),
-            outcome: attempt.reason.outcome().to_owned(),
-            reason: attempt.reason.as_str().to_owned(),
-            ip: client.ip.clone(),
-            user_agent: client.user_agent.clone(),
-            created_at: self.now(),
-        };
-        let result = self
-            .db(move |store| store.insert_auth_event(&event).map_err(Into::into))
-            .await;
-        if let Err(e) = result {
-            log::error!("could not write an auth event: {e}");
-        }
+/// Writes one auth event. A failure to write is logged and does not change the answer the
+/// caller gets.
+pub async fn record(state: &AppState, attempt: Attempt<'_>, client: &ClientInfo) {
+    // One line per attempt in the process log too: typed fields only, no secret.
+    log::info!(
+        "auth attempt method={} outcome={} reason={} subject={}",
+        attempt.method,
+        attempt.reason.outcome(),
+        attempt.reason.as_str(),
+        attempt
+            .subject
+            .map(|s| format!("{}:{}", s.kind.as_str(), s.id))
+            .unwrap_or_else(|| "-".into())
+    );
+    let event = AuthEventRecord {
+        id: Uuid::now_v7(),
+        provider_id: attempt.provider_id,
+        subject: attempt.subject,
+        method: attempt.method.to_owned(),
+        outcome: attempt.reason.outcome().to_owned(),
+        reason: attempt.reason.as_str().to_owned(),
+        ip: client.ip.clone(),
+        user_agent: client.user_agent.clone(),
+        created_at: state.now(),
+    };
+    let result = state
+        .db(move |store| store.insert_auth_event(&event).map_err(Into::into))
+        .await;
+    if let Err(e) = result {
+        log::error!("could not write an auth event: {e}");
     }
 }

@@ -1,0 +1,131 @@
+//! The `Authorization` header of a request, turned into a principal: an access token, an
+//! API token (both `Bearer`), or authinfo (`Basic`).
+
+use actix_web::HttpRequest;
+use actix_web::http::header;
+use domain::api_token::ApiTokenScope;
+use domain::auth_method::AuthMethod;
+use domain::secret::{API_TOKEN_PREFIX, hash_secret, looks_like};
+use uuid::Uuid;
+
+use super::client_info::ClientInfo;
+use super::log::{Attempt, Reason, record};
+use super::password::authinfo;
+use super::principal::{Credential, Principal, load_actor, parse_subject_claim};
+use crate::problem::ApiError;
+use crate::state::AppState;
+use crate::tokens::{Claims, TokenError};
+
+/// Who sent `req`, or 401. A store that is down answers 503, not 401.
+pub async fn authenticate(state: &AppState, req: &HttpRequest) -> Result<Principal, ApiError> {
+    let value = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .ok_or(ApiError::Unauthenticated)?
+        .to_str()
+        .map_err(|_| ApiError::Unauthenticated)?
+        .to_owned();
+    let (scheme, credentials) = value.split_once(' ').ok_or(ApiError::Unauthenticated)?;
+    let credentials = credentials.trim();
+    let client = ClientInfo::from_request(req, state.settings.trust_forwarded_for);
+    if scheme.eq_ignore_ascii_case("basic") {
+        return authinfo(state, credentials, &client).await;
+    }
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return Err(ApiError::Unauthenticated);
+    }
+    if credentials.starts_with(API_TOKEN_PREFIX) {
+        return api_token(state, req, credentials, &client).await;
+    }
+    let claims = verify_access_token(state, credentials).await?;
+    let subject = parse_subject_claim(&claims.sub).ok_or(ApiError::Unauthenticated)?;
+    let session = Uuid::parse_str(&claims.sid).map_err(|_| ApiError::Unauthenticated)?;
+    let now = state.now();
+    let live = state
+        .db(move |store| Ok(store.active_session(session, now)?))
+        .await?
+        .is_some_and(|s| s.subject == subject);
+    if !live {
+        return Err(ApiError::Unauthenticated);
+    }
+    let actor = load_actor(state, subject, None)
+        .await?
+        .map_err(|_| ApiError::Unauthenticated)?;
+    Ok(Principal {
+        actor,
+        credential: Credential::AccessToken { session },
+    })
+}
+
+/// Verifies an access token; a key another instance made is fetched on the blocking pool.
+async fn verify_access_token(state: &AppState, token: &str) -> Result<Claims, ApiError> {
+    let now = state.now();
+    match state.tokens.verify(token, now) {
+        Ok(claims) => return Ok(claims),
+        Err(TokenError::UnknownKey) => {}
+        Err(_) => return Err(ApiError::Unauthenticated),
+    }
+    let tokens = state.tokens.clone();
+    let reloaded = state
+        .db(move |_| match tokens.reload_if_due(now) {
+            Ok(reloaded) => Ok(reloaded),
+            Err(TokenError::Store(e)) => Err(e.into()),
+            Err(_) => Ok(false),
+        })
+        .await?;
+    if !reloaded {
+        return Err(ApiError::Unauthenticated);
+    }
+    state
+        .tokens
+        .verify(token, now)
+        .map_err(|_| ApiError::Unauthenticated)
+}
+
+async fn api_token(
+    state: &AppState,
+    req: &HttpRequest,
+    secret: &str,
+    client: &ClientInfo,
+) -> Result<Principal, ApiError> {
+    let now = state.now();
+    let hash = hash_secret(secret);
+    let record_found = if looks_like(API_TOKEN_PREFIX, secret) {
+        state
+            .db(move |store| Ok(store.use_api_token(&hash, now)?))
+            .await?
+    } else {
+        None
+    };
+    let Some(token) = record_found else {
+        record(
+            state,
+            Attempt::new(AuthMethod::ApiToken, Reason::InvalidToken),
+            client,
+        )
+        .await;
+        return Err(ApiError::Unauthenticated);
+    };
+    let attempt = Attempt::new(AuthMethod::ApiToken, Reason::Ok)
+        .provider(token.provider_id)
+        .subject(Some(token.subject));
+    let actor = match load_actor(state, token.subject, Some(AuthMethod::ApiToken)).await? {
+        Ok(actor) => actor,
+        Err(refused) => {
+            record(state, attempt.because(refused.reason()), client).await;
+            return Err(refused.into_error());
+        }
+    };
+    record(state, attempt, client).await;
+    let scope = ApiTokenScope::parse(&token.scope).unwrap_or(ApiTokenScope::Read);
+    if !scope.allows(req.method().as_str()) {
+        return Err(ApiError::Forbidden("this API token is read-only".into()));
+    }
+    Ok(Principal {
+        actor,
+        credential: Credential::ApiToken {
+            id: token.id,
+            scope,
+        },
+    })
+}

@@ -1,0 +1,23 @@
+//! Signing in and proving who is calling. The files depend on each other in one direction
+//! only, in this order:
+//!
+//! - `client_info`: where a request came from;
+//! - `log`: the auth log (one auth event per attempt);
+//! - `principal`: who is acting, and whether they still may;
+//! - `throttle`: the failure budget every secret-checking path spends;
+//! - `session`: sessions and their tokens, refresh;
+//! - `outcome`: how a first factor ends (a session, or a second factor due);
+//! - `password`, `temporary_key`: the first factors;
+//! - `credentials`: the `Authorization` header of a request, turned into a principal.
+//!
+//! `crate::extract` wraps `credentials` and `client_info` as extractors.
+
+pub mod client_info;
+pub mod credentials;
+pub mod log;
+pub mod outcome;
+pub mod password;
+pub mod principal;
+pub mod session;
+pub mod temporary_key;
+pub mod throttle;

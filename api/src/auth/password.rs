@@ -1,0 +1,209 @@
+//! The password first factor, on the `password` path and on `authinfo` (HTTP Basic).
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use domain::access::{ProviderGate, may_act};
+use domain::auth_method::AuthMethod;
+use domain::email::Email;
+use domain::model::{Subject, parse_login};
+use domain::provider::{AccountStatus, SubjectKind};
+
+use super::client_info::ClientInfo;
+use super::log::{Attempt, Reason, record};
+use super::outcome::FirstFactor;
+use super::principal::{Credential, Principal, Refused, load_actor};
+use super::throttle::{reserve, reset, throttle_key};
+use crate::passwords::Verified;
+use crate::problem::ApiError;
+use crate::state::AppState;
+
+/// Who a password is being checked for.
+pub enum PasswordTarget {
+    /// A user of a provider, by e-mail.
+    User {
+        provider_slug: String,
+        email: String,
+    },
+    Employee {
+        login: String,
+    },
+}
+
+/// Checks a password on the `password` or `authinfo` path: the method must be on, the
+/// budget must allow it, and unknown logins cost the same time as wrong passwords.
+pub async fn check_password(
+    state: &AppState,
+    target: PasswordTarget,
+    password: String,
+    method: AuthMethod,
+    client: &ClientInfo,
+) -> Result<FirstFactor, ApiError> {
+    // Over-long passwords are refused before hashing (CPU exhaustion), with the same
+    // answer as a wrong one.
+    let too_long = password.len() > domain::password::MAX_BYTES;
+    let (found, provider_id, scope, login) = match target {
+        PasswordTarget::User {
+            provider_slug,
+            email,
+        } => {
+            let provider = state
+                .db(move |store| {
+                    store
+                        .provider_by_slug(&provider_slug)
+                        .map_err(ApiError::from_store("provider"))
+                })
+                .await?;
+            let attempt = Attempt::new(method, Reason::Ok).provider(Some(provider.id));
+            let gate = ProviderGate {
+                status: provider.status,
+                auth_methods: &provider.auth_methods,
+            };
+            // The account itself is judged after the password, so it is not revealed here.
+            if let Err(denied) = may_act(AccountStatus::Active, Some(gate), Some(method)) {
+                let reason = Refused::Denied(denied).reason();
+                record(state, attempt.because(reason), client).await;
+                return Err(ApiError::MethodDisabled(method.as_str()));
+            }
+            if method == AuthMethod::Authinfo {
+                let allowed = client
+                    .ip_addr()
+                    .is_some_and(|ip| provider.policies.authinfo_allows(ip));
+                if !allowed {
+                    record(state, attempt.because(Reason::IpNotAllowed), client).await;
+                    return Err(ApiError::Forbidden(
+                        "authinfo is not allowed from this address".into(),
+                    ));
+                }
+            }
+            let login = email.trim().to_lowercase();
+            let found = match Email::parse(&email) {
+                Ok(email) => {
+                    let provider_id = provider.id;
+                    state
+                        .db(move |store| Ok(store.user_credentials(provider_id, email.as_str())?))
+                        .await?
+                        .map(|c| (Subject::user(c.user.id), c.password_hash, c.user.status))
+                }
+                Err(_) => None,
+            };
+            (found, Some(provider.id), provider.id.to_string(), login)
+        }
+        PasswordTarget::Employee { login } => {
+            if method == AuthMethod::Authinfo {
+                // Scripts of employees use API tokens; authinfo is a per-provider legacy.
+                record(state, Attempt::new(method, Reason::MethodDisabled), client).await;
+                return Err(ApiError::MethodDisabled(method.as_str()));
+            }
+            let found = match parse_login(&login) {
+                Ok(login) => state
+                    .db(move |store| Ok(store.employee_credentials(&login)?))
+                    .await?
+                    .map(|c| {
+                        (
+                            Subject::employee(c.employee.id),
+                            c.password_hash,
+                            c.employee.status,
+                        )
+                    }),
+                Err(_) => None,
+            };
+            (found, None, "employees".to_owned(), login.to_lowercase())
+        }
+    };
+    let subject = found.as_ref().map(|f| f.0);
+    let key = throttle_key(subject, &scope, &login);
+    let attempt = || {
+        Attempt::new(method, Reason::Ok)
+            .provider(provider_id)
+            .subject(subject)
+    };
+    reserve(state, key.clone(), attempt(), client).await?;
+
+    let (stored, status) = match found {
+        Some((_, hash, status)) if !too_long => (hash, Some(status)),
+        _ => (None, None),
+    };
+    let password = if too_long { String::new() } else { password };
+    let verified = state.passwords.verify(password, stored).await?;
+    let Some(subject) = subject.filter(|_| verified != Verified::No) else {
+        record(
+            state,
+            Attempt {
+                reason: Reason::UnknownOrWrongPassword,
+                ..attempt()
+            },
+            client,
+        )
+        .await;
+        return Err(ApiError::InvalidCredentials);
+    };
+    if status != Some(AccountStatus::Active) {
+        // Same answer as a wrong password: a disabled account is not confirmed to exist.
+        record(
+            state,
+            Attempt {
+                reason: Reason::AccountDisabled,
+                ..attempt()
+            },
+            client,
+        )
+        .await;
+        return Err(ApiError::InvalidCredentials);
+    }
+    reset(state, key).await?;
+    if let Verified::YesRehashed(hash) = verified {
+        state
+            .db(move |store| {
+                match subject.kind {
+                    SubjectKind::User => store.set_user_password_hash(subject.id, &hash)?,
+                    SubjectKind::Employee => store.set_employee_password_hash(subject.id, &hash)?,
+                }
+                Ok(())
+            })
+            .await?;
+    }
+    record(state, attempt(), client).await;
+    Ok(FirstFactor {
+        subject,
+        provider_id,
+        method,
+    })
+}
+
+/// `Authorization: Basic` with `provider-slug/e-mail:password` (BILLmanager's authinfo).
+pub async fn authinfo(
+    state: &AppState,
+    encoded: &str,
+    client: &ClientInfo,
+) -> Result<Principal, ApiError> {
+    let decoded = STANDARD
+        .decode(encoded)
+        .ok()
+        .and_then(|bytes| String::from_utf8(bytes).ok())
+        .ok_or(ApiError::Unauthenticated)?;
+    let (login, password) = decoded.split_once(':').ok_or(ApiError::Unauthenticated)?;
+    let target = match login.split_once('/') {
+        Some((slug, email)) => PasswordTarget::User {
+            provider_slug: slug.to_owned(),
+            email: email.to_owned(),
+        },
+        None => PasswordTarget::Employee {
+            login: login.to_owned(),
+        },
+    };
+    let ok = check_password(
+        state,
+        target,
+        password.to_owned(),
+        AuthMethod::Authinfo,
+        client,
+    )
+    .await?;
+    let actor = load_actor(state, ok.subject, Some(AuthMethod::Authinfo))
+        .await?
+        .map_err(|refused| refused.into_error())?;
+    Ok(Principal {
+        actor,
+        credential: Credential::Authinfo,
+    })
+}

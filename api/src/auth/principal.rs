@@ -1,0 +1,150 @@
+//! Who is acting, how they proved it, and whether they still may act.
+
+use domain::access::{Denied, ProviderGate, may_act};
+use domain::api_token::ApiTokenScope;
+use domain::auth_method::AuthMethod;
+use domain::model::{Employee, Subject, User};
+use domain::provider::{AccountStatus, SubjectKind};
+use persistence::StoreError;
+use uuid::Uuid;
+
+use super::log::Reason;
+use crate::problem::ApiError;
+use crate::state::AppState;
+
+/// The person behind a request.
+#[derive(Debug, Clone)]
+pub enum Actor {
+    User(User),
+    Employee(Employee),
+}
+
+impl Actor {
+    pub fn status(&self) -> AccountStatus {
+        match self {
+            Actor::User(u) => u.status,
+            Actor::Employee(e) => e.status,
+        }
+    }
+}
+
+/// How they proved it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Credential {
+    AccessToken { session: Uuid },
+    ApiToken { id: Uuid, scope: ApiTokenScope },
+    Authinfo,
+}
+
+#[derive(Debug, Clone)]
+pub struct Principal {
+    pub actor: Actor,
+    pub credential: Credential,
+}
+
+impl Principal {
+    pub fn subject(&self) -> Subject {
+        match &self.actor {
+            Actor::User(u) => Subject::user(u.id),
+            Actor::Employee(e) => Subject::employee(e.id),
+        }
+    }
+
+    pub fn provider_id(&self) -> Option<Uuid> {
+        match &self.actor {
+            Actor::User(u) => Some(u.provider_id),
+            Actor::Employee(_) => None,
+        }
+    }
+
+    pub fn session(&self) -> Option<Uuid> {
+        match self.credential {
+            Credential::AccessToken { session } => Some(session),
+            _ => None,
+        }
+    }
+}
+
+/// The `sub` claim of our access tokens.
+pub fn subject_claim(subject: Subject) -> String {
+    format!("{}:{}", subject.kind.as_str(), subject.id)
+}
+
+pub fn parse_subject_claim(value: &str) -> Option<Subject> {
+    let (kind, id) = value.split_once(':')?;
+    Some(Subject {
+        kind: SubjectKind::parse(kind)?,
+        id: Uuid::parse_str(id).ok()?,
+    })
+}
+
+/// Why a subject that a key, token or session names may not act.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refused {
+    /// The account is gone.
+    Unknown,
+    Denied(Denied),
+}
+
+impl Refused {
+    /// What the auth log says: only what is true.
+    pub fn reason(self) -> Reason {
+        match self {
+            Refused::Unknown => Reason::UnknownAccount,
+            Refused::Denied(Denied::AccountDisabled) => Reason::AccountDisabled,
+            Refused::Denied(Denied::ProviderSuspended) => Reason::ProviderSuspended,
+            Refused::Denied(Denied::MethodDisabled(_)) => Reason::MethodDisabled,
+        }
+    }
+
+    /// What the caller hears: a method that is off is said; the rest is "not signed in".
+    pub fn into_error(self) -> ApiError {
+        match self {
+            Refused::Denied(Denied::MethodDisabled(method)) => {
+                ApiError::MethodDisabled(method.as_str())
+            }
+            _ => ApiError::Unauthenticated,
+        }
+    }
+}
+
+/// Loads the person behind `subject` if they may still act (`domain::access::may_act`).
+/// A store that fails is an error of its own (503 when unavailable), never a refusal.
+pub async fn load_actor(
+    state: &AppState,
+    subject: Subject,
+    method: Option<AuthMethod>,
+) -> Result<Result<Actor, Refused>, ApiError> {
+    state
+        .db(move |store| {
+            let missing = |e: StoreError| match e {
+                StoreError::NotFound => Ok(Err(Refused::Unknown)),
+                other => Err(ApiError::from(other)),
+            };
+            let (actor, verdict) = match subject.kind {
+                SubjectKind::User => {
+                    let user = match store.user(subject.id) {
+                        Ok(user) => user,
+                        Err(e) => return missing(e),
+                    };
+                    let provider = store.provider(user.provider_id)?;
+                    let gate = ProviderGate {
+                        status: provider.status,
+                        auth_methods: &provider.auth_methods,
+                    };
+                    let verdict = may_act(user.status, Some(gate), method);
+                    (Actor::User(user), verdict)
+                }
+                SubjectKind::Employee => {
+                    let employee = match store.employee(subject.id) {
+                        Ok(employee) => employee,
+                        Err(e) => return missing(e),
+                    };
+                    let verdict = may_act(employee.status, None, method);
+                    (Actor::Employee(employee), verdict)
+                }
+            };
+            Ok(verdict.map(|()| actor).map_err(Refused::Denied))
+        })
+        .await
+}

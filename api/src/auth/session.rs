@@ -1,0 +1,142 @@
+//! Sessions and their tokens: a short-lived access token and a rotating refresh token.
+
+use chrono::Duration;
+use domain::auth_method::AuthMethod;
+use domain::model::Subject;
+use domain::provider::SubjectKind;
+use domain::secret::{REFRESH_TOKEN_PREFIX, hash_secret, looks_like};
+use persistence::{NewSession, RefreshOutcome};
+use serde::Serialize;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::client_info::ClientInfo;
+use super::log::{Attempt, REFRESH, Reason, record};
+use super::principal::{load_actor, subject_claim};
+use crate::problem::ApiError;
+use crate::secrets::new_secret;
+use crate::state::AppState;
+
+/// Tokens of a new or refreshed session.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TokenResponse {
+    /// Signed JWT (EdDSA) for `Authorization: Bearer`; short-lived.
+    pub access_token: String,
+    #[schema(example = "Bearer")]
+    pub token_type: &'static str,
+    /// Seconds until the access token expires.
+    #[schema(example = 900)]
+    pub expires_in: i64,
+    /// Opaque; exchange it at `/auth/refresh` for new tokens. Each one works once.
+    pub refresh_token: String,
+    pub session_id: Uuid,
+}
+
+pub fn to_chrono(d: std::time::Duration) -> Duration {
+    Duration::from_std(d).unwrap_or(Duration::MAX)
+}
+
+/// Starts a session and answers its first tokens. Only `outcome` and registration call
+/// this: a sign-in reaches a session through `outcome::finish_sign_in`.
+pub(super) async fn start_session(
+    state: &AppState,
+    subject: Subject,
+    provider_id: Option<Uuid>,
+    method: AuthMethod,
+    client: &ClientInfo,
+) -> Result<TokenResponse, ApiError> {
+    let now = state.now();
+    let max_age = match subject.kind {
+        SubjectKind::User => state.settings.user_session_max_age,
+        SubjectKind::Employee => state.settings.employee_session_max_age,
+    };
+    let session = NewSession {
+        id: Uuid::now_v7(),
+        subject,
+        provider_id,
+        method: method.as_str().to_owned(),
+        ip: client.ip.clone(),
+        user_agent: client.user_agent.clone(),
+        created_at: now,
+        expires_at: now + to_chrono(max_age),
+    };
+    let refresh_token = new_secret(REFRESH_TOKEN_PREFIX);
+    let refresh_hash = hash_secret(&refresh_token);
+    let id = session.id;
+    state
+        .db(move |store| Ok(store.create_session(&session, &refresh_hash)?))
+        .await?;
+    Ok(tokens_for(state, subject, id, refresh_token))
+}
+
+fn tokens_for(
+    state: &AppState,
+    subject: Subject,
+    session: Uuid,
+    refresh_token: String,
+) -> TokenResponse {
+    let ttl = to_chrono(state.settings.access_token_ttl);
+    TokenResponse {
+        access_token: state
+            .tokens
+            .issue(&subject_claim(subject), session, state.now(), ttl),
+        token_type: "Bearer",
+        expires_in: ttl.num_seconds(),
+        refresh_token,
+        session_id: session,
+    }
+}
+
+/// Exchanges a refresh token for new tokens; a reused one revokes its whole session.
+pub async fn refresh(
+    state: &AppState,
+    token: String,
+    client: &ClientInfo,
+) -> Result<TokenResponse, ApiError> {
+    if !looks_like(REFRESH_TOKEN_PREFIX, &token) {
+        record(state, Attempt::named(REFRESH, Reason::InvalidToken), client).await;
+        return Err(ApiError::InvalidCredentials);
+    }
+    let old_hash = hash_secret(&token);
+    let new_token = new_secret(REFRESH_TOKEN_PREFIX);
+    let new_hash = hash_secret(&new_token);
+    let now = state.now();
+    // Employees' sessions die after an hour without use; users' after the configured idle.
+    let (user_idle, employee_idle) = (
+        to_chrono(state.settings.user_session_idle),
+        to_chrono(state.settings.employee_session_idle),
+    );
+    let outcome = state
+        .db(move |store| {
+            Ok(
+                store.rotate_refresh_token(&old_hash, &new_hash, now, |kind| match kind {
+                    SubjectKind::User => user_idle,
+                    SubjectKind::Employee => employee_idle,
+                })?,
+            )
+        })
+        .await?;
+    let session = match outcome {
+        RefreshOutcome::Invalid => {
+            record(state, Attempt::named(REFRESH, Reason::InvalidToken), client).await;
+            return Err(ApiError::InvalidCredentials);
+        }
+        RefreshOutcome::Reused(session) => {
+            let attempt = Attempt::named(REFRESH, Reason::TokenReused)
+                .provider(session.provider_id)
+                .subject(Some(session.subject));
+            record(state, attempt, client).await;
+            return Err(ApiError::InvalidCredentials);
+        }
+        RefreshOutcome::Rotated(session) => session,
+    };
+    let attempt = Attempt::named(REFRESH, Reason::Ok)
+        .provider(session.provider_id)
+        .subject(Some(session.subject));
+    if let Err(refused) = load_actor(state, session.subject, None).await? {
+        record(state, attempt.because(refused.reason()), client).await;
+        return Err(ApiError::InvalidCredentials);
+    }
+    record(state, attempt, client).await;
+    Ok(tokens_for(state, session.subject, session.id, new_token))
+}
