@@ -57,6 +57,27 @@ impl Clock for ManualClock {
     }
 }
 
+/// The system's time moved by an offset that only grows: the double for black-box tests,
+/// where time must still flow between requests but a test can jump ahead (an idle session,
+/// a throttle delay, a retention period) without sleeping.
+#[derive(Debug, Default)]
+pub struct ShiftedClock {
+    offset: Mutex<Duration>,
+}
+
+impl ShiftedClock {
+    pub fn advance(&self, by: Duration) {
+        *self.offset.lock().unwrap_or_else(|e| e.into_inner()) += by;
+    }
+}
+
+impl Clock for ShiftedClock {
+    fn now(&self) -> DateTime<Utc> {
+        let offset = *self.offset.lock().unwrap_or_else(|e| e.into_inner());
+        SystemClock.now() + offset
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -71,6 +92,16 @@ mod tests {
         assert_eq!(clock.now(), clock.now());
         clock.advance(Duration::seconds(90));
         assert_eq!(clock.now() - start.trunc_subsecs(6), Duration::seconds(90));
+    }
+
+    #[test]
+    fn a_shifted_clock_jumps_ahead() {
+        let clock = ShiftedClock::default();
+        let before = SystemClock.now();
+        clock.advance(Duration::hours(2));
+        let after = clock.now();
+        assert!(after - before >= Duration::hours(2));
+        assert!(after - before < Duration::hours(2) + Duration::minutes(1));
     }
 
     #[test]
