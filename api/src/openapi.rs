@@ -70,6 +70,7 @@ pub fn document() -> Document {
         doc.merge(part);
     }
     describe_responses(&mut doc);
+    add_unavailable(&mut doc);
     doc.info = InfoBuilder::new()
         .title("billing-identity")
         .version(env!("CARGO_PKG_VERSION"))
@@ -110,6 +111,55 @@ fn describe_responses(doc: &mut Document) {
                         .to_owned();
                 }
             }
+        }
+    }
+}
+
+/// Every operation under `/api/` reads the database, so each may answer 503 (with
+/// `Retry-After`) while it is unavailable.
+fn add_unavailable(doc: &mut Document) {
+    use utoipa::openapi::header::HeaderBuilder;
+    use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder, Type};
+    let response = ResponseBuilder::new()
+        .description("The database is unavailable; retry after `Retry-After` seconds")
+        .content(
+            crate::routes::responses::PROBLEM_JSON,
+            ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name("Problem")))
+                .build(),
+        )
+        .header(
+            "Retry-After",
+            HeaderBuilder::new()
+                .schema(Some(
+                    utoipa::openapi::ObjectBuilder::new().schema_type(Type::Integer),
+                ))
+                .description(Some("Seconds to wait before retrying"))
+                .build(),
+        )
+        .build();
+    doc.components
+        .get_or_insert_with(Default::default)
+        .responses
+        .insert("Unavailable".to_owned(), response.into());
+    let reference = Ref::new("#/components/responses/Unavailable");
+    for (path, item) in doc.paths.paths.iter_mut() {
+        if !path.starts_with("/api/") {
+            continue;
+        }
+        let operations = [
+            item.get.as_mut(),
+            item.put.as_mut(),
+            item.post.as_mut(),
+            item.delete.as_mut(),
+            item.patch.as_mut(),
+        ];
+        for operation in operations.into_iter().flatten() {
+            operation
+                .responses
+                .responses
+                .entry("503".to_owned())
+                .or_insert_with(|| reference.clone().into());
         }
     }
 }

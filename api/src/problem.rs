@@ -25,7 +25,7 @@ pub struct Problem {
     /// Stable, machine-readable; see the table in the README.
     #[schema(example = "validation_failed")]
     pub code: String,
-    /// Per-field problems, for `validation_failed`.
+    /// Per-field problems: for `validation_failed`, and the field of a `conflict`.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldProblem>,
 }
@@ -37,6 +37,9 @@ pub struct FieldProblem {
     pub pointer: String,
     pub detail: String,
 }
+
+/// Seconds a client should wait when the database is unavailable.
+pub const UNAVAILABLE_RETRY_AFTER: u32 = 5;
 
 /// The one error type of the API. Each variant has one status and one code.
 #[derive(Debug, thiserror::Error)]
@@ -67,8 +70,15 @@ pub enum ApiError {
     NoRoute,
     #[error("method not allowed on this route")]
     MethodNotAllowed,
-    #[error("{0}")]
-    Conflict(String),
+    /// The change clashes with another object; `pointer` names the field when one does.
+    #[error("{detail}")]
+    Conflict {
+        detail: String,
+        pointer: Option<&'static str>,
+    },
+    /// `If-Match` named a version that is no longer the current one.
+    #[error("the object has changed since it was read; read it again and retry")]
+    PreconditionFailed,
     #[error("the database is unavailable")]
     Unavailable,
     /// Anything unexpected; the cause is logged, never shown.
@@ -92,7 +102,8 @@ impl ApiError {
             ApiError::NotFound(_) => "not_found",
             ApiError::NoRoute => "no_route",
             ApiError::MethodNotAllowed => "method_not_allowed",
-            ApiError::Conflict(_) => "conflict",
+            ApiError::Conflict { .. } => "conflict",
+            ApiError::PreconditionFailed => "precondition_failed",
             ApiError::Unavailable => "unavailable",
             ApiError::Internal(_) => "internal",
         }
@@ -113,7 +124,8 @@ impl ApiError {
             ApiError::NotFound(_) => "Not found",
             ApiError::NoRoute => "Not found",
             ApiError::MethodNotAllowed => "Method not allowed",
-            ApiError::Conflict(_) => "Conflict",
+            ApiError::Conflict { .. } => "Conflict",
+            ApiError::PreconditionFailed => "Precondition failed",
             ApiError::Unavailable => "Service unavailable",
             ApiError::Internal(_) => "Internal error",
         }
@@ -121,6 +133,21 @@ impl ApiError {
 
     pub fn validation(pointer: &str, detail: impl Into<String>) -> Self {
         ApiError::Validation(ValidationErrors::single(pointer, detail))
+    }
+
+    pub fn conflict(detail: impl Into<String>) -> Self {
+        ApiError::Conflict {
+            detail: detail.into(),
+            pointer: None,
+        }
+    }
+
+    /// A clash on one field (an e-mail, a slug, a login that is taken).
+    pub fn conflict_on(pointer: &'static str, detail: impl Into<String>) -> Self {
+        ApiError::Conflict {
+            detail: detail.into(),
+            pointer: Some(pointer),
+        }
     }
 
     pub fn internal(error: impl std::fmt::Display) -> Self {
@@ -143,6 +170,13 @@ impl ApiError {
                     detail: e.detail.clone(),
                 })
                 .collect(),
+            ApiError::Conflict {
+                detail,
+                pointer: Some(pointer),
+            } => vec![FieldProblem {
+                pointer: (*pointer).to_owned(),
+                detail: detail.clone(),
+            }],
             _ => Vec::new(),
         };
         Problem {
@@ -217,7 +251,7 @@ impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> Self {
         match error {
             StoreError::NotFound => ApiError::NotFound("object"),
-            StoreError::Conflict(rule) => ApiError::Conflict(format!("conflicts with {rule}")),
+            StoreError::Conflict(rule) => ApiError::conflict(format!("conflicts with {rule}")),
             StoreError::Unavailable(cause) => {
                 log::error!("database unavailable: {cause}");
                 ApiError::Unavailable
@@ -250,7 +284,8 @@ impl ResponseError for ApiError {
             ApiError::Throttled(_) | ApiError::Locked => StatusCode::TOO_MANY_REQUESTS,
             ApiError::NotFound(_) | ApiError::NoRoute => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::Conflict { .. } => StatusCode::CONFLICT,
+            ApiError::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
             ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -271,6 +306,9 @@ impl ResponseError for ApiError {
             }
             ApiError::Throttled(seconds) => {
                 response.insert_header((header::RETRY_AFTER, seconds.to_string()));
+            }
+            ApiError::Unavailable => {
+                response.insert_header((header::RETRY_AFTER, UNAVAILABLE_RETRY_AFTER.to_string()));
             }
             _ => {}
         }
@@ -307,7 +345,8 @@ mod tests {
             ApiError::NotFound("x"),
             ApiError::NoRoute,
             ApiError::MethodNotAllowed,
-            ApiError::Conflict(String::new()),
+            ApiError::conflict(""),
+            ApiError::PreconditionFailed,
             ApiError::Unavailable,
             ApiError::Internal(String::new()),
         ];

@@ -269,7 +269,7 @@ pub async fn register(
         .db(move |store| {
             store.register(&c, &u, &hash).map_err(|e| match e {
                 persistence::StoreError::Conflict(_) => {
-                    ApiError::Conflict("this e-mail is registered at this provider".into())
+                    ApiError::conflict_on("/email", "this e-mail is registered at this provider")
                 }
                 other => other.into(),
             })

@@ -218,7 +218,7 @@ async fn parse_grants(
 
 fn login_taken(e: StoreError) -> ApiError {
     match e {
-        StoreError::Conflict(_) => ApiError::Conflict("an employee with this login exists".into()),
+        StoreError::Conflict(_) => ApiError::conflict_on("/login", "an employee with this login exists"),
         StoreError::NotFound => ApiError::NotFound("employee"),
         other => other.into(),
     }
@@ -425,7 +425,7 @@ pub async fn issue_employee_temporary_key(
     let employee = load_employee(&state, &id).await?;
     let ttl = key_ttl(&state, &req, &body)?;
     if employee.status != AccountStatus::Active {
-        return Err(ApiError::Conflict("the employee is disabled".into()));
+        return Err(ApiError::conflict("the employee is disabled"));
     }
     let now = state.now();
     let issued_by = staff.employee.id;

@@ -440,7 +440,7 @@ pub async fn create_api_token(
     state
         .db(move |store| {
             if store.list_api_tokens(saved.subject)?.len() >= MAX_API_TOKENS {
-                return Err(ApiError::Conflict(format!(
+                return Err(ApiError::conflict(format!(
                     "at most {MAX_API_TOKENS} API tokens"
                 )));
             }

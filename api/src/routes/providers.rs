@@ -314,7 +314,7 @@ pub async fn create_provider(
         .db(move |store| {
             store.insert_provider(&saved).map_err(|e| match e {
                 persistence::StoreError::Conflict(_) => {
-                    ApiError::Conflict("a provider with this slug exists".into())
+                    ApiError::conflict_on("/slug", "a provider with this slug exists")
                 }
                 other => other.into(),
             })

@@ -175,7 +175,7 @@ async fn visible_user<P>(
 fn email_taken(e: StoreError) -> ApiError {
     match e {
         StoreError::Conflict(_) => {
-            ApiError::Conflict("a user with this e-mail exists at this provider".into())
+            ApiError::conflict_on("/email", "a user with this e-mail exists at this provider")
         }
         StoreError::NotFound => ApiError::NotFound("user"),
         other => other.into(),
@@ -235,7 +235,7 @@ pub async fn create_user(
     let (Some(email), Some(name), Some(phone)) = (email, name, phone) else {
         return Err(errors.into());
     };
-    client_allows_active_users(client.status).map_err(|e| ApiError::Conflict(e.to_string()))?;
+    client_allows_active_users(client.status).map_err(|e| ApiError::conflict(e.to_string()))?;
     let now = state.now();
     let user = User {
         id: Uuid::now_v7(),
@@ -320,7 +320,7 @@ pub async fn update_user(
                     .map_err(ApiError::from_store("client"))
             })
             .await?;
-        client_allows_active_users(client.status).map_err(|e| ApiError::Conflict(e.to_string()))?;
+        client_allows_active_users(client.status).map_err(|e| ApiError::conflict(e.to_string()))?;
     }
     if let Some(status) = body.status {
         user.status = status;
@@ -356,7 +356,7 @@ pub async fn issue_user_temporary_key(
     let user = visible_user(&state, &staff, &id).await?;
     let ttl = key_ttl(&state, &req, &body)?;
     if user.status != AccountStatus::Active {
-        return Err(ApiError::Conflict("the user is disabled".into()));
+        return Err(ApiError::conflict("the user is disabled"));
     }
     let now = state.now();
     let issued_by = staff.employee.id;
@@ -366,7 +366,7 @@ pub async fn issue_user_temporary_key(
                 .client(user.client_id)
                 .map_err(ApiError::from_store("client"))?;
             client_allows_active_users(client.status)
-                .map_err(|e| ApiError::Conflict(e.to_string()))?;
+                .map_err(|e| ApiError::conflict(e.to_string()))?;
             Ok(crate::temporary_keys::issue(
                 store,
                 Subject::user(user.id),
