@@ -4,6 +4,7 @@ use domain::model::{Client, Subject};
 use domain::provider::AccountStatus;
 use uuid::Uuid;
 
+use super::sessions::revoke_everything;
 use super::{Page, PageRequest, Store};
 use crate::StoreError;
 use crate::rows::{ClientRow, naive, uuid};
@@ -68,7 +69,7 @@ impl Store {
                     .select(users::id)
                     .load(conn)?;
                 for id in user_ids {
-                    super::auth::revoke_everything(conn, Subject::user(uuid(&id)?), naive(now))?;
+                    revoke_everything(conn, Subject::user(uuid(&id)?), naive(now))?;
                 }
             }
             Ok(())

@@ -6,6 +6,7 @@ use domain::permission::{ProviderScope, Role};
 use domain::provider::AccountStatus;
 use uuid::Uuid;
 
+use super::sessions::revoke_everything;
 use super::{Page, PageRequest, Store};
 use crate::error::corrupt;
 use crate::rows::{EmployeeRow, naive, status, utc, uuid};
@@ -17,20 +18,6 @@ use crate::{DbConnection, StoreError};
 pub struct EmployeeCredentials {
     pub employee: Employee,
     pub password_hash: Option<String>,
-}
-
-fn employee_row(employee: &Employee, password_hash: Option<String>) -> EmployeeRow {
-    EmployeeRow {
-        id: employee.id.to_string(),
-        login: employee.login.clone(),
-        name: employee.name.clone(),
-        email: employee.email.as_ref().map(ToString::to_string),
-        status: employee.status.as_str().to_owned(),
-        all_providers: matches!(employee.providers, ProviderScope::All),
-        password_hash,
-        created_at: naive(employee.created_at),
-        updated_at: naive(employee.updated_at),
-    }
 }
 
 /// Reads an employee's roles and providers beside the row.
@@ -115,7 +102,7 @@ impl Store {
     ) -> Result<(), StoreError> {
         self.conn()?.transaction(|conn| {
             diesel::insert_into(employees::table)
-                .values(employee_row(employee, password_hash))
+                .values(EmployeeRow::new(employee, password_hash))
                 .execute(conn)?;
             write_grants(conn, employee)
         })
@@ -174,7 +161,7 @@ impl Store {
         employee: &Employee,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        let row = employee_row(employee, None);
+        let row = EmployeeRow::new(employee, None);
         self.conn()?.transaction(|conn| {
             let changed = diesel::update(employees::table.find(&row.id))
                 .set((
@@ -190,7 +177,7 @@ impl Store {
             }
             write_grants(conn, employee)?;
             if employee.status == AccountStatus::Disabled {
-                super::auth::revoke_everything(conn, Subject::employee(employee.id), naive(now))?;
+                revoke_everything(conn, Subject::employee(employee.id), naive(now))?;
             }
             Ok(())
         })

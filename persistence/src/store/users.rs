@@ -1,34 +1,20 @@
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use domain::model::{Subject, User};
+use domain::model::{Client, Subject, User};
 use domain::provider::AccountStatus;
 use uuid::Uuid;
 
+use super::sessions::revoke_everything;
 use super::{Page, PageRequest, Store};
 use crate::StoreError;
-use crate::rows::{UserRow, naive};
-use crate::schema::users;
+use crate::rows::{ClientRow, UserRow, naive};
+use crate::schema::{clients, users};
 
 /// A user with the stored password hash, for sign-in only.
 #[derive(Debug, Clone)]
 pub struct UserCredentials {
     pub user: User,
     pub password_hash: Option<String>,
-}
-
-fn user_row(user: &User, password_hash: Option<String>) -> UserRow {
-    UserRow {
-        id: user.id.to_string(),
-        provider_id: user.provider_id.to_string(),
-        client_id: user.client_id.to_string(),
-        email: user.email.to_string(),
-        name: user.name.clone(),
-        phone: user.phone.as_ref().map(ToString::to_string),
-        status: user.status.as_str().to_owned(),
-        password_hash,
-        created_at: naive(user.created_at),
-        updated_at: naive(user.updated_at),
-    }
 }
 
 impl Store {
@@ -38,9 +24,27 @@ impl Store {
         password_hash: Option<String>,
     ) -> Result<(), StoreError> {
         diesel::insert_into(users::table)
-            .values(user_row(user, password_hash))
+            .values(UserRow::new(user, password_hash))
             .execute(&mut self.conn()?)?;
         Ok(())
+    }
+
+    /// A registration: the client and its first user, together or not at all.
+    pub fn register(
+        &self,
+        client: &Client,
+        user: &User,
+        password_hash: &str,
+    ) -> Result<(), StoreError> {
+        self.conn()?.transaction(|conn| {
+            diesel::insert_into(clients::table)
+                .values(ClientRow::from(client))
+                .execute(conn)?;
+            diesel::insert_into(users::table)
+                .values(UserRow::new(user, Some(password_hash.to_owned())))
+                .execute(conn)?;
+            Ok(())
+        })
     }
 
     pub fn user(&self, id: Uuid) -> Result<User, StoreError> {
@@ -100,7 +104,7 @@ impl Store {
 
     /// Writes the changeable fields; disabling revokes everything the user holds, at once.
     pub fn update_user(&self, user: &User, now: DateTime<Utc>) -> Result<(), StoreError> {
-        let row = user_row(user, None);
+        let row = UserRow::new(user, None);
         self.conn()?.transaction(|conn| {
             let changed = diesel::update(users::table.find(&row.id))
                 .set((
@@ -115,7 +119,7 @@ impl Store {
                 return Err(StoreError::NotFound);
             }
             if user.status == AccountStatus::Disabled {
-                super::auth::revoke_everything(conn, Subject::user(user.id), naive(now))?;
+                revoke_everything(conn, Subject::user(user.id), naive(now))?;
             }
             Ok(())
         })
