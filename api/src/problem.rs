@@ -217,7 +217,7 @@ impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> Self {
         match error {
             StoreError::NotFound => ApiError::NotFound("object"),
-            StoreError::Conflict(rule) => ApiError::Conflict(format!("conflicts with {rule}")),
+            StoreError::Conflict(conflict) => ApiError::Conflict(conflict.to_string()),
             StoreError::Unavailable(cause) => {
                 log::error!("database unavailable: {cause}");
                 ApiError::Unavailable
