@@ -99,11 +99,12 @@ impl ManageConnection for Manager {
             Backend::Sqlite => {
                 let mut conn = SqliteConnection::establish(&self.url.target)
                     .map_err(r2d2::Error::ConnectionError)?;
-                // Foreign keys are off by default in SQLite; WAL lets readers run beside the
-                // writer; the busy timeout makes writers queue instead of failing at once.
+                // The busy timeout makes writers queue instead of failing at once; it comes
+                // first because switching to WAL takes a lock too. Foreign keys are off by
+                // default in SQLite; WAL lets readers run beside the writer.
                 conn.batch_execute(
-                    "PRAGMA foreign_keys = ON; PRAGMA journal_mode = WAL; \
-                     PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 10000;",
+                    "PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON; \
+                     PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;",
                 )
                 .map_err(r2d2::Error::QueryError)?;
                 Ok(DbConnection::Sqlite(conn))
