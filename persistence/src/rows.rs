@@ -58,6 +58,7 @@ pub(crate) struct ProviderRow {
     pub policies: String,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    pub version: i64,
 }
 
 impl TryFrom<ProviderRow> for Provider {
@@ -76,6 +77,7 @@ impl TryFrom<ProviderRow> for Provider {
             policies: serde_json::from_str(&row.policies).map_err(|_| corrupt("policies"))?,
             created_at: utc(row.created_at),
             updated_at: utc(row.updated_at),
+            version: row.version,
         })
     }
 }
@@ -93,6 +95,7 @@ impl From<&Provider> for ProviderRow {
             policies: serde_json::to_string(&p.policies).unwrap_or_default(),
             created_at: naive(p.created_at),
             updated_at: naive(p.updated_at),
+            version: p.version,
         }
     }
 }
@@ -106,6 +109,7 @@ pub(crate) struct ClientRow {
     pub status: String,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    pub version: i64,
 }
 
 impl TryFrom<ClientRow> for Client {
@@ -119,6 +123,7 @@ impl TryFrom<ClientRow> for Client {
             status: status(&row.status)?,
             created_at: utc(row.created_at),
             updated_at: utc(row.updated_at),
+            version: row.version,
         })
     }
 }
@@ -132,6 +137,7 @@ impl From<&Client> for ClientRow {
             status: c.status.as_str().to_owned(),
             created_at: naive(c.created_at),
             updated_at: naive(c.updated_at),
+            version: c.version,
         }
     }
 }
@@ -149,6 +155,7 @@ pub(crate) struct UserRow {
     pub password_hash: Option<String>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    pub version: i64,
 }
 
 impl TryFrom<UserRow> for User {
@@ -171,6 +178,7 @@ impl TryFrom<UserRow> for User {
             has_password: row.password_hash.is_some(),
             created_at: utc(row.created_at),
             updated_at: utc(row.updated_at),
+            version: row.version,
         })
     }
 }
@@ -189,6 +197,7 @@ impl UserRow {
             password_hash,
             created_at: naive(user.created_at),
             updated_at: naive(user.updated_at),
+            version: user.version,
         }
     }
 }
@@ -205,6 +214,7 @@ pub(crate) struct EmployeeRow {
     pub password_hash: Option<String>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    pub version: i64,
 }
 
 impl EmployeeRow {
@@ -220,6 +230,7 @@ impl EmployeeRow {
             password_hash,
             created_at: naive(employee.created_at),
             updated_at: naive(employee.updated_at),
+            version: employee.version,
         }
     }
 }

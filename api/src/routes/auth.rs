@@ -258,6 +258,7 @@ pub async fn register(
         status: AccountStatus::Active,
         created_at: now,
         updated_at: now,
+        version: 1,
     };
     let user = User {
         id: Uuid::now_v7(),
@@ -270,6 +271,7 @@ pub async fn register(
         has_password: true,
         created_at: now,
         updated_at: now,
+        version: 1,
     };
     let (c, u) = (new_client.clone(), user.clone());
     state

@@ -286,6 +286,7 @@ pub async fn create_employee(
         has_password: false,
         created_at: now,
         updated_at: now,
+        version: 1,
     };
     let saved = employee.clone();
     state

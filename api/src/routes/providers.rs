@@ -307,6 +307,7 @@ pub async fn create_provider(
         policies: ProviderPolicies::default(),
         created_at: now,
         updated_at: now,
+        version: 1,
     };
     let saved = provider.clone();
     state

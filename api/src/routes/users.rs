@@ -248,6 +248,7 @@ pub async fn create_user(
         has_password: false,
         created_at: now,
         updated_at: now,
+        version: 1,
     };
     let saved = user.clone();
     state

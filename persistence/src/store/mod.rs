@@ -58,6 +58,16 @@ impl<T> Page<T> {
     }
 }
 
+/// What an update guarded by `id = ? AND version = ?` that changed no row means: the id is
+/// unknown, or another update came first.
+pub(crate) fn missing_or_stale(exists: bool) -> StoreError {
+    if exists {
+        StoreError::Stale
+    } else {
+        StoreError::NotFound
+    }
+}
+
 /// The database behind the service. Cheap to clone: it is a handle on a pool.
 #[derive(Clone)]
 pub struct Store {

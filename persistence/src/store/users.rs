@@ -1,11 +1,13 @@
 use chrono::{DateTime, Utc};
+use diesel::dsl::exists;
 use diesel::prelude::*;
 use domain::model::{Client, Subject, User};
 use domain::provider::AccountStatus;
 use uuid::Uuid;
 
+use super::credentials::set_password_hash;
 use super::sessions::revoke_everything;
-use super::{Page, PageRequest, Store};
+use super::{Page, PageRequest, Store, missing_or_stale};
 use crate::StoreError;
 use crate::rows::{ClientRow, UserRow, naive};
 use crate::schema::{clients, users};
@@ -102,21 +104,28 @@ impl Store {
         Ok(Page::from_overfetch(items, page.limit, |u| u.id))
     }
 
-    /// Writes the changeable fields; disabling revokes everything the user holds, at once.
+    /// Writes the changeable fields if the stored row still has `user.version` (`Stale` if
+    /// not), and bumps the version; disabling revokes everything the user holds, at once.
     pub fn update_user(&self, user: &User, now: DateTime<Utc>) -> Result<(), StoreError> {
         let row = UserRow::new(user, None);
         self.conn()?.transaction(|conn| {
-            let changed = diesel::update(users::table.find(&row.id))
-                .set((
-                    users::email.eq(&row.email),
-                    users::name.eq(&row.name),
-                    users::phone.eq(&row.phone),
-                    users::status.eq(&row.status),
-                    users::updated_at.eq(row.updated_at),
-                ))
-                .execute(conn)?;
+            let changed = diesel::update(
+                users::table
+                    .find(&row.id)
+                    .filter(users::version.eq(row.version)),
+            )
+            .set((
+                users::email.eq(&row.email),
+                users::name.eq(&row.name),
+                users::phone.eq(&row.phone),
+                users::status.eq(&row.status),
+                users::updated_at.eq(row.updated_at),
+                users::version.eq(users::version + 1),
+            ))
+            .execute(conn)?;
             if changed == 0 {
-                return Err(StoreError::NotFound);
+                let exists = diesel::select(exists(users::table.find(&row.id))).get_result(conn)?;
+                return Err(missing_or_stale(exists));
             }
             if user.status == AccountStatus::Disabled {
                 revoke_everything(conn, Subject::user(user.id), naive(now))?;
@@ -127,9 +136,7 @@ impl Store {
 
     /// Replaces a user's password hash (a rehash at login keeps the sessions).
     pub fn set_user_password_hash(&self, id: Uuid, hash: &str) -> Result<(), StoreError> {
-        diesel::update(users::table.find(id.to_string()))
-            .set(users::password_hash.eq(hash))
-            .execute(&mut self.conn()?)?;
-        Ok(())
+        self.conn()?
+            .transaction(|conn| set_password_hash(conn, Subject::user(id), hash))
     }
 }
