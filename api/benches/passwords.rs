@@ -121,6 +121,7 @@ fn login(c: &mut Criterion) {
                 has_password: true,
                 created_at: now,
                 updated_at: now,
+                version: 1,
             };
             state
                 .store

@@ -88,6 +88,7 @@ pub fn bootstrap_admin(settings: &Settings, login: &str, name: &str) -> anyhow::
         has_password: false,
         created_at: now,
         updated_at: now,
+        version: 1,
     };
     store.insert_employee(&employee, None)?;
     let (key, _) = crate::temporary_keys::issue(

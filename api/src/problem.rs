@@ -247,11 +247,25 @@ pub fn redact_values(message: &str) -> String {
     out
 }
 
+/// Fields of request bodies that a uniqueness rule can refuse; other unique columns (hashes,
+/// ids) are internal and not named.
+const FIELDS_IN_BODIES: [&str; 3] = ["/email", "/slug", "/login"];
+
 impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> Self {
         match error {
             StoreError::NotFound => ApiError::NotFound("object"),
-            StoreError::Conflict(rule) => ApiError::conflict(format!("conflicts with {rule}")),
+            StoreError::Conflict(conflict) => {
+                match conflict.field.filter(|f| FIELDS_IN_BODIES.contains(f)) {
+                    Some(field) => ApiError::conflict_on(
+                        field,
+                        format!("this {} is taken", field.trim_start_matches('/')),
+                    ),
+                    None => ApiError::conflict("the change conflicts with data already stored"),
+                }
+            }
+            // Edits go through routes::precondition::edit, which answers this itself.
+            StoreError::Stale => ApiError::PreconditionFailed,
             StoreError::Unavailable(cause) => {
                 log::error!("database unavailable: {cause}");
                 ApiError::Unavailable

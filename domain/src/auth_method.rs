@@ -29,19 +29,23 @@ impl AuthMethod {
     }
 }
 
-/// Settings of a method that has none (yet). Unknown fields are refused so that a typo in
-/// a form does not vanish silently.
+// The types below are stored as JSON in the providers row, so reading them must survive
+// both directions of a version change: a field missing from a row written before the field
+// existed takes the value a new provider gets (`#[serde(default)]` on the container fills
+// each missing field from `Default`), and a field unknown here (a row written by a newer
+// version, then a rollback) is ignored. Request bodies that must refuse typos are the
+// API's own types.
+
+/// Settings of a method that has none (yet).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct NoSettings {}
 
-/// The switches of one method and its settings of type `S`.
+/// The switches of one method and its settings of type `S`. A missing switch is off.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(default, bound(deserialize = "S: Deserialize<'de> + Default"))]
 pub struct MethodConfig<S> {
     pub registration: bool,
     pub login: bool,
-    #[serde(default)]
     pub settings: S,
 }
 
@@ -53,8 +57,9 @@ impl<S> MethodConfig<S> {
 
 /// One provider's form. Each method has a field of its own so that later methods can give
 /// their settings a type (phone gateways, Google and Keycloak clients) without a migration.
+/// A method missing from stored JSON takes its setting for a new provider.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(default)]
 pub struct AuthMethods {
     pub password: MethodConfig<NoSettings>,
     pub temporary_key: MethodConfig<NoSettings>,
@@ -164,9 +169,34 @@ mod tests {
     }
 
     #[test]
-    fn unknown_fields_are_refused() {
+    fn unknown_fields_are_ignored() {
+        // A row written by a newer version: a method, a switch and a setting unknown here.
         let mut json = serde_json::to_value(AuthMethods::default()).unwrap();
         json["password"]["loginn"] = true.into();
-        assert!(serde_json::from_value::<AuthMethods>(json).is_err());
+        json["phone"]["settings"]["gateway"] = "sms.example".into();
+        json["passkey"] = serde_json::json!({ "registration": true, "login": true });
+        let methods: AuthMethods = serde_json::from_value(json).unwrap();
+        assert_eq!(methods, AuthMethods::default());
+    }
+
+    #[test]
+    fn missing_fields_take_the_defaults_of_a_new_provider() {
+        // As a version without `authinfo` and without `settings` wrote it.
+        let json = r#"{
+            "password": {"registration": true, "login": true},
+            "temporary_key": {"registration": false, "login": false},
+            "phone": {"registration": false, "login": false},
+            "google": {"registration": false, "login": false},
+            "keycloak": {"registration": false, "login": false},
+            "api_token": {"registration": false}
+        }"#;
+        let methods: AuthMethods = serde_json::from_str(json).unwrap();
+        assert_eq!(methods.authinfo, AuthMethods::default().authinfo);
+        assert!(!methods.temporary_key.login, "a stored value wins");
+        assert!(!methods.api_token.login, "a missing switch is off");
+        assert_eq!(
+            serde_json::from_str::<AuthMethods>("{}").unwrap(),
+            AuthMethods::default()
+        );
     }
 }

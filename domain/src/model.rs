@@ -22,6 +22,9 @@ pub struct Provider {
     pub policies: ProviderPolicies,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// Counts the stored changes, from 1 for a new object; an update names the version it
+    /// read and fails if another update came first (optimistic concurrency).
+    pub version: i64,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -32,6 +35,9 @@ pub struct Client {
     pub status: AccountStatus,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// Counts the stored changes, from 1 for a new object; an update names the version it
+    /// read and fails if another update came first (optimistic concurrency).
+    pub version: i64,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -46,6 +52,9 @@ pub struct User {
     pub has_password: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// Counts the stored changes, from 1 for a new object; an update names the version it
+    /// read and fails if another update came first (optimistic concurrency).
+    pub version: i64,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -60,6 +69,9 @@ pub struct Employee {
     pub has_password: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// Counts the stored changes, from 1 for a new object; an update names the version it
+    /// read and fails if another update came first (optimistic concurrency).
+    pub version: i64,
 }
 
 /// Who a token, key or session belongs to.

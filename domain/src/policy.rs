@@ -11,8 +11,11 @@ pub const MAX_AUTH_LOG_RETENTION_DAYS: u32 = 3650;
 /// Entries an `authinfo` allowlist may hold.
 pub const MAX_ALLOWLIST_ENTRIES: usize = 100;
 
+/// Stored as JSON in the providers row: a field missing from a row written before it existed
+/// takes the value a new provider gets, and a field unknown here (written by a newer
+/// version) is ignored. The API's request body is a type of its own that refuses typos.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(default)]
 pub struct ProviderPolicies {
     /// Employees acting on this provider must use a second factor (NIST AAL2).
     pub admin_mfa_required: bool,
@@ -111,6 +114,26 @@ mod tests {
                 "{entries:?} {ip}"
             );
         }
+    }
+
+    #[test]
+    fn stored_json_of_other_versions_reads() {
+        // Older: no allowlist yet. Newer: a field this version does not know.
+        let older = r#"{"admin_mfa_required": false, "mfa_required_for_everyone": true,
+                        "auth_log_retention_days": 30}"#;
+        let policies: ProviderPolicies = serde_json::from_str(older).unwrap();
+        assert_eq!(
+            policies,
+            ProviderPolicies {
+                admin_mfa_required: false,
+                mfa_required_for_everyone: true,
+                auth_log_retention_days: 30,
+                authinfo_ip_allowlist: Vec::new(),
+            }
+        );
+        let newer = r#"{"admin_mfa_required": true, "webauthn_only": true}"#;
+        let policies: ProviderPolicies = serde_json::from_str(newer).unwrap();
+        assert_eq!(policies, ProviderPolicies::default());
     }
 
     #[test]

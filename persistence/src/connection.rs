@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use diesel::connection::SimpleConnection;
 use diesel::pg::PgConnection;
-use diesel::r2d2::{self, ManageConnection};
+use diesel::r2d2::{self, ManageConnection, R2D2Connection};
 use diesel::sqlite::SqliteConnection;
 use diesel::{Connection, ConnectionError};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
@@ -99,11 +99,12 @@ impl ManageConnection for Manager {
             Backend::Sqlite => {
                 let mut conn = SqliteConnection::establish(&self.url.target)
                     .map_err(r2d2::Error::ConnectionError)?;
-                // Foreign keys are off by default in SQLite; WAL lets readers run beside the
-                // writer; the busy timeout makes writers queue instead of failing at once.
+                // The busy timeout makes writers queue instead of failing at once; it comes
+                // first because switching to WAL takes a lock too. Foreign keys are off by
+                // default in SQLite; WAL lets readers run beside the writer.
                 conn.batch_execute(
-                    "PRAGMA foreign_keys = ON; PRAGMA journal_mode = WAL; \
-                     PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 10000;",
+                    "PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON; \
+                     PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;",
                 )
                 .map_err(r2d2::Error::QueryError)?;
                 Ok(DbConnection::Sqlite(conn))
@@ -119,8 +120,12 @@ impl ManageConnection for Manager {
             .map_err(r2d2::Error::QueryError)
     }
 
-    fn has_broken(&self, _conn: &mut DbConnection) -> bool {
-        false
+    /// Asked when a connection goes back to the pool: one whose transaction manager is in
+    /// error (on PostgreSQL that includes a connection the server closed) or still holds an
+    /// open transaction is dropped instead of being handed out again. This is what diesel's
+    /// own `ConnectionManager` does; `DbConnection` gets `is_broken` from the derive.
+    fn has_broken(&self, conn: &mut DbConnection) -> bool {
+        std::thread::panicking() || conn.is_broken()
     }
 }
 
@@ -161,6 +166,27 @@ pub fn connect(url: &DatabaseUrl) -> Result<DbConnection, ConnectionError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use diesel::connection::TransactionManager;
+
+    #[test]
+    fn a_connection_left_in_a_transaction_is_broken() {
+        let path = std::env::temp_dir().join(format!("bi-conn-{}.db", uuid::Uuid::new_v4()));
+        let manager = Manager::new(DatabaseUrl {
+            backend: Backend::Sqlite,
+            target: path.display().to_string(),
+        });
+        let mut conn = manager.connect().unwrap();
+        assert!(!manager.has_broken(&mut conn));
+        type Tm = <DbConnection as Connection>::TransactionManager;
+        Tm::begin_transaction(&mut conn).unwrap();
+        assert!(manager.has_broken(&mut conn), "open transaction");
+        Tm::rollback_transaction(&mut conn).unwrap();
+        assert!(!manager.has_broken(&mut conn));
+        drop(conn);
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+        }
+    }
 
     #[test]
     fn urls() {

@@ -9,7 +9,9 @@ mod error;
 mod rows;
 pub mod schema;
 mod store;
+#[cfg(test)]
+mod test_support;
 
 pub use connection::{Backend, DatabaseUrl, DbConnection, Pool};
-pub use error::StoreError;
+pub use error::{Conflict, StoreError};
 pub use store::*;

@@ -4,7 +4,8 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use domain::country::CountryCode;
 use domain::email::Email;
-use domain::model::{Client, Provider, User};
+use domain::model::{Client, Employee, Provider, Subject, User};
+use domain::permission::ProviderScope;
 use domain::phone::PhoneNumber;
 use domain::provider::{AccountStatus, ProviderSlug, ProviderStatus, SubjectKind};
 use uuid::Uuid;
@@ -12,6 +13,7 @@ use uuid::Uuid;
 use crate::StoreError;
 use crate::error::corrupt;
 use crate::schema::*;
+use crate::store::{ApiTokenRecord, AuthEventRecord, NewApiToken, NewSession, SessionRecord};
 
 pub(crate) fn uuid(value: &str) -> Result<Uuid, StoreError> {
     Uuid::parse_str(value).map_err(|_| corrupt("id"))
@@ -33,6 +35,17 @@ pub(crate) fn subject_kind(value: &str) -> Result<SubjectKind, StoreError> {
     SubjectKind::parse(value).ok_or_else(|| corrupt("subject_kind"))
 }
 
+fn subject(kind: &str, id: &str) -> Result<Subject, StoreError> {
+    Ok(Subject {
+        kind: subject_kind(kind)?,
+        id: uuid(id)?,
+    })
+}
+
+fn optional_uuid(value: Option<&str>) -> Result<Option<Uuid>, StoreError> {
+    value.map(uuid).transpose()
+}
+
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = providers)]
 pub(crate) struct ProviderRow {
@@ -45,6 +58,7 @@ pub(crate) struct ProviderRow {
     pub policies: String,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    pub version: i64,
 }
 
 impl TryFrom<ProviderRow> for Provider {
@@ -63,6 +77,7 @@ impl TryFrom<ProviderRow> for Provider {
             policies: serde_json::from_str(&row.policies).map_err(|_| corrupt("policies"))?,
             created_at: utc(row.created_at),
             updated_at: utc(row.updated_at),
+            version: row.version,
         })
     }
 }
@@ -80,6 +95,7 @@ impl From<&Provider> for ProviderRow {
             policies: serde_json::to_string(&p.policies).unwrap_or_default(),
             created_at: naive(p.created_at),
             updated_at: naive(p.updated_at),
+            version: p.version,
         }
     }
 }
@@ -93,6 +109,7 @@ pub(crate) struct ClientRow {
     pub status: String,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    pub version: i64,
 }
 
 impl TryFrom<ClientRow> for Client {
@@ -106,6 +123,7 @@ impl TryFrom<ClientRow> for Client {
             status: status(&row.status)?,
             created_at: utc(row.created_at),
             updated_at: utc(row.updated_at),
+            version: row.version,
         })
     }
 }
@@ -119,6 +137,7 @@ impl From<&Client> for ClientRow {
             status: c.status.as_str().to_owned(),
             created_at: naive(c.created_at),
             updated_at: naive(c.updated_at),
+            version: c.version,
         }
     }
 }
@@ -136,6 +155,7 @@ pub(crate) struct UserRow {
     pub password_hash: Option<String>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    pub version: i64,
 }
 
 impl TryFrom<UserRow> for User {
@@ -158,7 +178,27 @@ impl TryFrom<UserRow> for User {
             has_password: row.password_hash.is_some(),
             created_at: utc(row.created_at),
             updated_at: utc(row.updated_at),
+            version: row.version,
         })
+    }
+}
+
+impl UserRow {
+    /// The row of `user`; the hash is not part of the domain type, so it comes beside it.
+    pub fn new(user: &User, password_hash: Option<String>) -> Self {
+        UserRow {
+            id: user.id.to_string(),
+            provider_id: user.provider_id.to_string(),
+            client_id: user.client_id.to_string(),
+            email: user.email.to_string(),
+            name: user.name.clone(),
+            phone: user.phone.as_ref().map(ToString::to_string),
+            status: user.status.as_str().to_owned(),
+            password_hash,
+            created_at: naive(user.created_at),
+            updated_at: naive(user.updated_at),
+            version: user.version,
+        }
     }
 }
 
@@ -174,4 +214,202 @@ pub(crate) struct EmployeeRow {
     pub password_hash: Option<String>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    pub version: i64,
+}
+
+impl EmployeeRow {
+    /// The employee's own row; roles and providers live in tables of their own.
+    pub fn new(employee: &Employee, password_hash: Option<String>) -> Self {
+        EmployeeRow {
+            id: employee.id.to_string(),
+            login: employee.login.clone(),
+            name: employee.name.clone(),
+            email: employee.email.as_ref().map(ToString::to_string),
+            status: employee.status.as_str().to_owned(),
+            all_providers: matches!(employee.providers, ProviderScope::All),
+            password_hash,
+            created_at: naive(employee.created_at),
+            updated_at: naive(employee.updated_at),
+            version: employee.version,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = sessions)]
+pub(crate) struct SessionRow {
+    pub id: String,
+    pub subject_kind: String,
+    pub subject_id: String,
+    pub provider_id: Option<String>,
+    pub method: String,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+    pub created_at: NaiveDateTime,
+    pub last_seen_at: NaiveDateTime,
+    pub expires_at: NaiveDateTime,
+    pub revoked_at: Option<NaiveDateTime>,
+}
+
+impl From<&NewSession> for SessionRow {
+    fn from(s: &NewSession) -> Self {
+        SessionRow {
+            id: s.id.to_string(),
+            subject_kind: s.subject.kind.as_str().to_owned(),
+            subject_id: s.subject.id.to_string(),
+            provider_id: s.provider_id.map(|p| p.to_string()),
+            method: s.method.clone(),
+            ip: s.ip.clone(),
+            user_agent: s.user_agent.clone(),
+            created_at: naive(s.created_at),
+            last_seen_at: naive(s.created_at),
+            expires_at: naive(s.expires_at),
+            revoked_at: None,
+        }
+    }
+}
+
+/// Whether the session was revoked is not part of the record: callers filter on it.
+impl TryFrom<SessionRow> for SessionRecord {
+    type Error = StoreError;
+
+    fn try_from(row: SessionRow) -> Result<Self, StoreError> {
+        Ok(SessionRecord {
+            id: uuid(&row.id)?,
+            subject: subject(&row.subject_kind, &row.subject_id)?,
+            provider_id: optional_uuid(row.provider_id.as_deref())?,
+            method: row.method,
+            ip: row.ip,
+            user_agent: row.user_agent,
+            created_at: utc(row.created_at),
+            last_seen_at: utc(row.last_seen_at),
+            expires_at: utc(row.expires_at),
+        })
+    }
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = refresh_tokens)]
+pub(crate) struct RefreshTokenRow {
+    pub token_hash: String,
+    pub session_id: String,
+    pub created_at: NaiveDateTime,
+    pub used_at: Option<NaiveDateTime>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = api_tokens)]
+pub(crate) struct ApiTokenRow {
+    pub id: String,
+    pub subject_kind: String,
+    pub subject_id: String,
+    pub provider_id: Option<String>,
+    pub name: String,
+    pub token_prefix: String,
+    pub token_hash: String,
+    pub scope: String,
+    pub created_at: NaiveDateTime,
+    pub expires_at: Option<NaiveDateTime>,
+    pub last_used_at: Option<NaiveDateTime>,
+    pub revoked_at: Option<NaiveDateTime>,
+}
+
+impl From<&NewApiToken> for ApiTokenRow {
+    fn from(t: &NewApiToken) -> Self {
+        ApiTokenRow {
+            id: t.id.to_string(),
+            subject_kind: t.subject.kind.as_str().to_owned(),
+            subject_id: t.subject.id.to_string(),
+            provider_id: t.provider_id.map(|p| p.to_string()),
+            name: t.name.clone(),
+            token_prefix: t.token_prefix.clone(),
+            token_hash: t.token_hash.clone(),
+            scope: t.scope.clone(),
+            created_at: naive(t.created_at),
+            expires_at: t.expires_at.map(naive),
+            last_used_at: None,
+            revoked_at: None,
+        }
+    }
+}
+
+impl TryFrom<ApiTokenRow> for ApiTokenRecord {
+    type Error = StoreError;
+
+    fn try_from(row: ApiTokenRow) -> Result<Self, StoreError> {
+        Ok(ApiTokenRecord {
+            id: uuid(&row.id)?,
+            subject: subject(&row.subject_kind, &row.subject_id)?,
+            provider_id: optional_uuid(row.provider_id.as_deref())?,
+            name: row.name,
+            token_prefix: row.token_prefix,
+            scope: row.scope,
+            created_at: utc(row.created_at),
+            expires_at: row.expires_at.map(utc),
+            last_used_at: row.last_used_at.map(utc),
+        })
+    }
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = auth_throttle)]
+pub(crate) struct ThrottleRow {
+    pub throttle_key: String,
+    pub failures: i32,
+    pub last_attempt_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = auth_events)]
+pub(crate) struct AuthEventRow {
+    pub id: String,
+    pub provider_id: Option<String>,
+    pub subject_kind: Option<String>,
+    pub subject_id: Option<String>,
+    pub method: String,
+    pub outcome: String,
+    pub reason: String,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+    pub created_at: NaiveDateTime,
+}
+
+impl From<&AuthEventRecord> for AuthEventRow {
+    fn from(e: &AuthEventRecord) -> Self {
+        AuthEventRow {
+            id: e.id.to_string(),
+            provider_id: e.provider_id.map(|p| p.to_string()),
+            subject_kind: e.subject.map(|s| s.kind.as_str().to_owned()),
+            subject_id: e.subject.map(|s| s.id.to_string()),
+            method: e.method.clone(),
+            outcome: e.outcome.clone(),
+            reason: e.reason.clone(),
+            ip: e.ip.clone(),
+            user_agent: e.user_agent.clone(),
+            created_at: naive(e.created_at),
+        }
+    }
+}
+
+impl TryFrom<AuthEventRow> for AuthEventRecord {
+    type Error = StoreError;
+
+    fn try_from(row: AuthEventRow) -> Result<Self, StoreError> {
+        // An event names both halves of its subject or neither.
+        let subject = match (row.subject_kind, row.subject_id) {
+            (Some(kind), Some(id)) => Some(subject(&kind, &id)?),
+            _ => None,
+        };
+        Ok(AuthEventRecord {
+            id: uuid(&row.id)?,
+            provider_id: optional_uuid(row.provider_id.as_deref())?,
+            subject,
+            method: row.method,
+            outcome: row.outcome,
+            reason: row.reason,
+            ip: row.ip,
+            user_agent: row.user_agent,
+            created_at: utc(row.created_at),
+        })
+    }
 }

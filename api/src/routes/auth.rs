@@ -251,6 +251,7 @@ pub async fn register(
         status: AccountStatus::Active,
         created_at: now,
         updated_at: now,
+        version: 1,
     };
     let user = User {
         id: Uuid::now_v7(),
@@ -263,12 +264,13 @@ pub async fn register(
         has_password: true,
         created_at: now,
         updated_at: now,
+        version: 1,
     };
     let (c, u) = (new_client.clone(), user.clone());
     state
         .db(move |store| {
             store.register(&c, &u, &hash).map_err(|e| match e {
-                persistence::StoreError::Conflict(_) => {
+                persistence::StoreError::Conflict(c) if c.field == Some("/email") => {
                     ApiError::conflict_on("/email", "this e-mail is registered at this provider")
                 }
                 other => other.into(),

@@ -128,6 +128,7 @@ pub async fn create_client(
         status: AccountStatus::Active,
         created_at: now,
         updated_at: now,
+        version: 1,
     };
     let saved = client.clone();
     state

@@ -218,7 +218,9 @@ async fn parse_grants(
 
 fn login_taken(e: StoreError) -> ApiError {
     match e {
-        StoreError::Conflict(_) => ApiError::conflict_on("/login", "an employee with this login exists"),
+        StoreError::Conflict(c) if c.field == Some("/login") => {
+            ApiError::conflict_on("/login", "an employee with this login exists")
+        }
         StoreError::NotFound => ApiError::NotFound("employee"),
         other => other.into(),
     }
@@ -288,6 +290,7 @@ pub async fn create_employee(
         has_password: false,
         created_at: now,
         updated_at: now,
+        version: 1,
     };
     let saved = employee.clone();
     state

@@ -308,12 +308,13 @@ pub async fn create_provider(
         policies: ProviderPolicies::default(),
         created_at: now,
         updated_at: now,
+        version: 1,
     };
     let saved = provider.clone();
     state
         .db(move |store| {
             store.insert_provider(&saved).map_err(|e| match e {
-                persistence::StoreError::Conflict(_) => {
+                persistence::StoreError::Conflict(c) if c.field == Some("/slug") => {
                     ApiError::conflict_on("/slug", "a provider with this slug exists")
                 }
                 other => other.into(),

@@ -174,7 +174,7 @@ async fn visible_user<P>(
 
 fn email_taken(e: StoreError) -> ApiError {
     match e {
-        StoreError::Conflict(_) => {
+        StoreError::Conflict(c) if c.field == Some("/email") => {
             ApiError::conflict_on("/email", "a user with this e-mail exists at this provider")
         }
         StoreError::NotFound => ApiError::NotFound("user"),
@@ -248,6 +248,7 @@ pub async fn create_user(
         has_password: false,
         created_at: now,
         updated_at: now,
+        version: 1,
     };
     let saved = user.clone();
     state

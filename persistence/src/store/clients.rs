@@ -1,10 +1,12 @@
 use chrono::{DateTime, Utc};
+use diesel::dsl::exists;
 use diesel::prelude::*;
 use domain::model::{Client, Subject};
 use domain::provider::AccountStatus;
 use uuid::Uuid;
 
-use super::{Page, PageRequest, Store};
+use super::sessions::revoke_everything;
+use super::{Page, PageRequest, Store, missing_or_stale};
 use crate::StoreError;
 use crate::rows::{ClientRow, naive, uuid};
 use crate::schema::{clients, users};
@@ -47,20 +49,28 @@ impl Store {
         Ok(Page::from_overfetch(items, page.limit, |c| c.id))
     }
 
-    /// Writes the name and status. Disabling a client disables nothing else by itself, but
+    /// Writes the name and status if the stored row still has `client.version` (`Stale` if
+    /// not), and bumps the version. Disabling a client disables nothing else by itself, but
     /// everything its users hold (sessions, tokens, keys) dies in the same transaction.
     pub fn update_client(&self, client: &Client, now: DateTime<Utc>) -> Result<(), StoreError> {
         let row = ClientRow::from(client);
         self.conn()?.transaction(|conn| {
-            let changed = diesel::update(clients::table.find(&row.id))
-                .set((
-                    clients::name.eq(&row.name),
-                    clients::status.eq(&row.status),
-                    clients::updated_at.eq(row.updated_at),
-                ))
-                .execute(conn)?;
+            let changed = diesel::update(
+                clients::table
+                    .find(&row.id)
+                    .filter(clients::version.eq(row.version)),
+            )
+            .set((
+                clients::name.eq(&row.name),
+                clients::status.eq(&row.status),
+                clients::updated_at.eq(row.updated_at),
+                clients::version.eq(clients::version + 1),
+            ))
+            .execute(conn)?;
             if changed == 0 {
-                return Err(StoreError::NotFound);
+                let exists =
+                    diesel::select(exists(clients::table.find(&row.id))).get_result(conn)?;
+                return Err(missing_or_stale(exists));
             }
             if client.status == AccountStatus::Disabled {
                 let user_ids: Vec<String> = users::table
@@ -68,7 +78,7 @@ impl Store {
                     .select(users::id)
                     .load(conn)?;
                 for id in user_ids {
-                    super::auth::revoke_everything(conn, Subject::user(uuid(&id)?), naive(now))?;
+                    revoke_everything(conn, Subject::user(uuid(&id)?), naive(now))?;
                 }
             }
             Ok(())

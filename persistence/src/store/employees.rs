@@ -1,4 +1,5 @@
 use chrono::{DateTime, Utc};
+use diesel::dsl::exists;
 use diesel::prelude::*;
 use domain::email::Email;
 use domain::model::{Employee, Subject};
@@ -6,7 +7,9 @@ use domain::permission::{ProviderScope, Role};
 use domain::provider::AccountStatus;
 use uuid::Uuid;
 
-use super::{Page, PageRequest, Store};
+use super::credentials::set_password_hash;
+use super::sessions::revoke_everything;
+use super::{Page, PageRequest, Store, missing_or_stale};
 use crate::error::corrupt;
 use crate::rows::{EmployeeRow, naive, status, utc, uuid};
 use crate::schema::{employee_providers, employee_roles, employees};
@@ -17,20 +20,6 @@ use crate::{DbConnection, StoreError};
 pub struct EmployeeCredentials {
     pub employee: Employee,
     pub password_hash: Option<String>,
-}
-
-fn employee_row(employee: &Employee, password_hash: Option<String>) -> EmployeeRow {
-    EmployeeRow {
-        id: employee.id.to_string(),
-        login: employee.login.clone(),
-        name: employee.name.clone(),
-        email: employee.email.as_ref().map(ToString::to_string),
-        status: employee.status.as_str().to_owned(),
-        all_providers: matches!(employee.providers, ProviderScope::All),
-        password_hash,
-        created_at: naive(employee.created_at),
-        updated_at: naive(employee.updated_at),
-    }
 }
 
 /// Reads an employee's roles and providers beside the row.
@@ -73,6 +62,7 @@ fn complete(conn: &mut DbConnection, row: EmployeeRow) -> Result<EmployeeCredent
         has_password: row.password_hash.is_some(),
         created_at: utc(row.created_at),
         updated_at: utc(row.updated_at),
+        version: row.version,
     };
     Ok(EmployeeCredentials {
         employee,
@@ -115,7 +105,7 @@ impl Store {
     ) -> Result<(), StoreError> {
         self.conn()?.transaction(|conn| {
             diesel::insert_into(employees::table)
-                .values(employee_row(employee, password_hash))
+                .values(EmployeeRow::new(employee, password_hash))
                 .execute(conn)?;
             write_grants(conn, employee)
         })
@@ -168,38 +158,46 @@ impl Store {
         Ok(Page::from_overfetch(items, page.limit, |e| e.id))
     }
 
-    /// Writes name, e-mail, status, roles and providers. Disabling revokes everything held.
+    /// Writes name, e-mail, status, roles and providers if the stored row still has
+    /// `employee.version` (`Stale` if not), and bumps the version. Disabling revokes
+    /// everything held.
     pub fn update_employee(
         &self,
         employee: &Employee,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        let row = employee_row(employee, None);
+        let row = EmployeeRow::new(employee, None);
         self.conn()?.transaction(|conn| {
-            let changed = diesel::update(employees::table.find(&row.id))
-                .set((
-                    employees::name.eq(&row.name),
-                    employees::email.eq(&row.email),
-                    employees::status.eq(&row.status),
-                    employees::all_providers.eq(row.all_providers),
-                    employees::updated_at.eq(row.updated_at),
-                ))
-                .execute(conn)?;
+            let changed = diesel::update(
+                employees::table
+                    .find(&row.id)
+                    .filter(employees::version.eq(row.version)),
+            )
+            .set((
+                employees::name.eq(&row.name),
+                employees::email.eq(&row.email),
+                employees::status.eq(&row.status),
+                employees::all_providers.eq(row.all_providers),
+                employees::updated_at.eq(row.updated_at),
+                employees::version.eq(employees::version + 1),
+            ))
+            .execute(conn)?;
             if changed == 0 {
-                return Err(StoreError::NotFound);
+                let exists =
+                    diesel::select(exists(employees::table.find(&row.id))).get_result(conn)?;
+                return Err(missing_or_stale(exists));
             }
             write_grants(conn, employee)?;
             if employee.status == AccountStatus::Disabled {
-                super::auth::revoke_everything(conn, Subject::employee(employee.id), naive(now))?;
+                revoke_everything(conn, Subject::employee(employee.id), naive(now))?;
             }
             Ok(())
         })
     }
 
+    /// Replaces an employee's password hash (a rehash at login keeps the sessions).
     pub fn set_employee_password_hash(&self, id: Uuid, hash: &str) -> Result<(), StoreError> {
-        diesel::update(employees::table.find(id.to_string()))
-            .set(employees::password_hash.eq(hash))
-            .execute(&mut self.conn()?)?;
-        Ok(())
+        self.conn()?
+            .transaction(|conn| set_password_hash(conn, Subject::employee(id), hash))
     }
 }

@@ -4,17 +4,23 @@ use uuid::Uuid;
 use crate::StoreError;
 use crate::connection::{self, DatabaseUrl, Manager, Pool};
 
-mod auth;
+mod api_tokens;
+mod auth_events;
 mod clients;
+mod credentials;
 mod employees;
 mod jobs;
 mod keys;
 mod providers;
+mod sessions;
+mod throttle;
 mod users;
 
-pub use auth::*;
+pub use api_tokens::{ApiTokenRecord, NewApiToken};
+pub use auth_events::{AuthEventFilter, AuthEventRecord};
 pub use employees::EmployeeCredentials;
 pub use keys::*;
+pub use sessions::{NewSession, RefreshOutcome, SessionRecord};
 pub use users::UserCredentials;
 
 /// A page of a collection, ordered by id (UUID v7, so by creation).
@@ -49,6 +55,16 @@ impl<T> Page<T> {
             items: self.items.into_iter().map(f).collect(),
             next_cursor: self.next_cursor,
         }
+    }
+}
+
+/// What an update guarded by `id = ? AND version = ?` that changed no row means: the id is
+/// unknown, or another update came first.
+pub(crate) fn missing_or_stale(exists: bool) -> StoreError {
+    if exists {
+        StoreError::Stale
+    } else {
+        StoreError::NotFound
     }
 }
 

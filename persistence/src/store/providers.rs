@@ -1,9 +1,10 @@
+use diesel::dsl::exists;
 use diesel::prelude::*;
 use domain::model::Provider;
 use domain::permission::ProviderScope;
 use uuid::Uuid;
 
-use super::{Page, PageRequest, Store};
+use super::{Page, PageRequest, Store, missing_or_stale};
 use crate::StoreError;
 use crate::rows::ProviderRow;
 use crate::schema::providers;
@@ -56,21 +57,31 @@ impl Store {
         Ok(Page::from_overfetch(items, page.limit, |p| p.id))
     }
 
-    /// Writes every changeable field of `provider` (the caller read it and applied a change).
+    /// Writes every changeable field of `provider` (the caller read it and applied a change)
+    /// if the stored row still has `provider.version`, and bumps the version; `Stale` if
+    /// another update came first.
     pub fn update_provider(&self, provider: &Provider) -> Result<(), StoreError> {
         let row = ProviderRow::from(provider);
-        let changed = diesel::update(providers::table.find(&row.id))
-            .set((
-                providers::name.eq(&row.name),
-                providers::jurisdiction.eq(&row.jurisdiction),
-                providers::status.eq(&row.status),
-                providers::auth_methods.eq(&row.auth_methods),
-                providers::policies.eq(&row.policies),
-                providers::updated_at.eq(row.updated_at),
-            ))
-            .execute(&mut self.conn()?)?;
+        let mut conn = self.conn()?;
+        let changed = diesel::update(
+            providers::table
+                .find(&row.id)
+                .filter(providers::version.eq(row.version)),
+        )
+        .set((
+            providers::name.eq(&row.name),
+            providers::jurisdiction.eq(&row.jurisdiction),
+            providers::status.eq(&row.status),
+            providers::auth_methods.eq(&row.auth_methods),
+            providers::policies.eq(&row.policies),
+            providers::updated_at.eq(row.updated_at),
+            providers::version.eq(providers::version + 1),
+        ))
+        .execute(&mut *conn)?;
         if changed == 0 {
-            return Err(StoreError::NotFound);
+            let exists =
+                diesel::select(exists(providers::table.find(&row.id))).get_result(&mut *conn)?;
+            return Err(missing_or_stale(exists));
         }
         Ok(())
     }

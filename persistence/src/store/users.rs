@@ -1,34 +1,22 @@
 use chrono::{DateTime, Utc};
+use diesel::dsl::exists;
 use diesel::prelude::*;
-use domain::model::{Subject, User};
+use domain::model::{Client, Subject, User};
 use domain::provider::AccountStatus;
 use uuid::Uuid;
 
-use super::{Page, PageRequest, Store};
+use super::credentials::set_password_hash;
+use super::sessions::revoke_everything;
+use super::{Page, PageRequest, Store, missing_or_stale};
 use crate::StoreError;
-use crate::rows::{UserRow, naive};
-use crate::schema::users;
+use crate::rows::{ClientRow, UserRow, naive};
+use crate::schema::{clients, users};
 
 /// A user with the stored password hash, for sign-in only.
 #[derive(Debug, Clone)]
 pub struct UserCredentials {
     pub user: User,
     pub password_hash: Option<String>,
-}
-
-fn user_row(user: &User, password_hash: Option<String>) -> UserRow {
-    UserRow {
-        id: user.id.to_string(),
-        provider_id: user.provider_id.to_string(),
-        client_id: user.client_id.to_string(),
-        email: user.email.to_string(),
-        name: user.name.clone(),
-        phone: user.phone.as_ref().map(ToString::to_string),
-        status: user.status.as_str().to_owned(),
-        password_hash,
-        created_at: naive(user.created_at),
-        updated_at: naive(user.updated_at),
-    }
 }
 
 impl Store {
@@ -38,9 +26,27 @@ impl Store {
         password_hash: Option<String>,
     ) -> Result<(), StoreError> {
         diesel::insert_into(users::table)
-            .values(user_row(user, password_hash))
+            .values(UserRow::new(user, password_hash))
             .execute(&mut self.conn()?)?;
         Ok(())
+    }
+
+    /// A registration: the client and its first user, together or not at all.
+    pub fn register(
+        &self,
+        client: &Client,
+        user: &User,
+        password_hash: &str,
+    ) -> Result<(), StoreError> {
+        self.conn()?.transaction(|conn| {
+            diesel::insert_into(clients::table)
+                .values(ClientRow::from(client))
+                .execute(conn)?;
+            diesel::insert_into(users::table)
+                .values(UserRow::new(user, Some(password_hash.to_owned())))
+                .execute(conn)?;
+            Ok(())
+        })
     }
 
     pub fn user(&self, id: Uuid) -> Result<User, StoreError> {
@@ -98,24 +104,31 @@ impl Store {
         Ok(Page::from_overfetch(items, page.limit, |u| u.id))
     }
 
-    /// Writes the changeable fields; disabling revokes everything the user holds, at once.
+    /// Writes the changeable fields if the stored row still has `user.version` (`Stale` if
+    /// not), and bumps the version; disabling revokes everything the user holds, at once.
     pub fn update_user(&self, user: &User, now: DateTime<Utc>) -> Result<(), StoreError> {
-        let row = user_row(user, None);
+        let row = UserRow::new(user, None);
         self.conn()?.transaction(|conn| {
-            let changed = diesel::update(users::table.find(&row.id))
-                .set((
-                    users::email.eq(&row.email),
-                    users::name.eq(&row.name),
-                    users::phone.eq(&row.phone),
-                    users::status.eq(&row.status),
-                    users::updated_at.eq(row.updated_at),
-                ))
-                .execute(conn)?;
+            let changed = diesel::update(
+                users::table
+                    .find(&row.id)
+                    .filter(users::version.eq(row.version)),
+            )
+            .set((
+                users::email.eq(&row.email),
+                users::name.eq(&row.name),
+                users::phone.eq(&row.phone),
+                users::status.eq(&row.status),
+                users::updated_at.eq(row.updated_at),
+                users::version.eq(users::version + 1),
+            ))
+            .execute(conn)?;
             if changed == 0 {
-                return Err(StoreError::NotFound);
+                let exists = diesel::select(exists(users::table.find(&row.id))).get_result(conn)?;
+                return Err(missing_or_stale(exists));
             }
             if user.status == AccountStatus::Disabled {
-                super::auth::revoke_everything(conn, Subject::user(user.id), naive(now))?;
+                revoke_everything(conn, Subject::user(user.id), naive(now))?;
             }
             Ok(())
         })
@@ -123,9 +136,7 @@ impl Store {
 
     /// Replaces a user's password hash (a rehash at login keeps the sessions).
     pub fn set_user_password_hash(&self, id: Uuid, hash: &str) -> Result<(), StoreError> {
-        diesel::update(users::table.find(id.to_string()))
-            .set(users::password_hash.eq(hash))
-            .execute(&mut self.conn()?)?;
-        Ok(())
+        self.conn()?
+            .transaction(|conn| set_password_hash(conn, Subject::user(id), hash))
     }
 }

@@ -1,0 +1,117 @@
+//! Long-lived API tokens for scripts; only a hash of each is kept.
+
+use chrono::{DateTime, Duration, Utc};
+use diesel::prelude::*;
+use domain::model::Subject;
+use uuid::Uuid;
+
+use super::Store;
+use crate::StoreError;
+use crate::rows::{ApiTokenRow, naive};
+use crate::schema::api_tokens;
+
+#[derive(Debug, Clone)]
+pub struct NewApiToken {
+    pub id: Uuid,
+    pub subject: Subject,
+    pub provider_id: Option<Uuid>,
+    pub name: String,
+    pub token_prefix: String,
+    pub token_hash: String,
+    pub scope: String,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApiTokenRecord {
+    pub id: Uuid,
+    pub subject: Subject,
+    pub provider_id: Option<Uuid>,
+    pub name: String,
+    pub token_prefix: String,
+    pub scope: String,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub last_used_at: Option<DateTime<Utc>>,
+}
+
+/// How often `last_used_at` of an API token is written: once a minute is precise enough and
+/// keeps a busy script from turning every read into a write.
+const LAST_USED_GRANULARITY_SECONDS: i64 = 60;
+
+impl Store {
+    pub fn insert_api_token(&self, token: &NewApiToken) -> Result<(), StoreError> {
+        diesel::insert_into(api_tokens::table)
+            .values(ApiTokenRow::from(token))
+            .execute(&mut self.conn()?)?;
+        Ok(())
+    }
+
+    /// Live tokens of a subject (revoked ones are gone from the list; expired ones stay, so
+    /// that their owner sees why a script stopped).
+    pub fn list_api_tokens(&self, subject: Subject) -> Result<Vec<ApiTokenRecord>, StoreError> {
+        api_tokens::table
+            .filter(api_tokens::subject_kind.eq(subject.kind.as_str()))
+            .filter(api_tokens::subject_id.eq(subject.id.to_string()))
+            .filter(api_tokens::revoked_at.is_null())
+            .order(api_tokens::id.asc())
+            .select(ApiTokenRow::as_select())
+            .load(&mut self.conn()?)?
+            .into_iter()
+            .map(ApiTokenRecord::try_from)
+            .collect()
+    }
+
+    pub fn revoke_api_token(
+        &self,
+        subject: Subject,
+        id: Uuid,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let changed = diesel::update(
+            api_tokens::table
+                .find(id.to_string())
+                .filter(api_tokens::subject_kind.eq(subject.kind.as_str()))
+                .filter(api_tokens::subject_id.eq(subject.id.to_string()))
+                .filter(api_tokens::revoked_at.is_null()),
+        )
+        .set(api_tokens::revoked_at.eq(naive(now)))
+        .execute(&mut self.conn()?)?;
+        Ok(changed == 1)
+    }
+
+    /// The live token with this hash, its use recorded.
+    pub fn use_api_token(
+        &self,
+        hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<ApiTokenRecord>, StoreError> {
+        let mut conn = self.conn()?;
+        let now_naive = naive(now);
+        let row = api_tokens::table
+            .filter(api_tokens::token_hash.eq(hash))
+            .filter(api_tokens::revoked_at.is_null())
+            .filter(
+                api_tokens::expires_at
+                    .is_null()
+                    .or(api_tokens::expires_at.gt(now_naive)),
+            )
+            .select(ApiTokenRow::as_select())
+            .first(&mut *conn)
+            .optional()?;
+        let Some(row) = row else { return Ok(None) };
+        let record = ApiTokenRecord::try_from(row)?;
+        let stale = now_naive - Duration::seconds(LAST_USED_GRANULARITY_SECONDS);
+        diesel::update(
+            api_tokens::table.find(record.id.to_string()).filter(
+                api_tokens::last_used_at
+                    .is_null()
+                    .or(api_tokens::last_used_at.lt(stale)),
+            ),
+        )
+        .set(api_tokens::last_used_at.eq(now_naive))
+        .execute(&mut *conn)?;
+        Ok(Some(record))
+    }
+}

@@ -1,0 +1,248 @@
+//! Sessions and their refresh tokens (one token family per session), and the revocation of
+//! everything a subject holds.
+
+use chrono::{DateTime, Duration, NaiveDateTime, Utc};
+use diesel::prelude::*;
+use domain::model::Subject;
+use uuid::Uuid;
+
+use super::Store;
+use crate::rows::{RefreshTokenRow, SessionRow, naive};
+use crate::schema::{api_tokens, refresh_tokens, sessions, temporary_keys};
+use crate::{DbConnection, StoreError};
+
+/// Kills every session, API token and unused temporary key of `subject`, in the caller's
+/// transaction (disabling an account, changing a password, clearing a client).
+pub(crate) fn revoke_everything(
+    conn: &mut DbConnection,
+    subject: Subject,
+    now: NaiveDateTime,
+) -> Result<(), StoreError> {
+    let kind = subject.kind.as_str();
+    let id = subject.id.to_string();
+    diesel::update(
+        sessions::table
+            .filter(sessions::subject_kind.eq(kind))
+            .filter(sessions::subject_id.eq(&id))
+            .filter(sessions::revoked_at.is_null()),
+    )
+    .set(sessions::revoked_at.eq(now))
+    .execute(conn)?;
+    diesel::update(
+        api_tokens::table
+            .filter(api_tokens::subject_kind.eq(kind))
+            .filter(api_tokens::subject_id.eq(&id))
+            .filter(api_tokens::revoked_at.is_null()),
+    )
+    .set(api_tokens::revoked_at.eq(now))
+    .execute(conn)?;
+    diesel::update(
+        temporary_keys::table
+            .filter(temporary_keys::subject_kind.eq(kind))
+            .filter(temporary_keys::subject_id.eq(&id))
+            .filter(temporary_keys::used_at.is_null()),
+    )
+    .set(temporary_keys::used_at.eq(now))
+    .execute(conn)?;
+    Ok(())
+}
+
+#[derive(Debug, Clone)]
+pub struct NewSession {
+    pub id: Uuid,
+    pub subject: Subject,
+    pub provider_id: Option<Uuid>,
+    pub method: String,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct SessionRecord {
+    pub id: Uuid,
+    pub subject: Subject,
+    pub provider_id: Option<Uuid>,
+    pub method: String,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub last_seen_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// What presenting a refresh token did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RefreshOutcome {
+    /// The old token is spent, the new one stored.
+    Rotated(SessionRecord),
+    /// The token had already been used: the whole session (the token family) is revoked.
+    Reused(SessionRecord),
+    /// Unknown, expired, idle too long, or of a revoked session.
+    Invalid,
+}
+
+fn new_refresh_token(hash: &str, session_id: &str, now: NaiveDateTime) -> RefreshTokenRow {
+    RefreshTokenRow {
+        token_hash: hash.to_owned(),
+        session_id: session_id.to_owned(),
+        created_at: now,
+        used_at: None,
+    }
+}
+
+impl Store {
+    pub fn create_session(
+        &self,
+        session: &NewSession,
+        refresh_hash: &str,
+    ) -> Result<(), StoreError> {
+        let row = SessionRow::from(session);
+        self.conn()?.transaction(|conn| {
+            diesel::insert_into(sessions::table)
+                .values(&row)
+                .execute(conn)?;
+            diesel::insert_into(refresh_tokens::table)
+                .values(new_refresh_token(refresh_hash, &row.id, row.created_at))
+                .execute(conn)?;
+            Ok(())
+        })
+    }
+
+    /// The session if it is neither revoked nor expired.
+    pub fn active_session(
+        &self,
+        id: Uuid,
+        now: DateTime<Utc>,
+    ) -> Result<Option<SessionRecord>, StoreError> {
+        sessions::table
+            .find(id.to_string())
+            .filter(sessions::revoked_at.is_null())
+            .filter(sessions::expires_at.gt(naive(now)))
+            .select(SessionRow::as_select())
+            .first(&mut self.conn()?)
+            .optional()?
+            .map(SessionRecord::try_from)
+            .transpose()
+    }
+
+    /// Spends `old_hash` and stores `new_hash` in its place. `idle` says how long a session
+    /// of each kind of subject may go without a refresh before it dies.
+    pub fn rotate_refresh_token(
+        &self,
+        old_hash: &str,
+        new_hash: &str,
+        now: DateTime<Utc>,
+        idle: impl Fn(domain::provider::SubjectKind) -> Duration,
+    ) -> Result<RefreshOutcome, StoreError> {
+        let now_naive = naive(now);
+        self.conn()?.transaction(|conn| {
+            let token = refresh_tokens::table
+                .find(old_hash)
+                .select(RefreshTokenRow::as_select())
+                .first(conn)
+                .optional()?;
+            let Some(token) = token else {
+                return Ok(RefreshOutcome::Invalid);
+            };
+            let row = sessions::table
+                .find(&token.session_id)
+                .select(SessionRow::as_select())
+                .first(conn)?;
+            let revoked = row.revoked_at.is_some();
+            let session = SessionRecord::try_from(row)?;
+            if revoked
+                || session.expires_at <= now
+                || session.last_seen_at + idle(session.subject.kind) <= now
+            {
+                return Ok(RefreshOutcome::Invalid);
+            }
+            // Spend the token with a conditional UPDATE: of two concurrent refreshes with the
+            // same token one wins, the other is a reuse.
+            let spent = if token.used_at.is_some() {
+                0
+            } else {
+                diesel::update(
+                    refresh_tokens::table
+                        .find(old_hash)
+                        .filter(refresh_tokens::used_at.is_null()),
+                )
+                .set(refresh_tokens::used_at.eq(now_naive))
+                .execute(conn)?
+            };
+            if spent != 1 {
+                diesel::update(sessions::table.find(&token.session_id))
+                    .set(sessions::revoked_at.eq(now_naive))
+                    .execute(conn)?;
+                return Ok(RefreshOutcome::Reused(session));
+            }
+            diesel::insert_into(refresh_tokens::table)
+                .values(new_refresh_token(new_hash, &token.session_id, now_naive))
+                .execute(conn)?;
+            diesel::update(sessions::table.find(&token.session_id))
+                .set(sessions::last_seen_at.eq(now_naive))
+                .execute(conn)?;
+            Ok(RefreshOutcome::Rotated(SessionRecord {
+                last_seen_at: now,
+                ..session
+            }))
+        })
+    }
+
+    /// Revokes every live session of `subject` but `keep`; returns how many ended.
+    pub fn revoke_other_sessions(
+        &self,
+        subject: Subject,
+        keep: Option<Uuid>,
+        now: DateTime<Utc>,
+    ) -> Result<usize, StoreError> {
+        let keep = keep.map(|k| k.to_string()).unwrap_or_default();
+        Ok(diesel::update(
+            sessions::table
+                .filter(sessions::subject_kind.eq(subject.kind.as_str()))
+                .filter(sessions::subject_id.eq(subject.id.to_string()))
+                .filter(sessions::revoked_at.is_null())
+                .filter(sessions::id.ne(keep)),
+        )
+        .set(sessions::revoked_at.eq(naive(now)))
+        .execute(&mut self.conn()?)?)
+    }
+
+    /// Revokes one session of `subject`; false when it has no such live session.
+    pub fn revoke_session(
+        &self,
+        subject: Subject,
+        id: Uuid,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let changed = diesel::update(
+            sessions::table
+                .find(id.to_string())
+                .filter(sessions::subject_kind.eq(subject.kind.as_str()))
+                .filter(sessions::subject_id.eq(subject.id.to_string()))
+                .filter(sessions::revoked_at.is_null()),
+        )
+        .set(sessions::revoked_at.eq(naive(now)))
+        .execute(&mut self.conn()?)?;
+        Ok(changed == 1)
+    }
+
+    pub fn list_sessions(
+        &self,
+        subject: Subject,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<SessionRecord>, StoreError> {
+        sessions::table
+            .filter(sessions::subject_kind.eq(subject.kind.as_str()))
+            .filter(sessions::subject_id.eq(subject.id.to_string()))
+            .filter(sessions::revoked_at.is_null())
+            .filter(sessions::expires_at.gt(naive(now)))
+            .order(sessions::id.desc())
+            .select(SessionRow::as_select())
+            .load(&mut self.conn()?)?
+            .into_iter()
+            .map(SessionRecord::try_from)
+            .collect()
+    }
+}

@@ -1,0 +1,428 @@
+//! The store against real databases: SQLite always, PostgreSQL too when `TEST_DATABASE_URL`
+//! is set (each test makes its own database and drops it).
+
+#[path = "../src/test_support.rs"]
+mod test_support;
+
+use chrono::{DateTime, TimeZone, Utc};
+use diesel::connection::SimpleConnection;
+use diesel::r2d2::ManageConnection;
+use domain::auth_method::AuthMethods;
+use domain::country::CountryCode;
+use domain::email::Email;
+use domain::model::{Client, Employee, Provider, Subject, User};
+use domain::permission::{ProviderScope, Role};
+use domain::policy::ProviderPolicies;
+use domain::provider::{AccountStatus, ProviderSlug, ProviderStatus};
+use persistence::connection::{self, Manager};
+use persistence::{Conflict, DatabaseUrl, Store, StoreError};
+use test_support::TestDb;
+use uuid::Uuid;
+
+fn now() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 25, 12, 0, 0).unwrap()
+}
+
+fn open(db: &TestDb) -> Store {
+    let store = Store::open(&DatabaseUrl::parse(&db.url).unwrap(), 4).unwrap();
+    store.migrate().unwrap();
+    store
+}
+
+fn provider(slug: &str) -> Provider {
+    Provider {
+        id: Uuid::now_v7(),
+        slug: ProviderSlug::parse(slug).unwrap(),
+        name: format!("Provider {slug}"),
+        jurisdiction: CountryCode::parse("DE").unwrap(),
+        status: ProviderStatus::Active,
+        auth_methods: AuthMethods::default(),
+        policies: ProviderPolicies::default(),
+        created_at: now(),
+        updated_at: now(),
+        version: 1,
+    }
+}
+
+fn client(provider: &Provider) -> Client {
+    Client {
+        id: Uuid::now_v7(),
+        provider_id: provider.id,
+        name: "Client".into(),
+        status: AccountStatus::Active,
+        created_at: now(),
+        updated_at: now(),
+        version: 1,
+    }
+}
+
+fn user(client: &Client, email: &str) -> User {
+    User {
+        id: Uuid::now_v7(),
+        provider_id: client.provider_id,
+        client_id: client.id,
+        email: Email::parse(email).unwrap(),
+        name: "User".into(),
+        phone: None,
+        status: AccountStatus::Active,
+        has_password: false,
+        created_at: now(),
+        updated_at: now(),
+        version: 1,
+    }
+}
+
+fn employee(login: &str) -> Employee {
+    Employee {
+        id: Uuid::now_v7(),
+        login: login.into(),
+        name: "Employee".into(),
+        email: None,
+        status: AccountStatus::Active,
+        roles: vec![Role::parse("support").unwrap()],
+        providers: ProviderScope::All,
+        has_password: false,
+        created_at: now(),
+        updated_at: now(),
+        version: 1,
+    }
+}
+
+fn assert_stale<T: std::fmt::Debug>(result: Result<T, StoreError>, what: &str) {
+    assert!(
+        matches!(result, Err(StoreError::Stale)),
+        "{what}: {result:?}"
+    );
+}
+
+fn assert_not_found<T: std::fmt::Debug>(result: Result<T, StoreError>, what: &str) {
+    assert!(
+        matches!(result, Err(StoreError::NotFound)),
+        "{what}: {result:?}"
+    );
+}
+
+#[test]
+fn two_updates_from_one_read_the_second_is_stale() {
+    for db in TestDb::all() {
+        let backend = db.backend();
+        let store = open(&db);
+        let p = provider("acme");
+        store.insert_provider(&p).unwrap();
+        let c = client(&p);
+        store.insert_client(&c).unwrap();
+        let u = user(&c, "a@example.com");
+        store.insert_user(&u, None).unwrap();
+        let e = employee("alice");
+        store.insert_employee(&e, None).unwrap();
+
+        // Provider.
+        let read = store.provider(p.id).unwrap();
+        assert_eq!(read.version, 1, "{backend}: new objects start at 1");
+        let first = Provider {
+            name: "First".into(),
+            ..read.clone()
+        };
+        store.update_provider(&first).unwrap();
+        let second = Provider {
+            name: "Second".into(),
+            ..read.clone()
+        };
+        assert_stale(store.update_provider(&second), backend);
+        let now_stored = store.provider(p.id).unwrap();
+        assert_eq!((now_stored.name.as_str(), now_stored.version), ("First", 2));
+        store.update_provider(&now_stored).unwrap();
+        assert_eq!(store.provider(p.id).unwrap().version, 3, "{backend}");
+        assert_not_found(
+            store.update_provider(&Provider {
+                id: Uuid::now_v7(),
+                ..read
+            }),
+            backend,
+        );
+
+        // Client.
+        let read = store.client(c.id).unwrap();
+        assert_eq!(read.version, 1);
+        store
+            .update_client(
+                &Client {
+                    name: "First".into(),
+                    ..read.clone()
+                },
+                now(),
+            )
+            .unwrap();
+        assert_stale(store.update_client(&read, now()), backend);
+        assert_eq!(store.client(c.id).unwrap().version, 2, "{backend}");
+        assert_not_found(
+            store.update_client(
+                &Client {
+                    id: Uuid::now_v7(),
+                    ..read
+                },
+                now(),
+            ),
+            backend,
+        );
+
+        // User.
+        let read = store.user(u.id).unwrap();
+        assert_eq!(read.version, 1);
+        store
+            .update_user(
+                &User {
+                    name: "First".into(),
+                    ..read.clone()
+                },
+                now(),
+            )
+            .unwrap();
+        assert_stale(store.update_user(&read, now()), backend);
+        let now_stored = store.user(u.id).unwrap();
+        assert_eq!((now_stored.name.as_str(), now_stored.version), ("First", 2));
+        assert_not_found(
+            store.update_user(
+                &User {
+                    id: Uuid::now_v7(),
+                    ..read
+                },
+                now(),
+            ),
+            backend,
+        );
+
+        // Employee.
+        let read = store.employee(e.id).unwrap();
+        assert_eq!(read.version, 1);
+        store
+            .update_employee(
+                &Employee {
+                    roles: vec![Role::parse("admin").unwrap()],
+                    ..read.clone()
+                },
+                now(),
+            )
+            .unwrap();
+        assert_stale(store.update_employee(&read, now()), backend);
+        let now_stored = store.employee(e.id).unwrap();
+        assert_eq!(now_stored.version, 2, "{backend}");
+        assert_eq!(now_stored.roles, vec![Role::parse("admin").unwrap()]);
+        assert_not_found(
+            store.update_employee(
+                &Employee {
+                    id: Uuid::now_v7(),
+                    ..read
+                },
+                now(),
+            ),
+            backend,
+        );
+    }
+}
+
+#[test]
+fn only_a_first_password_moves_the_version() {
+    for db in TestDb::all() {
+        let backend = db.backend();
+        let store = open(&db);
+        let p = provider("acme");
+        store.insert_provider(&p).unwrap();
+        let c = client(&p);
+        store.insert_client(&c).unwrap();
+        let u = user(&c, "a@example.com");
+        store.insert_user(&u, None).unwrap();
+        let e = employee("alice");
+        store.insert_employee(&e, None).unwrap();
+
+        // has_password goes from false to true: what the API shows changed.
+        store.set_user_password_hash(u.id, "hash-1").unwrap();
+        let read = store.user(u.id).unwrap();
+        assert!(read.has_password);
+        assert_eq!(read.version, 2, "{backend}");
+        // A rehash and a change replace a secret the API does not show.
+        store.set_user_password_hash(u.id, "hash-2").unwrap();
+        store
+            .change_password(Subject::user(u.id), "hash-3", None, now())
+            .unwrap();
+        assert_eq!(store.user(u.id).unwrap().version, 2, "{backend}");
+        assert_eq!(
+            store.user_password_hash(u.id).unwrap().as_deref(),
+            Some("hash-3")
+        );
+
+        store
+            .change_password(Subject::employee(e.id), "hash-1", None, now())
+            .unwrap();
+        store.set_employee_password_hash(e.id, "hash-2").unwrap();
+        let read = store.employee(e.id).unwrap();
+        assert!(read.has_password);
+        assert_eq!(read.version, 2, "{backend}");
+    }
+}
+
+#[test]
+fn register_writes_the_client_and_its_first_user() {
+    for db in TestDb::all() {
+        let backend = db.backend();
+        let store = open(&db);
+        let p = provider("acme");
+        store.insert_provider(&p).unwrap();
+        let c = client(&p);
+        let u = user(&c, "a@example.com");
+        store.register(&c, &u, "hash").unwrap();
+        assert_eq!(store.client(c.id).unwrap(), c, "{backend}");
+        let stored = store.user(u.id).unwrap();
+        assert_eq!(
+            stored,
+            User {
+                has_password: true,
+                ..u.clone()
+            },
+            "{backend}"
+        );
+        // Together or not at all: a second registration with the same e-mail leaves no
+        // client behind.
+        let c2 = client(&p);
+        let u2 = user(&c2, "a@example.com");
+        let result = store.register(&c2, &u2, "hash");
+        assert!(
+            matches!(
+                result,
+                Err(StoreError::Conflict(Conflict {
+                    field: Some("/email")
+                }))
+            ),
+            "{backend}: {result:?}"
+        );
+        assert_not_found(store.client(c2.id), backend);
+    }
+}
+
+#[test]
+fn conflicts_name_the_field() {
+    for db in TestDb::all() {
+        let backend = db.backend();
+        let store = open(&db);
+        let p = provider("acme");
+        store.insert_provider(&p).unwrap();
+        let field = |result: Result<(), StoreError>| match result {
+            Err(StoreError::Conflict(c)) => c.field,
+            other => panic!("{backend}: {other:?}"),
+        };
+        assert_eq!(
+            field(store.insert_provider(&provider("acme"))),
+            Some("/slug")
+        );
+        assert_eq!(
+            field(store.insert_provider(&Provider {
+                slug: ProviderSlug::parse("other").unwrap(),
+                ..p.clone()
+            })),
+            Some("/id")
+        );
+        let c = client(&p);
+        store.insert_client(&c).unwrap();
+        store.insert_user(&user(&c, "a@example.com"), None).unwrap();
+        assert_eq!(
+            field(store.insert_user(&user(&c, "a@example.com"), None)),
+            Some("/email")
+        );
+        store.insert_employee(&employee("alice"), None).unwrap();
+        assert_eq!(
+            field(store.insert_employee(&employee("alice"), None)),
+            Some("/login")
+        );
+        // A reference to a provider that does not exist.
+        let orphan = client(&provider("nowhere"));
+        assert_eq!(field(store.insert_client(&orphan)), None);
+        // The sentence shown to callers names the field, not the database's rule.
+        let shown = store
+            .insert_provider(&provider("acme"))
+            .unwrap_err()
+            .to_string();
+        assert!(!shown.contains("providers"), "{backend}: {shown}");
+    }
+}
+
+/// A provider row as the schema before `version` wrote it, with settings JSON as an
+/// earlier version serialized it: no `authinfo` method and no `authinfo_ip_allowlist`
+/// policy yet (both exist now), plus a field from a later version (after a rollback).
+#[test]
+fn provider_rows_written_by_other_versions_read() {
+    for db in TestDb::all() {
+        let backend = db.backend();
+        let store = open(&db);
+        let id = Uuid::now_v7();
+        let mut conn = connection::connect(&DatabaseUrl::parse(&db.url).unwrap()).unwrap();
+        conn.batch_execute(&format!(
+            r#"INSERT INTO providers
+                   (id, slug, name, jurisdiction, status, auth_methods, policies,
+                    created_at, updated_at)
+               VALUES ('{id}', 'legacy', 'Legacy', 'DE', 'active',
+                   '{{"password":{{"registration":true,"login":true}},
+                     "temporary_key":{{"registration":false,"login":true}},
+                     "phone":{{"registration":false,"login":false}},
+                     "google":{{"registration":false,"login":false}},
+                     "keycloak":{{"registration":false,"login":false}},
+                     "api_token":{{"registration":false,"login":false}}}}',
+                   '{{"admin_mfa_required":false,"mfa_required_for_everyone":true,
+                     "auth_log_retention_days":30,"webauthn_required":true}}',
+                   '2026-01-01 00:00:00', '2026-01-01 00:00:00')"#
+        ))
+        .unwrap();
+        let read = store.provider(id).unwrap();
+        assert_eq!(read.version, 1, "{backend}");
+        assert_eq!(read.auth_methods.authinfo, AuthMethods::default().authinfo);
+        assert!(
+            !read.auth_methods.api_token.login,
+            "{backend}: stored value kept"
+        );
+        assert_eq!(
+            read.policies,
+            ProviderPolicies {
+                admin_mfa_required: false,
+                mfa_required_for_everyone: true,
+                auth_log_retention_days: 30,
+                authinfo_ip_allowlist: Vec::new(),
+            },
+            "{backend}"
+        );
+        assert_eq!(store.auth_log_retentions().unwrap(), vec![(id, 30)]);
+        // Written back, the row is complete in today's shape.
+        store.update_provider(&read).unwrap();
+        let again = store.provider(id).unwrap();
+        assert_eq!(again.policies, read.policies, "{backend}");
+        assert_eq!(again.version, 2, "{backend}");
+    }
+}
+
+#[test]
+fn a_file_that_cannot_be_opened_is_unavailable() {
+    let url = DatabaseUrl::parse("sqlite:///nonexistent-directory/bi/identity.db").unwrap();
+    let Err(error) = connection::connect(&url) else {
+        panic!("opened a file in a directory that does not exist")
+    };
+    let error = StoreError::from(error);
+    assert!(matches!(error, StoreError::Unavailable(_)), "{error:?}");
+}
+
+/// A server that closed the connection (a restart, a failover) leaves a connection the
+/// pool must drop, and the failure is an outage, not an internal error.
+#[test]
+fn a_connection_the_server_closed_is_broken_and_unavailable() {
+    let Some(db) = TestDb::postgres() else { return };
+    let manager = Manager::new(DatabaseUrl::parse(&db.url).unwrap());
+    let mut conn = manager.connect().unwrap();
+    assert!(!manager.has_broken(&mut conn));
+    db.kill_connections();
+    let error = StoreError::from(conn.batch_execute("SELECT 1").unwrap_err());
+    assert!(matches!(error, StoreError::Unavailable(_)), "{error:?}");
+    assert!(manager.has_broken(&mut conn));
+
+    let store = open(&db);
+    store.ping().unwrap();
+    db.drop_now();
+    let error = store.ping().unwrap_err();
+    assert!(matches!(error, StoreError::Unavailable(_)), "{error:?}");
+}
