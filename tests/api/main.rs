@@ -5,6 +5,8 @@ mod helpers;
 
 mod admin;
 mod auth;
+mod concurrency;
 mod contract;
+mod outage;
 mod retention;
 mod system;

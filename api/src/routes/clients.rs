@@ -9,6 +9,7 @@ use utoipa::{OpenApi, ToSchema};
 use uuid::Uuid;
 
 use super::params::{PageQuery, parse_id};
+use super::precondition::{IfMatch, Stale, edit, tagged};
 use super::providers::visible_provider;
 use super::resource;
 use super::responses::{BadQuery, Invalid, NeedsPermission, NotFound, NotJson};
@@ -143,54 +144,69 @@ pub async fn create_client(
 #[utoipa::path(get, path = "/api/v1/clients/{id}", tag = "clients", operation_id = "get_client",
     params(("id" = Uuid, Path)), security(("bearer" = []), ("api_token" = [])),
     responses(
-        (status = 200, description = "The client", body = ClientResponse),
+        (status = 200, description = "The client", body = ClientResponse, headers(("ETag" = String, description = "The version, for `If-Match`"))),
         NeedsPermission, NotFound,
     ))]
 pub async fn get_client(
     state: crate::state::State,
     staff: Staff<need::ClientsRead>,
     id: web::Path<String>,
-) -> ApiResult<web::Json<ClientResponse>> {
-    Ok(web::Json(visible_client(&state, &staff, &id).await?.into()))
+) -> ApiResult<HttpResponse> {
+    let client = visible_client(&state, &staff, &id).await?;
+    Ok(tagged(client.version, ClientResponse::from(client)))
 }
 
 /// Renames a client or changes its status. Disabling a client revokes every session, API
 /// token and one-time key of its users in the same transaction.
 #[utoipa::path(patch, path = "/api/v1/clients/{id}", tag = "clients", operation_id = "update_client",
-    params(("id" = Uuid, Path)), request_body = UpdateClient, security(("bearer" = []), ("api_token" = [])),
+    params(("id" = Uuid, Path), ("If-Match" = Option<String>, Header, description = "The `ETag` of the read this change is based on; 412 if the object changed since")), request_body = UpdateClient, security(("bearer" = []), ("api_token" = [])),
     responses(
-        (status = 200, description = "The client after the change", body = ClientResponse),
-        NeedsPermission, NotFound, Invalid, NotJson,
+        (status = 200, description = "The client after the change", body = ClientResponse, headers(("ETag" = String, description = "The version, for `If-Match`"))),
+        NeedsPermission, NotFound, Invalid, NotJson, Stale,
     ))]
 pub async fn update_client(
     state: crate::state::State,
     staff: Staff<need::ClientsWrite>,
     id: web::Path<String>,
+    if_match: IfMatch,
     body: Json<UpdateClient>,
-) -> ApiResult<web::Json<ClientResponse>> {
-    let mut client = visible_client(&state, &staff, &id).await?;
+) -> ApiResult<HttpResponse> {
+    let client = visible_client(&state, &staff, &id).await?;
     let body = body.into_inner();
     let mut errors = ValidationErrors::new();
-    if let Some(name) = body.name.as_deref()
-        && let Some(name) = errors.check("/name", parse_name(name, 200))
-    {
-        client.name = name;
-    }
+    let name = body
+        .name
+        .as_deref()
+        .and_then(|name| errors.check("/name", parse_name(name, 200)));
     errors.into_result()?;
-    if let Some(status) = body.status {
-        client.status = status;
-    }
+    let status = body.status;
     let now = state.now();
-    client.updated_at = now;
-    let saved = client.clone();
-    state
-        .db(move |store| {
+    let client = edit(
+        &state,
+        if_match,
+        move |store| {
             store
-                .update_client(&saved, now)
+                .client(client.id)
                 .map_err(ApiError::from_store("client"))
-        })
-        .await?;
-    Ok(web::Json(client.into()))
+        },
+        move |client| {
+            if let Some(name) = &name {
+                client.name = name.clone();
+            }
+            if let Some(status) = status {
+                client.status = status;
+            }
+            client.updated_at = now;
+            Ok(())
+        },
+        move |store, client| {
+            store
+                .update_client(client, now)
+                .map_err(ApiError::from_store("client"))
+        },
+    )
+    .await?;
+    Ok(tagged(client.version, ClientResponse::from(client)))
 }
 
 pub fn configure(cfg: &mut web::ServiceConfig) {

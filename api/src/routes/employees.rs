@@ -13,6 +13,7 @@ use utoipa::{OpenApi, ToSchema};
 use uuid::Uuid;
 
 use super::params::{PageQuery, parse_id};
+use super::precondition::{IfMatch, Stale, edit, tagged};
 use super::resource;
 use super::responses::{BadQuery, Invalid, NeedsPermission, NotFound, NotJson, PROBLEM_JSON};
 use super::schemas::{self, AccountStatusName};
@@ -152,19 +153,30 @@ fn require_all_providers<P>(staff: &Staff<P>) -> ApiResult<()> {
     }
 }
 
-/// Writes a changed employee (disabling revokes everything they hold).
-async fn save(state: &crate::state::AppState, mut employee: Employee) -> ApiResult<Employee> {
+/// Changes an employee (see `precondition::edit`); disabling revokes everything they hold.
+async fn edit_employee(
+    state: &crate::state::AppState,
+    id: Uuid,
+    if_match: IfMatch,
+    apply: impl Fn(&mut Employee) + Send + 'static,
+) -> ApiResult<Employee> {
     let now = state.now();
-    employee.updated_at = now;
-    let saved = employee.clone();
-    state
-        .db(move |store| {
+    edit(
+        state,
+        if_match,
+        move |store| store.employee(id).map_err(ApiError::from_store("employee")),
+        move |employee| {
+            apply(employee);
+            employee.updated_at = now;
+            Ok(())
+        },
+        move |store, employee| {
             store
-                .update_employee(&saved, now)
+                .update_employee(employee, now)
                 .map_err(ApiError::from_store("employee"))
-        })
-        .await?;
-    Ok(employee)
+        },
+    )
+    .await
 }
 
 async fn load_employee(state: &crate::state::AppState, id: &str) -> ApiResult<Employee> {
@@ -305,51 +317,49 @@ pub async fn create_employee(
 #[utoipa::path(get, path = "/api/v1/employees/{id}", tag = "employees", operation_id = "get_employee",
     params(("id" = Uuid, Path)), security(("bearer" = []), ("api_token" = [])),
     responses(
-        (status = 200, description = "The employee", body = EmployeeResponse),
+        (status = 200, description = "The employee", body = EmployeeResponse, headers(("ETag" = String, description = "The version, for `If-Match`"))),
         NeedsPermission, NotFound,
     ))]
 pub async fn get_employee(
     state: crate::state::State,
     _staff: Staff<need::EmployeesRead>,
     id: web::Path<String>,
-) -> ApiResult<web::Json<EmployeeResponse>> {
-    Ok(web::Json(load_employee(&state, &id).await?.into()))
+) -> ApiResult<HttpResponse> {
+    let employee = load_employee(&state, &id).await?;
+    Ok(tagged(employee.version, EmployeeResponse::from(employee)))
 }
 
 /// Changes an employee's name, e-mail (`null` removes it) or status. Disabling revokes
 /// everything the employee holds at once; nobody can disable themselves (422), so the
 /// installation cannot lose its last administrator by accident.
 #[utoipa::path(patch, path = "/api/v1/employees/{id}", tag = "employees", operation_id = "update_employee",
-    params(("id" = Uuid, Path)), request_body = UpdateEmployee, security(("bearer" = []), ("api_token" = [])),
+    params(("id" = Uuid, Path), ("If-Match" = Option<String>, Header, description = "The `ETag` of the read this change is based on; 412 if the object changed since")), request_body = UpdateEmployee, security(("bearer" = []), ("api_token" = [])),
     responses(
-        (status = 200, description = "The employee after the change", body = EmployeeResponse),
-        NeedsPermission, NotFound, Invalid, NotJson,
+        (status = 200, description = "The employee after the change", body = EmployeeResponse, headers(("ETag" = String, description = "The version, for `If-Match`"))),
+        NeedsPermission, NotFound, Invalid, NotJson, Stale,
         (status = 422, description = "A bad field, or disabling oneself", body = Problem, content_type = PROBLEM_JSON),
     ))]
 pub async fn update_employee(
     state: crate::state::State,
     staff: Staff<need::EmployeesWrite>,
     id: web::Path<String>,
+    if_match: IfMatch,
     body: Json<UpdateEmployee>,
-) -> ApiResult<web::Json<EmployeeResponse>> {
+) -> ApiResult<HttpResponse> {
     require_all_providers(&staff)?;
-    let mut employee = load_employee(&state, &id).await?;
+    let employee = load_employee(&state, &id).await?;
     let body = body.into_inner();
     let mut errors = ValidationErrors::new();
-    if let Some(name) = body.name.as_deref()
-        && let Some(name) = errors.check("/name", parse_name(name, 200))
-    {
-        employee.name = name;
-    }
-    match body.email {
-        None => {}
-        Some(None) => employee.email = None,
-        Some(Some(email)) => {
-            if let Some(email) = errors.check("/email", Email::parse(&email)) {
-                employee.email = Some(email);
-            }
-        }
-    }
+    let name = body
+        .name
+        .as_deref()
+        .and_then(|name| errors.check("/name", parse_name(name, 200)));
+    // `Some(None)` removes the e-mail.
+    let email = match body.email {
+        None => None,
+        Some(None) => Some(None),
+        Some(Some(email)) => errors.check("/email", Email::parse(&email)).map(Some),
+    };
     let change = EmployeeChange {
         status: body.status,
         roles: None,
@@ -359,29 +369,40 @@ pub async fn update_employee(
         errors.add(field, message);
     }
     errors.into_result()?;
-    if let Some(status) = body.status {
-        employee.status = status;
-    }
-    Ok(web::Json(save(&state, employee).await?.into()))
+    let status = body.status;
+    let employee = edit_employee(&state, employee.id, if_match, move |employee| {
+        if let Some(name) = &name {
+            employee.name = name.clone();
+        }
+        if let Some(email) = &email {
+            employee.email = email.clone();
+        }
+        if let Some(status) = status {
+            employee.status = status;
+        }
+    })
+    .await?;
+    Ok(tagged(employee.version, EmployeeResponse::from(employee)))
 }
 
 /// Replaces an employee's roles and providers. Employees cannot take away their own `admin`
 /// role or limit their own providers (422), so the installation keeps an administrator.
 #[utoipa::path(put, path = "/api/v1/employees/{id}/roles", tag = "employees", operation_id = "put_employee_roles",
-    params(("id" = Uuid, Path)), request_body = EmployeeRolesBody, security(("bearer" = []), ("api_token" = [])),
+    params(("id" = Uuid, Path), ("If-Match" = Option<String>, Header, description = "The `ETag` of the read this change is based on; 412 if the object changed since")), request_body = EmployeeRolesBody, security(("bearer" = []), ("api_token" = [])),
     responses(
-        (status = 200, description = "The employee after the change", body = EmployeeResponse),
-        NeedsPermission, NotFound, Invalid, NotJson,
+        (status = 200, description = "The employee after the change", body = EmployeeResponse, headers(("ETag" = String, description = "The version, for `If-Match`"))),
+        NeedsPermission, NotFound, Invalid, NotJson, Stale,
         (status = 422, description = "No role, an unknown provider, or narrowing one's own access", body = Problem, content_type = PROBLEM_JSON),
     ))]
 pub async fn put_employee_roles(
     state: crate::state::State,
     staff: Staff<need::EmployeesWrite>,
     id: web::Path<String>,
+    if_match: IfMatch,
     body: Json<EmployeeRolesBody>,
-) -> ApiResult<web::Json<EmployeeResponse>> {
+) -> ApiResult<HttpResponse> {
     require_all_providers(&staff)?;
-    let mut employee = load_employee(&state, &id).await?;
+    let employee = load_employee(&state, &id).await?;
     let body = body.into_inner();
     let mut errors = ValidationErrors::new();
     let (roles, providers) = parse_grants(&state, body.roles, body.providers, &mut errors).await?;
@@ -394,9 +415,12 @@ pub async fn put_employee_roles(
         errors.add(field, message);
     }
     errors.into_result()?;
-    employee.roles = roles;
-    employee.providers = providers;
-    Ok(web::Json(save(&state, employee).await?.into()))
+    let employee = edit_employee(&state, employee.id, if_match, move |employee| {
+        employee.roles = roles.clone();
+        employee.providers = providers.clone();
+    })
+    .await?;
+    Ok(tagged(employee.version, EmployeeResponse::from(employee)))
 }
 
 /// Issues a one-time login key for an employee, for example a new one's first sign-in. Only

@@ -15,6 +15,7 @@ pub mod clients;
 pub mod employees;
 pub mod me;
 pub mod params;
+pub mod precondition;
 pub mod providers;
 pub mod responses;
 pub mod schemas;

@@ -10,7 +10,7 @@ use actix_web::dev::Payload;
 use actix_web::http::header;
 use actix_web::{FromRequest, HttpRequest, HttpResponse};
 use domain::model::{Client, Employee, Provider, User};
-use persistence::{Store, StoreError};
+use persistence::Store;
 use serde::Serialize;
 use utoipa::IntoResponses;
 
@@ -18,8 +18,9 @@ use super::responses::PROBLEM_JSON;
 use crate::problem::{ApiError, Problem};
 use crate::state::AppState;
 
-/// How often an edit without `If-Match` reads again after losing a race.
-const RETRIES: usize = 5;
+/// How often an edit without `If-Match` reads again after losing a race; between tries it
+/// waits a little, longer each time and at random, so that racing writers spread out.
+const RETRIES: u32 = 20;
 
 /// An object with a version that every write increments.
 pub trait Versioned {
@@ -93,7 +94,8 @@ impl FromRequest for IfMatch {
 }
 
 /// Reads an object with `load`, changes it with `apply`, and writes it with `save`, which
-/// must refuse with `StoreError::Stale` when the version is no longer the one read.
+/// must refuse with `StoreError::Stale` (as `ApiError::PreconditionFailed`, its mapping)
+/// when the version is no longer the one read.
 pub async fn edit<T, L, A, S>(
     state: &AppState,
     if_match: IfMatch,
@@ -105,19 +107,24 @@ where
     T: Versioned + Send + 'static,
     L: Fn(&Store) -> Result<T, ApiError> + Send + 'static,
     A: Fn(&mut T) -> Result<(), ApiError> + Send + 'static,
-    S: Fn(&Store, &T) -> Result<(), StoreError> + Send + 'static,
+    S: Fn(&Store, &T) -> Result<(), ApiError> + Send + 'static,
 {
     state
         .db(move |store| {
-            for _ in 0..RETRIES {
+            for attempt in 0..RETRIES {
+                if attempt > 0 {
+                    let jitter = u64::from(crate::secrets::random_bytes::<1>()[0] % 8);
+                    std::thread::sleep(std::time::Duration::from_millis(
+                        u64::from(attempt) + jitter,
+                    ));
+                }
                 let mut object = load(store)?;
                 if_match.check(object.version())?;
                 apply(&mut object)?;
                 match save(store, &object) {
                     Ok(()) => return Ok(load(store).unwrap_or(object)),
-                    Err(StoreError::Stale) if if_match == IfMatch::Any => continue,
-                    Err(StoreError::Stale) => return Err(ApiError::PreconditionFailed),
-                    Err(e) => return Err(e.into()),
+                    Err(ApiError::PreconditionFailed) if if_match == IfMatch::Any => continue,
+                    Err(e) => return Err(e),
                 }
             }
             Err(ApiError::conflict(

@@ -12,6 +12,7 @@ use utoipa::{OpenApi, ToSchema};
 use uuid::Uuid;
 
 use super::params::{PageQuery, parse_id};
+use super::precondition::{IfMatch, Stale, edit, tagged};
 use super::resource;
 use super::responses::{BadQuery, Invalid, NeedsPermission, NotFound, NotJson, PROBLEM_JSON};
 use super::schemas::{
@@ -99,8 +100,7 @@ pub struct MethodSwitches {
     /// May people sign in with it?
     pub login: bool,
     #[serde(default)]
-    #[schema(value_type = EmptySettings)]
-    pub settings: NoSettings,
+    pub settings: EmptySettings,
 }
 
 /// The "methods of registration and authorization" form of a provider.
@@ -124,7 +124,7 @@ fn to_config(m: MethodSwitches) -> MethodConfig<NoSettings> {
     MethodConfig {
         registration: m.registration,
         login: m.login,
-        settings: m.settings,
+        settings: NoSettings {},
     }
 }
 
@@ -132,7 +132,7 @@ fn from_config(m: MethodConfig<NoSettings>) -> MethodSwitches {
     MethodSwitches {
         registration: m.registration,
         login: m.login,
-        settings: m.settings,
+        settings: EmptySettings {},
     }
 }
 
@@ -330,143 +330,174 @@ pub async fn create_provider(
 #[utoipa::path(get, path = "/api/v1/providers/{id}", tag = "providers", operation_id = "get_provider",
     params(("id" = Uuid, Path)), security(("bearer" = []), ("api_token" = [])),
     responses(
-        (status = 200, body = ProviderResponse),
+        (status = 200, body = ProviderResponse, headers(("ETag" = String, description = "The provider's version, for `If-Match`"))),
         NeedsPermission, NotFound,
     ))]
 pub async fn get_provider(
     state: crate::state::State,
     staff: Staff<need::ProvidersRead>,
     id: web::Path<String>,
-) -> ApiResult<web::Json<ProviderResponse>> {
-    Ok(web::Json(
-        visible_provider(&state, &staff, &id).await?.into(),
-    ))
+) -> ApiResult<HttpResponse> {
+    let provider = visible_provider(&state, &staff, &id).await?;
+    Ok(tagged(provider.version, ProviderResponse::from(provider)))
+}
+
+/// Changes a provider read with `visible_provider` (see `precondition::edit`).
+async fn edit_provider(
+    state: &crate::state::AppState,
+    provider: &Provider,
+    if_match: IfMatch,
+    apply: impl Fn(&mut Provider) + Send + 'static,
+) -> ApiResult<Provider> {
+    let id = provider.id;
+    let now = state.now();
+    edit(
+        state,
+        if_match,
+        move |store| store.provider(id).map_err(ApiError::from_store("provider")),
+        move |provider| {
+            apply(provider);
+            provider.updated_at = now;
+            Ok(())
+        },
+        |store, provider| Ok(store.update_provider(provider)?),
+    )
+    .await
 }
 
 /// Changes a provider's name, jurisdiction or status.
 #[utoipa::path(patch, path = "/api/v1/providers/{id}", tag = "providers", operation_id = "update_provider",
-    params(("id" = Uuid, Path)), request_body = UpdateProvider, security(("bearer" = []), ("api_token" = [])),
+    params(("id" = Uuid, Path), ("If-Match" = Option<String>, Header, description = "The `ETag` of the read this change is based on; 412 if the provider changed since")), request_body = UpdateProvider, security(("bearer" = []), ("api_token" = [])),
     responses(
-        (status = 200, body = ProviderResponse),
-        NeedsPermission, NotFound, Invalid, NotJson,
+        (status = 200, body = ProviderResponse, headers(("ETag" = String, description = "The provider's new version"))),
+        NeedsPermission, NotFound, Invalid, NotJson, Stale,
     ))]
 pub async fn update_provider(
     state: crate::state::State,
     staff: Staff<need::ProvidersWrite>,
     id: web::Path<String>,
+    if_match: IfMatch,
     body: Json<UpdateProvider>,
-) -> ApiResult<web::Json<ProviderResponse>> {
-    let mut provider = visible_provider(&state, &staff, &id).await?;
+) -> ApiResult<HttpResponse> {
+    let provider = visible_provider(&state, &staff, &id).await?;
     let body = body.into_inner();
     let mut errors = ValidationErrors::new();
-    if let Some(name) = body.name.as_deref()
-        && let Some(name) = errors.check("/name", parse_name(name, 200))
-    {
-        provider.name = name;
-    }
-    if let Some(j) = body.jurisdiction.as_deref()
-        && let Some(j) = errors.check("/jurisdiction", CountryCode::parse(j))
-    {
-        provider.jurisdiction = j;
-    }
+    let name = body
+        .name
+        .as_deref()
+        .and_then(|name| errors.check("/name", parse_name(name, 200)));
+    let jurisdiction = body
+        .jurisdiction
+        .as_deref()
+        .and_then(|j| errors.check("/jurisdiction", CountryCode::parse(j)));
     errors.into_result()?;
-    if let Some(status) = body.status {
-        provider.status = status;
-    }
-    provider.updated_at = state.now();
-    let saved = provider.clone();
-    state
-        .db(move |store| Ok(store.update_provider(&saved)?))
-        .await?;
-    Ok(web::Json(provider.into()))
+    let status = body.status;
+    let provider = edit_provider(&state, &provider, if_match, move |provider| {
+        if let Some(name) = &name {
+            provider.name = name.clone();
+        }
+        if let Some(jurisdiction) = jurisdiction {
+            provider.jurisdiction = jurisdiction;
+        }
+        if let Some(status) = status {
+            provider.status = status;
+        }
+    })
+    .await?;
+    Ok(tagged(provider.version, ProviderResponse::from(provider)))
 }
 
 /// The methods of registration and authorization of a provider.
 #[utoipa::path(get, path = "/api/v1/providers/{id}/auth-methods", tag = "providers", operation_id = "get_auth_methods",
     params(("id" = Uuid, Path)), security(("bearer" = []), ("api_token" = [])),
     responses(
-        (status = 200, body = AuthMethodsBody),
+        (status = 200, body = AuthMethodsBody, headers(("ETag" = String, description = "The provider's version, for `If-Match`"))),
         NeedsPermission, NotFound,
     ))]
 pub async fn get_auth_methods(
     state: crate::state::State,
     staff: Staff<need::ProvidersRead>,
     id: web::Path<String>,
-) -> ApiResult<web::Json<AuthMethodsBody>> {
-    Ok(web::Json(
-        visible_provider(&state, &staff, &id)
-            .await?
-            .auth_methods
-            .into(),
+) -> ApiResult<HttpResponse> {
+    let provider = visible_provider(&state, &staff, &id).await?;
+    Ok(tagged(
+        provider.version,
+        AuthMethodsBody::from(provider.auth_methods),
     ))
 }
 
 /// Replaces the whole form: every method, both switches. Registration can be on only for
 /// `password`, `phone` and `google`.
 #[utoipa::path(put, path = "/api/v1/providers/{id}/auth-methods", tag = "providers", operation_id = "put_auth_methods",
-    params(("id" = Uuid, Path)), request_body = AuthMethodsBody, security(("bearer" = []), ("api_token" = [])),
+    params(("id" = Uuid, Path), ("If-Match" = Option<String>, Header, description = "The `ETag` of the read this change is based on; 412 if the provider changed since")), request_body = AuthMethodsBody, security(("bearer" = []), ("api_token" = [])),
     responses(
-        (status = 200, body = AuthMethodsBody),
-        NeedsPermission, NotFound, Invalid, NotJson,
+        (status = 200, body = AuthMethodsBody, headers(("ETag" = String, description = "The provider's new version"))),
+        NeedsPermission, NotFound, Invalid, NotJson, Stale,
     ))]
 pub async fn put_auth_methods(
     state: crate::state::State,
     staff: Staff<need::ProvidersWrite>,
     id: web::Path<String>,
+    if_match: IfMatch,
     body: Json<AuthMethodsBody>,
-) -> ApiResult<web::Json<AuthMethodsBody>> {
-    let mut provider = visible_provider(&state, &staff, &id).await?;
+) -> ApiResult<HttpResponse> {
+    let provider = visible_provider(&state, &staff, &id).await?;
     let methods = AuthMethods::from(body.into_inner());
     methods.validate()?;
-    provider.auth_methods = methods;
-    provider.updated_at = state.now();
-    let saved = provider.clone();
-    state
-        .db(move |store| Ok(store.update_provider(&saved)?))
-        .await?;
-    Ok(web::Json(provider.auth_methods.into()))
+    let provider = edit_provider(&state, &provider, if_match, move |provider| {
+        provider.auth_methods = methods.clone();
+    })
+    .await?;
+    Ok(tagged(
+        provider.version,
+        AuthMethodsBody::from(provider.auth_methods),
+    ))
 }
 
 /// A provider's policies.
 #[utoipa::path(get, path = "/api/v1/providers/{id}/policies", tag = "providers", operation_id = "get_policies",
     params(("id" = Uuid, Path)), security(("bearer" = []), ("api_token" = [])),
     responses(
-        (status = 200, body = PoliciesBody),
+        (status = 200, body = PoliciesBody, headers(("ETag" = String, description = "The provider's version, for `If-Match`"))),
         NeedsPermission, NotFound,
     ))]
 pub async fn get_policies(
     state: crate::state::State,
     staff: Staff<need::ProvidersRead>,
     id: web::Path<String>,
-) -> ApiResult<web::Json<PoliciesBody>> {
-    Ok(web::Json(
-        visible_provider(&state, &staff, &id).await?.policies.into(),
+) -> ApiResult<HttpResponse> {
+    let provider = visible_provider(&state, &staff, &id).await?;
+    Ok(tagged(
+        provider.version,
+        PoliciesBody::from(provider.policies),
     ))
 }
 
 /// Replaces a provider's policies.
 #[utoipa::path(put, path = "/api/v1/providers/{id}/policies", tag = "providers", operation_id = "put_policies",
-    params(("id" = Uuid, Path)), request_body = PoliciesBody, security(("bearer" = []), ("api_token" = [])),
+    params(("id" = Uuid, Path), ("If-Match" = Option<String>, Header, description = "The `ETag` of the read this change is based on; 412 if the provider changed since")), request_body = PoliciesBody, security(("bearer" = []), ("api_token" = [])),
     responses(
-        (status = 200, body = PoliciesBody),
-        NeedsPermission, NotFound, Invalid, NotJson,
+        (status = 200, body = PoliciesBody, headers(("ETag" = String, description = "The provider's new version"))),
+        NeedsPermission, NotFound, Invalid, NotJson, Stale,
     ))]
 pub async fn put_policies(
     state: crate::state::State,
     staff: Staff<need::ProvidersWrite>,
     id: web::Path<String>,
+    if_match: IfMatch,
     body: Json<PoliciesBody>,
-) -> ApiResult<web::Json<PoliciesBody>> {
-    let mut provider = visible_provider(&state, &staff, &id).await?;
+) -> ApiResult<HttpResponse> {
+    let provider = visible_provider(&state, &staff, &id).await?;
     let policies = ProviderPolicies::from(body.into_inner());
     policies.validate()?;
-    provider.policies = policies;
-    provider.updated_at = state.now();
-    let saved = provider.clone();
-    state
-        .db(move |store| Ok(store.update_provider(&saved)?))
-        .await?;
-    Ok(web::Json(provider.policies.into()))
+    let provider = edit_provider(&state, &provider, if_match, move |provider| {
+        provider.policies = policies.clone();
+    })
+    .await?;
+    Ok(tagged(
+        provider.version,
+        PoliciesBody::from(provider.policies),
+    ))
 }
 
 /// What to render on a provider's login and registration pages. Public; no secrets.

@@ -6,7 +6,7 @@
 
 #![allow(dead_code)]
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa::openapi::schema::{ObjectBuilder, SchemaType, Type};
 
@@ -84,8 +84,9 @@ pub fn always_false() -> ObjectBuilder {
         .description(Some("Always `false`: this method cannot register clients."))
 }
 
-/// Settings of a method: none of them has any yet, so an empty object.
-#[derive(Default, Deserialize, ToSchema)]
+/// Settings of a method: none of them has any yet, so an empty object. Unknown keys are
+/// refused here (the stored form tolerates them, for rollbacks).
+#[derive(Debug, Default, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EmptySettings {}
 

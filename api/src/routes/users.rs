@@ -18,6 +18,7 @@ use uuid::Uuid;
 
 use super::clients::visible_client;
 use super::params::{PageQuery, parse_id};
+use super::precondition::{IfMatch, Stale, edit, tagged};
 use super::resource;
 use super::responses::{BadQuery, Invalid, NeedsPermission, NotFound, NotJson, PROBLEM_JSON};
 use super::schemas::{self, AccountStatusName};
@@ -263,56 +264,54 @@ pub async fn create_user(
 #[utoipa::path(get, path = "/api/v1/users/{id}", tag = "users", operation_id = "get_user",
     params(("id" = Uuid, Path)), security(("bearer" = []), ("api_token" = [])),
     responses(
-        (status = 200, description = "The user", body = UserResponse),
+        (status = 200, description = "The user", body = UserResponse, headers(("ETag" = String, description = "The version, for `If-Match`"))),
         NeedsPermission, NotFound,
     ))]
 pub async fn get_user(
     state: crate::state::State,
     staff: Staff<need::UsersRead>,
     id: web::Path<String>,
-) -> ApiResult<web::Json<UserResponse>> {
-    Ok(web::Json(visible_user(&state, &staff, &id).await?.into()))
+) -> ApiResult<HttpResponse> {
+    let user = visible_user(&state, &staff, &id).await?;
+    Ok(tagged(user.version, UserResponse::from(user)))
 }
 
 /// Changes a user's e-mail, name, phone or status. `phone: null` removes the number.
 /// Disabling revokes everything the user holds at once.
 #[utoipa::path(patch, path = "/api/v1/users/{id}", tag = "users", operation_id = "update_user",
-    params(("id" = Uuid, Path)), request_body = UpdateUser, security(("bearer" = []), ("api_token" = [])),
+    params(("id" = Uuid, Path), ("If-Match" = Option<String>, Header, description = "The `ETag` of the read this change is based on; 412 if the object changed since")), request_body = UpdateUser, security(("bearer" = []), ("api_token" = [])),
     responses(
-        (status = 200, description = "The user after the change", body = UserResponse),
-        NeedsPermission, NotFound, Invalid, NotJson,
+        (status = 200, description = "The user after the change", body = UserResponse, headers(("ETag" = String, description = "The version, for `If-Match`"))),
+        NeedsPermission, NotFound, Invalid, NotJson, Stale,
         (status = 409, description = "The e-mail is taken at this provider, or the user's client is disabled (on activation)", body = Problem, content_type = PROBLEM_JSON),
     ))]
 pub async fn update_user(
     state: crate::state::State,
     staff: Staff<need::UsersWrite>,
     id: web::Path<String>,
+    if_match: IfMatch,
     body: Json<UpdateUser>,
-) -> ApiResult<web::Json<UserResponse>> {
-    let mut user = visible_user(&state, &staff, &id).await?;
+) -> ApiResult<HttpResponse> {
+    let user = visible_user(&state, &staff, &id).await?;
     let body = body.into_inner();
     let mut errors = ValidationErrors::new();
-    if let Some(email) = body.email.as_deref()
-        && let Some(email) = errors.check("/email", Email::parse(email))
-    {
-        user.email = email;
-    }
-    if let Some(name) = body.name.as_deref()
-        && let Some(name) = errors.check("/name", parse_name(name, 200))
-    {
-        user.name = name;
-    }
-    match body.phone {
-        None => {}
-        Some(None) => user.phone = None,
-        Some(Some(phone)) => {
-            if let Some(phone) = errors.check("/phone", PhoneNumber::parse(&phone)) {
-                user.phone = Some(phone);
-            }
-        }
-    }
+    let email = body
+        .email
+        .as_deref()
+        .and_then(|email| errors.check("/email", Email::parse(email)));
+    let name = body
+        .name
+        .as_deref()
+        .and_then(|name| errors.check("/name", parse_name(name, 200)));
+    // `Some(None)` removes the number.
+    let phone = match body.phone {
+        None => None,
+        Some(None) => Some(None),
+        Some(Some(phone)) => errors.check("/phone", PhoneNumber::parse(&phone)).map(Some),
+    };
     errors.into_result()?;
-    if body.status == Some(AccountStatus::Active) && user.status != AccountStatus::Active {
+    let status = body.status;
+    if status == Some(AccountStatus::Active) && user.status != AccountStatus::Active {
         let client_id = user.client_id;
         let client = state
             .db(move |store| {
@@ -323,16 +322,31 @@ pub async fn update_user(
             .await?;
         client_allows_active_users(client.status).map_err(|e| ApiError::conflict(e.to_string()))?;
     }
-    if let Some(status) = body.status {
-        user.status = status;
-    }
     let now = state.now();
-    user.updated_at = now;
-    let saved = user.clone();
-    state
-        .db(move |store| store.update_user(&saved, now).map_err(email_taken))
-        .await?;
-    Ok(web::Json(user.into()))
+    let user = edit(
+        &state,
+        if_match,
+        move |store| store.user(user.id).map_err(ApiError::from_store("user")),
+        move |user| {
+            if let Some(email) = &email {
+                user.email = email.clone();
+            }
+            if let Some(name) = &name {
+                user.name = name.clone();
+            }
+            if let Some(phone) = &phone {
+                user.phone = phone.clone();
+            }
+            if let Some(status) = status {
+                user.status = status;
+            }
+            user.updated_at = now;
+            Ok(())
+        },
+        move |store, user| store.update_user(user, now).map_err(email_taken),
+    )
+    .await?;
+    Ok(tagged(user.version, UserResponse::from(user)))
 }
 
 /// Issues a one-time login key for a user, to hand over out of band (the user then signs in

@@ -72,6 +72,8 @@ pub(crate) fn missing_or_stale(exists: bool) -> StoreError {
 #[derive(Clone)]
 pub struct Store {
     pool: Pool,
+    /// The SQLite file, which `ping` checks is still there.
+    sqlite_file: Option<std::path::PathBuf>,
 }
 
 pub(crate) type Conn = PooledConnection<Manager>;
@@ -79,7 +81,9 @@ pub(crate) type Conn = PooledConnection<Manager>;
 impl Store {
     pub fn open(url: &DatabaseUrl, max_connections: u32) -> Result<Self, StoreError> {
         let pool = connection::build_pool(url, max_connections)?;
-        Ok(Self { pool })
+        let sqlite_file = (url.backend == connection::Backend::Sqlite)
+            .then(|| std::path::PathBuf::from(&url.target));
+        Ok(Self { pool, sqlite_file })
     }
 
     pub(crate) fn conn(&self) -> Result<Conn, StoreError> {
@@ -93,8 +97,17 @@ impl Store {
     }
 
     /// Answers when the database does and holds our schema (for `/readyz`). A plain
-    /// `SELECT 1` would not even read an SQLite file.
+    /// `SELECT 1` would not even read an SQLite file. An SQLite file removed
+    /// under the running service still answers through the open connections, but what is
+    /// written from then on is lost at the next start: that is not ready either.
     pub fn ping(&self) -> Result<(), StoreError> {
+        if let Some(file) = &self.sqlite_file
+            && !file.is_file()
+        {
+            return Err(StoreError::Unavailable(
+                "the SQLite file is no longer at its path".into(),
+            ));
+        }
         use diesel::connection::SimpleConnection;
         self.conn()?
             .batch_execute("SELECT version FROM __diesel_schema_migrations LIMIT 1")?;
