@@ -1591,10 +1591,10 @@ async fn policies_have_defaults_and_refuse_bad_values() {
 
 #[tokio::test]
 async fn idle_sessions_die_by_the_kind_of_their_subject() {
-    let app = spawn_app_with(|s| {
-        s.employee_session_idle = Duration::from_secs(1);
-    })
-    .await;
+    let app = TestApp::builder()
+        .settings(|s| s.employee_session_idle = Duration::from_secs(1))
+        .spawn()
+        .await;
     let admin = app.admin_token().await;
     app.create_provider(&admin, "acme").await;
     let user = register(&app, "acme", "anna@example.com").await;

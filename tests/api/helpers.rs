@@ -1,12 +1,15 @@
 #![allow(dead_code)]
 
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
+use actix_web::web;
+use api::outside::clock::{Clock, ShiftedClock};
 use api::settings::Settings;
 use api::startup::Application;
+use api::state::{AppState, Outside};
 use diesel::connection::SimpleConnection;
 use diesel::{Connection, PgConnection};
-use persistence::DatabaseUrl;
+use persistence::{DatabaseUrl, Store};
 use reqwest::{Method, Response, StatusCode};
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -91,20 +94,70 @@ impl Drop for TestDb {
     }
 }
 
+/// The app on port 0 with a fresh database and a clock the test moves.
 pub struct TestApp {
     pub address: String,
     pub client: reqwest::Client,
     pub settings: Settings,
+    /// The running app's state: its store, its jobs.
+    pub state: web::Data<AppState>,
+    /// The app's clock: the system's time plus what the test advanced it by.
+    pub clock: Arc<ShiftedClock>,
+    /// Last, so that it is dropped after everything that uses it.
     pub db: TestDb,
 }
 
-pub fn test_settings(db: &TestDb) -> Settings {
-    Settings {
-        database_url: DatabaseUrl::parse(&db.url).expect("test database url"),
-        bind: "127.0.0.1:0".parse().unwrap(),
-        db_pool_size: 8,
-        workers: 2,
-        ..Settings::default()
+/// A change to the settings a test app starts with.
+type SettingsChange = Box<dyn FnOnce(&mut Settings)>;
+
+/// How a test app starts; `TestApp::builder()`.
+#[derive(Default)]
+pub struct TestAppBuilder {
+    changes: Vec<SettingsChange>,
+}
+
+impl TestAppBuilder {
+    /// Changes the settings the app starts with (after the test defaults).
+    pub fn settings(mut self, change: impl FnOnce(&mut Settings) + 'static) -> Self {
+        self.changes.push(Box::new(change));
+        self
+    }
+
+    pub async fn spawn(self) -> TestApp {
+        init_logging();
+        let db = TestDb::new();
+        let mut settings = Settings {
+            database_url: DatabaseUrl::parse(&db.url).expect("test database url"),
+            bind: "127.0.0.1:0".parse().unwrap(),
+            db_pool_size: 8,
+            workers: 2,
+            ..Settings::default()
+        };
+        for change in self.changes {
+            change(&mut settings);
+        }
+        let clock = Arc::new(ShiftedClock::default());
+        let outside = Outside {
+            clock: clock.clone(),
+            ..Outside::default()
+        };
+        let app = Application::build_with(settings.clone(), outside)
+            .await
+            .expect("app starts");
+        let address = format!("http://127.0.0.1:{}", app.port());
+        let state = app.state();
+        tokio::spawn(app.run_until_stopped());
+        TestApp {
+            address,
+            client: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+            settings,
+            state,
+            clock,
+            db,
+        }
     }
 }
 
@@ -115,33 +168,41 @@ fn init_logging() {
     });
 }
 
+/// The app with the test defaults: `TestApp::builder().spawn()`.
 pub async fn spawn_app() -> TestApp {
-    spawn_app_with(|_| {}).await
-}
-
-/// Starts the app with settings changed by `change`.
-pub async fn spawn_app_with(change: impl FnOnce(&mut Settings)) -> TestApp {
-    init_logging();
-    let db = TestDb::new();
-    let mut settings = test_settings(&db);
-    change(&mut settings);
-    let app = Application::build(settings.clone())
-        .await
-        .expect("app starts");
-    let address = format!("http://127.0.0.1:{}", app.port());
-    tokio::spawn(app.run_until_stopped());
-    TestApp {
-        address,
-        client: reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap(),
-        settings,
-        db,
-    }
+    TestApp::builder().spawn().await
 }
 
 impl TestApp {
+    pub fn builder() -> TestAppBuilder {
+        TestAppBuilder::default()
+    }
+
+    /// Moves the app's clock ahead: expiries, delays and retention see the time `by` later.
+    /// Keys made by `api::cli` read the system's clock: make them before moving far.
+    pub fn advance(&self, by: chrono::Duration) {
+        self.clock.advance(by);
+    }
+
+    /// The app's time.
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.clock.now()
+    }
+
+    /// The app's own store, for arranging what the API cannot (old events, a held lease).
+    pub fn store(&self) -> &Store {
+        &self.state.store
+    }
+
+    /// Runs the background job `name` once, now, as the app's scheduler would.
+    pub async fn run_job(&self, name: &'static str) -> Option<usize> {
+        let jobs = self.state.jobs.clone();
+        tokio::task::spawn_blocking(move || jobs.run_once(name))
+            .await
+            .expect("the job ran")
+            .expect("the job did its work")
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.address, path)
     }

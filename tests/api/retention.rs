@@ -145,11 +145,13 @@ async fn only_one_instance_holds_the_purge_lease() {
 
 #[tokio::test]
 async fn the_server_runs_the_purge_on_its_own() {
-    let app = spawn_app_with(|s| {
-        s.auth_log_purge_interval = std::time::Duration::from_millis(200);
-        s.employee_auth_log_retention_days = 30;
-    })
-    .await;
+    let app = TestApp::builder()
+        .settings(|s| {
+            s.auth_log_purge_interval = std::time::Duration::from_millis(200);
+            s.employee_auth_log_retention_days = 30;
+        })
+        .spawn()
+        .await;
     let store = Store::open(&app.settings.database_url, 2).unwrap();
     store.insert_auth_event(&event(None, 40)).unwrap();
     store.insert_auth_event(&event(None, 1)).unwrap();
