@@ -451,7 +451,11 @@ async fn failures_are_throttled_and_a_success_resets() {
         .await;
     }
     let throttled = login(&app, Some("acme"), "anna@example.com", PASSWORD).await;
-    assert!(throttled.headers().contains_key("retry-after"));
+    let retry_after: i64 = throttled.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
     assert_problem(throttled, 429, "too_many_attempts").await;
     // Unknown logins are throttled the same way, so the throttle does not reveal accounts.
     for _ in 0..domain::throttle::FREE_ATTEMPTS {
@@ -464,7 +468,8 @@ async fn failures_are_throttled_and_a_success_resets() {
     )
     .await;
 
-    tokio::time::sleep(Duration::from_millis(1100)).await;
+    // Waiting as long as the answer said lets the right password in.
+    app.advance(chrono::Duration::seconds(retry_after));
     json_ok(
         login(&app, Some("acme"), "anna@example.com", PASSWORD).await,
         200,
@@ -867,25 +872,22 @@ async fn api_tokens_scopes_expiry_and_revocation() {
         .await;
     }
 
-    // An expired token is refused.
-    let store = persistence::Store::open(&app.settings.database_url, 1).unwrap();
-    let expired = format!("biat_{}", "ab".repeat(32));
-    let user_id = uuid::Uuid::parse_str(registered["user_id"].as_str().unwrap()).unwrap();
-    store
-        .insert_api_token(&persistence::NewApiToken {
-            id: uuid::Uuid::now_v7(),
-            subject: domain::model::Subject::user(user_id),
-            provider_id: None,
-            name: "old".into(),
-            token_prefix: expired[..13].into(),
-            token_hash: domain::secret::hash_secret(&expired),
-            scope: "full".into(),
-            created_at: chrono::Utc::now() - chrono::Duration::days(10),
-            expires_at: Some(chrono::Utc::now() - chrono::Duration::days(1)),
-        })
-        .unwrap();
+    // A token runs out on its day.
+    let daily = json_ok(
+        app.post(
+            "/api/v1/me/api-tokens",
+            Some(&session),
+            json!({ "name": "daily", "scope": "read", "expires_in_days": 1 }),
+        )
+        .await,
+        201,
+    )
+    .await;
+    let daily = daily["secret"].as_str().unwrap();
+    json_ok(app.get("/api/v1/me", Some(daily)).await, 200).await;
+    app.advance(chrono::Duration::days(1) + chrono::Duration::minutes(1));
     assert_problem(
-        app.get("/api/v1/me", Some(&expired)).await,
+        app.get("/api/v1/me", Some(daily)).await,
         401,
         "unauthenticated",
     )
@@ -1204,15 +1206,21 @@ async fn no_secret_in_any_log_or_error_body() {
             }
         }
     }
-    let server = Kill(Some(server));
+    let mut server = Kill(Some(server));
     let base = format!("http://127.0.0.1:{port}");
     let client = reqwest::Client::new();
-    for _ in 0..100 {
-        if client.get(format!("{base}/healthz")).send().await.is_ok() {
-            break;
+    // A child process, not the app in this test: polled until it listens, within a bound.
+    let listening = tokio::time::timeout(Duration::from_secs(30), async {
+        while client.get(format!("{base}/healthz")).send().await.is_err() {
+            let child = server.0.as_mut().unwrap();
+            if let Some(status) = child.try_wait().unwrap() {
+                panic!("the server exited before it listened: {status}");
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    })
+    .await;
+    assert!(listening.is_ok(), "the server did not listen within 30 s");
     let mut secrets = vec![key.clone()];
     let bodies = std::cell::RefCell::new(Vec::new());
     let call =
@@ -1591,16 +1599,14 @@ async fn policies_have_defaults_and_refuse_bad_values() {
 
 #[tokio::test]
 async fn idle_sessions_die_by_the_kind_of_their_subject() {
-    let app = TestApp::builder()
-        .settings(|s| s.employee_session_idle = Duration::from_secs(1))
-        .spawn()
-        .await;
-    let admin = app.admin_token().await;
-    app.create_provider(&admin, "acme").await;
+    let (app, _admin, _) = setup("acme").await;
     let user = register(&app, "acme", "anna@example.com").await;
     let employee_key = api::cli::bootstrap_admin(&app.settings, "sleepy", "Sleepy").unwrap();
     let employee = app.redeem(&employee_key).await;
-    tokio::time::sleep(Duration::from_millis(1200)).await;
+    // Past an employee's idle limit, well within a user's.
+    let idle = app.settings.employee_session_idle;
+    assert!(idle < app.settings.user_session_idle);
+    app.advance(chrono::Duration::from_std(idle).unwrap() + chrono::Duration::minutes(1));
     let refresh = |tokens: &Value| json!({ "refresh_token": tokens["refresh_token"] });
     assert_problem(
         app.post("/api/v1/auth/refresh", None, refresh(&employee))
