@@ -14,7 +14,7 @@ use crate::helpers::*;
 const PASSWORD: &str = "correct horse battery staple";
 
 /// A provider with an admin token, ready for users.
-async fn setup(slug: &str) -> (TestApp, String, Value) {
+async fn setup(slug: &str) -> (TestApp, String, Created) {
     let app = spawn_app().await;
     let admin = app.admin_token().await;
     let provider = app.create_provider(&admin, slug).await;
@@ -49,7 +49,7 @@ async fn login(
 async fn set_methods(
     app: &TestApp,
     admin: &str,
-    provider: &Value,
+    provider: &Created,
     change: impl FnOnce(&mut Value),
 ) {
     let path = format!(

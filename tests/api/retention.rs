@@ -62,15 +62,11 @@ async fn each_provider_keeps_its_log_only_as_long_as_its_policy_says() {
     let admin = app.admin_token().await;
     let short = app.create_provider(&admin, "short").await;
     let long = app.create_provider(&admin, "long").await;
-    let path = format!(
-        "/api/v1/providers/{}/policies",
-        short["id"].as_str().unwrap()
-    );
-    let mut policies = json_ok(app.get(&path, Some(&admin)).await, 200).await;
-    policies["auth_log_retention_days"] = json!(10);
-    json_ok(app.put(&path, Some(&admin), policies).await, 200).await;
-    let short_id = Uuid::parse_str(short["id"].as_str().unwrap()).unwrap();
-    let long_id = Uuid::parse_str(long["id"].as_str().unwrap()).unwrap();
+    let path = format!("/api/v1/providers/{}/policies", short.id);
+    app.update(&admin, &path, |p| p["auth_log_retention_days"] = json!(10))
+        .await;
+    let short_id = Uuid::parse_str(&short.id).unwrap();
+    let long_id = Uuid::parse_str(&long.id).unwrap();
 
     for provider in [Some(short_id), Some(long_id), None] {
         for age in [5, 20, 200] {
