@@ -206,6 +206,22 @@ pub struct Staff {
     pub token: String,
 }
 
+/// A user who signed up through the API: a client of their own, and signed in.
+pub struct SignedUp {
+    pub user_id: String,
+    pub client_id: String,
+    pub tokens: Value,
+}
+
+impl SignedUp {
+    pub fn access(&self) -> &str {
+        access(&self.tokens)
+    }
+}
+
+/// The password `register` signs users up with.
+pub const PASSWORD: &str = "correct horse battery staple";
+
 impl TestApp {
     pub fn builder() -> TestAppBuilder {
         TestAppBuilder::default()
@@ -394,6 +410,18 @@ impl TestApp {
             .await;
         let user = self.create_user(token, &client.id, email).await;
         (client, user)
+    }
+
+    /// Signs up with the provider `slug` through its public registration, with `PASSWORD`.
+    pub async fn register(&self, slug: &str, email: &str) -> SignedUp {
+        let path = format!("/api/v1/providers/{slug}/registrations");
+        let body = json!({ "email": email, "name": "Anna Schmidt", "password": PASSWORD });
+        let mut answer = json_ok(self.post(&path, None, body).await, 201).await;
+        SignedUp {
+            user_id: answer["user_id"].as_str().unwrap().to_owned(),
+            client_id: answer["client_id"].as_str().unwrap().to_owned(),
+            tokens: answer["tokens"].take(),
+        }
     }
 
     /// Mints an API token for whoever `token` signs in: the answer, with its `secret`.
