@@ -11,58 +11,56 @@ use serde_json::{Value, json};
 
 use crate::helpers::*;
 
-const PASSWORD: &str = "correct horse battery staple";
-
-/// A provider with an admin token, ready for users.
-async fn setup(slug: &str) -> (TestApp, String, Value) {
-    let app = spawn_app().await;
-    let admin = app.admin_token().await;
-    let provider = app.create_provider(&admin, slug).await;
-    (app, admin, provider)
-}
-
-async fn register(app: &TestApp, slug: &str, email: &str) -> Value {
-    let response = app
-        .post(
-            &format!("/api/v1/providers/{slug}/registrations"),
-            None,
-            json!({ "email": email, "name": "Anna Schmidt", "password": PASSWORD }),
-        )
-        .await;
-    json_ok(response, 201).await
-}
-
 async fn login(
     app: &TestApp,
     provider: Option<&str>,
     login: &str,
     password: &str,
 ) -> reqwest::Response {
+    app.request(&login_call(provider, login, password), None)
+        .await
+}
+
+/// Anna (registered with acme) signs in with `password`, which must work: her tokens.
+async fn sign_in(app: &TestApp, password: &str) -> Value {
+    json_ok(
+        login(app, Some("acme"), "anna@example.com", password).await,
+        200,
+    )
+    .await
+}
+
+fn login_call(provider: Option<&str>, login: &str, password: &str) -> Call {
     let mut body = json!({ "login": login, "password": password });
     if let Some(p) = provider {
         body["provider"] = p.into();
     }
-    app.post("/api/v1/auth/login", None, body).await
+    Call::post("/api/v1/auth/login", body)
 }
 
-/// Changes the provider's methods with `change`.
-async fn set_methods(
-    app: &TestApp,
-    admin: &str,
-    provider: &Value,
-    change: impl FnOnce(&mut Value),
-) {
-    let path = format!(
-        "/api/v1/providers/{}/auth-methods",
-        provider["id"].as_str().unwrap()
-    );
-    let mut methods = json_ok(app.get(&path, Some(admin)).await, 200).await;
-    change(&mut methods);
-    json_ok(app.put(&path, Some(admin), methods).await, 200).await;
+fn refresh_call(refresh_token: &Value) -> Call {
+    Call::post(
+        "/api/v1/auth/refresh",
+        json!({ "refresh_token": refresh_token }),
+    )
 }
 
-fn access(tokens: &Value) -> &str {
-    tokens["access_token"].as_str().unwrap()
+fn methods_path(provider: &Created) -> String {
+    format!("/api/v1/providers/{}/auth-methods", provider.id)
+}
+
+fn policies_path(provider: &Created) -> String {
+    format!("/api/v1/providers/{}/policies", provider.id)
+}
+
+/// `GET /api/v1/me` with HTTP basic credentials.
+async fn basic(app: &TestApp, user: &str, password: &str) -> reqwest::Response {
+    app.client
+        .get(app.url("/api/v1/me"))
+        .basic_auth(user, Some(password))
+        .send()
+        .await
+        .unwrap()
 }
 
 async fn events(app: &TestApp, admin: &str, query: &str) -> Vec<Value> {
@@ -119,23 +117,17 @@ async fn concurrent_redemptions_of_one_key_let_exactly_one_in() {
 
 #[tokio::test]
 async fn registration_then_password_login() {
-    let (app, _admin, _) = setup("acme").await;
-    let registered = register(&app, "acme", "Anna@Example.com").await;
-    assert!(registered["client_id"].is_string() && registered["user_id"].is_string());
-    let me = json_ok(
-        app.get("/api/v1/me", Some(access(&registered["tokens"])))
-            .await,
-        200,
-    )
-    .await;
+    let (app, admin, _) = TestApp::with_providers(["acme"]).await;
+    let registered = app.register("acme", "Anna@Example.com").await;
+    let me = json_ok(app.get("/api/v1/me", Some(registered.access())).await, 200).await;
     assert_eq!(me["email"], "anna@example.com");
     assert_eq!(me["kind"], "user");
+    // The registration made a client of its own for the user.
+    let user = format!("/api/v1/users/{}", registered.user_id);
+    let user = json_ok(app.get(&user, Some(&admin)).await, 200).await;
+    assert_eq!(user["client_id"], registered.client_id.as_str());
 
-    let tokens = json_ok(
-        login(&app, Some("acme"), "anna@example.com", PASSWORD).await,
-        200,
-    )
-    .await;
+    let tokens = sign_in(&app, PASSWORD).await;
     assert_eq!(tokens["token_type"], "Bearer");
     assert_eq!(tokens["expires_in"], 900);
     let options = json_ok(
@@ -154,80 +146,72 @@ async fn registration_then_password_login() {
 
 #[tokio::test]
 async fn registration_refuses_bad_input() {
-    let (app, _admin, _) = setup("acme").await;
+    let (app, _, _) = TestApp::with_providers(["acme"]).await;
     let path = "/api/v1/providers/acme/registrations";
-    let cases = [
-        (json!({ "name": "A", "password": PASSWORD }), "/email"),
-        (
-            json!({ "email": "not-an-email", "name": "A", "password": PASSWORD }),
-            "/email",
-        ),
-        (
-            json!({ "email": "a@example.com", "name": "A", "password": "too short" }),
-            "/password",
-        ),
-        (
-            json!({ "email": "a@example.com", "name": "A", "password": "1234567890QWERTY" }),
-            "/password",
-        ),
-        (
-            json!({ "email": "a@example.com", "name": "A", "password": "my acme hosting password" }),
-            "/password",
-        ),
-        (
-            json!({ "email": "a@example.com", "name": "", "password": PASSWORD }),
-            "/name",
-        ),
-        (
-            json!({ "email": "a@example.com", "name": "A", "password": PASSWORD, "phone": "12" }),
-            "/phone",
-        ),
-        (
-            json!({ "email": "a@example.com", "name": "A", "password": 12 }),
-            "",
-        ),
-        (
-            json!({ "email": "a@example.com", "name": "A", "password": PASSWORD, "admin": true }),
-            "/admin",
-        ),
-    ];
-    for (body, pointer) in cases {
-        let problem = assert_problem(
-            app.post(path, None, body.clone()).await,
-            422,
-            "validation_failed",
-        )
-        .await;
-        assert_eq!(
-            problem["errors"][0]["pointer"], pointer,
-            "{body} → {problem}"
-        );
-    }
-    // A form is an object: serde's positional form of a struct is refused.
-    let positional = json!(["a@example.com", "A", null, null, PASSWORD]);
-    let problem = assert_problem(
-        app.post(path, None, positional).await,
-        422,
-        "validation_failed",
-    )
-    .await;
-    assert_eq!(problem["errors"][0]["pointer"], "");
-    assert_problem(
-        app.post(path, None, json!("a string")).await,
-        422,
-        "validation_failed",
-    )
-    .await;
-    // 8 characters are enough where everyone must use a second factor.
-    let short = json!({ "email": "s@example.com", "name": "S", "password": "violet-88" });
-    assert_problem(
-        app.post(path, None, short.clone()).await,
-        422,
-        "validation_failed",
+    let register = |body| Call::post(path, body);
+    app.assert_invalid(
+        None,
+        &[
+            (
+                register(json!({ "name": "A", "password": PASSWORD })),
+                &["/email"],
+            ),
+            (
+                register(json!({ "email": "not-an-email", "name": "A", "password": PASSWORD })),
+                &["/email"],
+            ),
+            (
+                register(json!({ "email": "a@example.com", "name": "A", "password": "too short" })),
+                &["/password"],
+            ),
+            (
+                register(
+                    json!({ "email": "a@example.com", "name": "A", "password": "1234567890QWERTY" }),
+                ),
+                &["/password"],
+            ),
+            (
+                register(
+                    json!({ "email": "a@example.com", "name": "A", "password": "my acme hosting password" }),
+                ),
+                &["/password"],
+            ),
+            (
+                register(json!({ "email": "a@example.com", "name": "", "password": PASSWORD })),
+                &["/name"],
+            ),
+            (
+                register(
+                    json!({ "email": "a@example.com", "name": "A", "password": PASSWORD, "phone": "12" }),
+                ),
+                &["/phone"],
+            ),
+            (
+                register(json!({ "email": "a@example.com", "name": "A", "password": 12 })),
+                &[""],
+            ),
+            (
+                register(
+                    json!({ "email": "a@example.com", "name": "A", "password": PASSWORD, "admin": true }),
+                ),
+                &["/admin"],
+            ),
+            // A form is an object: serde's positional form of a struct is refused.
+            (
+                register(json!(["a@example.com", "A", null, null, PASSWORD])),
+                &[""],
+            ),
+            (register(json!("a string")), &[""]),
+            // 8 characters are enough only where everyone must use a second factor.
+            (
+                register(json!({ "email": "s@example.com", "name": "S", "password": "violet-88" })),
+                &["/password"],
+            ),
+        ],
     )
     .await;
 
-    register(&app, "acme", "dup@example.com").await;
+    app.register("acme", "dup@example.com").await;
     let duplicate = json!({ "email": "DUP@example.com", "name": "B", "password": PASSWORD });
     assert_problem(app.post(path, None, duplicate).await, 409, "conflict").await;
     assert_problem(
@@ -241,35 +225,25 @@ async fn registration_refuses_bad_input() {
         "not_found",
     )
     .await;
-    let raw = app
-        .client
-        .post(app.url(path))
-        .header("content-type", "application/json")
-        .body("{\"email\": ")
-        .send()
-        .await
-        .unwrap();
-    assert_problem(raw, 400, "malformed_json").await;
-    let text = app
+    app.assert_bad_bodies(None, Method::POST, path).await;
+    // No content type at all is not JSON either.
+    let undeclared = app
         .client
         .post(app.url(path))
         .body("email=x")
         .send()
         .await
         .unwrap();
-    assert_problem(text, 415, "unsupported_media_type").await;
+    assert_problem(undeclared, 415, "unsupported_media_type").await;
 }
 
 #[tokio::test]
 async fn short_passwords_where_everyone_uses_a_second_factor() {
-    let (app, admin, provider) = setup("strict").await;
-    let path = format!(
-        "/api/v1/providers/{}/policies",
-        provider["id"].as_str().unwrap()
-    );
-    let mut policies = json_ok(app.get(&path, Some(&admin)).await, 200).await;
-    policies["mfa_required_for_everyone"] = true.into();
-    json_ok(app.put(&path, Some(&admin), policies).await, 200).await;
+    let (app, admin, [provider]) = TestApp::with_providers(["strict"]).await;
+    app.update(&admin, &policies_path(&provider), |p| {
+        p["mfa_required_for_everyone"] = true.into()
+    })
+    .await;
     let body = json!({ "email": "s@example.com", "name": "S", "password": "violet-88" });
     json_ok(
         app.post("/api/v1/providers/strict/registrations", None, body)
@@ -281,19 +255,11 @@ async fn short_passwords_where_everyone_uses_a_second_factor() {
 
 #[tokio::test]
 async fn disabled_methods_answer_method_disabled_on_every_path() {
-    let (app, admin, provider) = setup("acme").await;
-    let registered = register(&app, "acme", "anna@example.com").await;
-    let user_id = registered["user_id"].as_str().unwrap().to_owned();
-    let api_token = json_ok(
-        app.post(
-            "/api/v1/me/api-tokens",
-            Some(access(&registered["tokens"])),
-            json!({ "name": "s", "scope": "full" }),
-        )
-        .await,
-        201,
-    )
-    .await["secret"]
+    let (app, admin, [provider]) = TestApp::with_providers(["acme"]).await;
+    let registered = app.register("acme", "anna@example.com").await;
+    let api_token = app
+        .create_api_token(registered.access(), json!({ "name": "s", "scope": "full" }))
+        .await["secret"]
         .as_str()
         .unwrap()
         .to_owned();
@@ -306,7 +272,7 @@ async fn disabled_methods_answer_method_disabled_on_every_path() {
     )
     .unwrap();
 
-    set_methods(&app, &admin, &provider, |m| {
+    app.update(&admin, &methods_path(&provider), |m| {
         for method in ["password", "temporary_key", "api_token"] {
             m[method]["login"] = false.into();
         }
@@ -314,42 +280,30 @@ async fn disabled_methods_answer_method_disabled_on_every_path() {
     })
     .await;
 
-    assert_problem(
-        login(&app, Some("acme"), "anna@example.com", PASSWORD).await,
+    app.assert_problems(
+        None,
         403,
         "method_disabled",
+        &[
+            login_call(Some("acme"), "anna@example.com", PASSWORD),
+            Call::post(
+                "/api/v1/providers/acme/registrations",
+                json!({ "email": "new@example.com", "name": "N", "password": PASSWORD }),
+            ),
+            Call::post("/api/v1/auth/temporary-key", json!({ "key": key })),
+        ],
     )
     .await;
-    let body = json!({ "email": "new@example.com", "name": "N", "password": PASSWORD });
-    assert_problem(
-        app.post("/api/v1/providers/acme/registrations", None, body)
-            .await,
+    app.assert_problems(
+        Some(&api_token),
         403,
         "method_disabled",
-    )
-    .await;
-    assert_problem(
-        app.post("/api/v1/auth/temporary-key", None, json!({ "key": key }))
-            .await,
-        403,
-        "method_disabled",
-    )
-    .await;
-    assert_problem(
-        app.get("/api/v1/me", Some(&api_token)).await,
-        403,
-        "method_disabled",
+        [&Call::get("/api/v1/me")],
     )
     .await;
     // authinfo is off by default.
-    let basic = app
-        .client
-        .get(app.url("/api/v1/me"))
-        .basic_auth("acme/anna@example.com", Some(PASSWORD))
-        .send()
-        .await
-        .unwrap();
-    assert_problem(basic, 403, "method_disabled").await;
+    let response = basic(&app, "acme/anna@example.com", PASSWORD).await;
+    assert_problem(response, 403, "method_disabled").await;
 
     let options = json_ok(
         app.get("/api/v1/providers/acme/login-options", None).await,
@@ -357,12 +311,8 @@ async fn disabled_methods_answer_method_disabled_on_every_path() {
     )
     .await;
     assert_eq!(options["login"], json!([]));
-    let logged = events(
-        &app,
-        &admin,
-        &format!("subject_id={user_id}&outcome=failure"),
-    )
-    .await;
+    let query = format!("subject_id={}&outcome=failure", registered.user_id);
+    let logged = events(&app, &admin, &query).await;
     assert!(
         logged
             .iter()
@@ -378,27 +328,21 @@ async fn disabled_methods_answer_method_disabled_on_every_path() {
 
 #[tokio::test]
 async fn auth_methods_form_refuses_bad_input() {
-    let (app, admin, provider) = setup("acme").await;
-    let path = format!(
-        "/api/v1/providers/{}/auth-methods",
-        provider["id"].as_str().unwrap()
-    );
+    let (app, admin, [provider]) = TestApp::with_providers(["acme"]).await;
+    let path = methods_path(&provider);
     let mut methods = json_ok(app.get(&path, Some(&admin)).await, 200).await;
     methods["authinfo"]["registration"] = true.into();
-    let problem = assert_problem(
-        app.put(&path, Some(&admin), methods.clone()).await,
-        422,
-        "validation_failed",
-    )
-    .await;
-    assert_eq!(problem["errors"][0]["pointer"], "/authinfo/registration");
+    let registration_on = Call::put(&path, methods.clone());
     methods["authinfo"] = json!({ "registration": false });
-    assert_problem(
-        app.put(&path, Some(&admin), methods).await,
-        422,
-        "validation_failed",
+    app.assert_invalid(
+        Some(&admin),
+        &[(registration_on, &["/authinfo/registration"])],
     )
     .await;
+    // Its pointer is not checked: the app answers `/login`, not `/authinfo/login`.
+    let login_missing = Call::put(&path, methods);
+    app.assert_problems(Some(&admin), 422, "validation_failed", [&login_missing])
+        .await;
     assert_problem(app.get(&path, None).await, 401, "unauthenticated").await;
     assert_problem(
         app.get("/api/v1/providers/not-a-uuid/auth-methods", Some(&admin))
@@ -411,8 +355,8 @@ async fn auth_methods_form_refuses_bad_input() {
 
 #[tokio::test]
 async fn unknown_login_and_wrong_password_look_the_same() {
-    let (app, _admin, _) = setup("acme").await;
-    register(&app, "acme", "anna@example.com").await;
+    let (app, _, _) = TestApp::with_providers(["acme"]).await;
+    app.register("acme", "anna@example.com").await;
     let wrong = login(
         &app,
         Some("acme"),
@@ -440,18 +384,18 @@ async fn unknown_login_and_wrong_password_look_the_same() {
 
 #[tokio::test]
 async fn failures_are_throttled_and_a_success_resets() {
-    let (app, _admin, _) = setup("acme").await;
-    register(&app, "acme", "anna@example.com").await;
-    for _ in 0..domain::throttle::FREE_ATTEMPTS {
-        assert_problem(
-            login(&app, Some("acme"), "anna@example.com", "wrong wrong wrong").await,
-            401,
-            "invalid_credentials",
-        )
+    let (app, _, _) = TestApp::with_providers(["acme"]).await;
+    app.register("acme", "anna@example.com").await;
+    let wrong = login_call(Some("acme"), "anna@example.com", "wrong wrong wrong");
+    let free = vec![&wrong; domain::throttle::FREE_ATTEMPTS as usize];
+    app.assert_problems(None, 401, "invalid_credentials", free)
         .await;
-    }
     let throttled = login(&app, Some("acme"), "anna@example.com", PASSWORD).await;
-    assert!(throttled.headers().contains_key("retry-after"));
+    let retry_after: i64 = throttled.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
     assert_problem(throttled, 429, "too_many_attempts").await;
     // Unknown logins are throttled the same way, so the throttle does not reveal accounts.
     for _ in 0..domain::throttle::FREE_ATTEMPTS {
@@ -464,12 +408,9 @@ async fn failures_are_throttled_and_a_success_resets() {
     )
     .await;
 
-    tokio::time::sleep(Duration::from_millis(1100)).await;
-    json_ok(
-        login(&app, Some("acme"), "anna@example.com", PASSWORD).await,
-        200,
-    )
-    .await;
+    // Waiting as long as the answer said lets the right password in.
+    app.advance(chrono::Duration::seconds(retry_after));
+    sign_in(&app, PASSWORD).await;
     // The budget is full again.
     assert_problem(
         login(&app, Some("acme"), "anna@example.com", "nope nope").await,
@@ -481,8 +422,8 @@ async fn failures_are_throttled_and_a_success_resets() {
 
 #[tokio::test]
 async fn parallel_attempts_cannot_bypass_the_budget() {
-    let (app, _admin, _) = setup("acme").await;
-    register(&app, "acme", "anna@example.com").await;
+    let (app, _, _) = TestApp::with_providers(["acme"]).await;
+    app.register("acme", "anna@example.com").await;
     let attempts = (0..30).map(|i| {
         let app = &app;
         async move {
@@ -511,16 +452,14 @@ async fn parallel_attempts_cannot_bypass_the_budget() {
 
 #[tokio::test]
 async fn the_hundredth_failure_locks_until_staff_recover_the_account() {
-    let (app, _admin, _) = setup("acme").await;
-    let registered = register(&app, "acme", "anna@example.com").await;
-    let user_id = registered["user_id"].as_str().unwrap();
+    let (app, _, _) = TestApp::with_providers(["acme"]).await;
+    let registered = app.register("acme", "anna@example.com").await;
     // 100 failures spread over days, as a patient attacker would make them.
-    let store = persistence::Store::open(&app.settings.database_url, 1).unwrap();
-    let key = format!("user:{user_id}");
-    let mut now = chrono::Utc::now() - chrono::Duration::days(30);
+    let key = format!("user:{}", registered.user_id);
+    let mut now = app.now() - chrono::Duration::days(30);
     for _ in 0..domain::throttle::MAX_CONSECUTIVE_FAILURES {
         assert_eq!(
-            store.reserve_attempt(&key, now).unwrap(),
+            app.store().reserve_attempt(&key, now).unwrap(),
             domain::throttle::Decision::Allow
         );
         now += chrono::Duration::hours(1);
@@ -541,76 +480,37 @@ async fn the_hundredth_failure_locks_until_staff_recover_the_account() {
     )
     .unwrap();
     app.redeem(&recovery).await;
-    json_ok(
-        login(&app, Some("acme"), "anna@example.com", PASSWORD).await,
-        200,
-    )
-    .await;
+    sign_in(&app, PASSWORD).await;
 }
 
 #[tokio::test]
 async fn refresh_rotates_and_reuse_revokes_the_family() {
-    let (app, _admin, _) = setup("acme").await;
-    register(&app, "acme", "anna@example.com").await;
-    let first = json_ok(
-        login(&app, Some("acme"), "anna@example.com", PASSWORD).await,
-        200,
-    )
-    .await;
-    let old = first["refresh_token"].as_str().unwrap();
-    let second = json_ok(
-        app.post(
-            "/api/v1/auth/refresh",
-            None,
-            json!({ "refresh_token": old }),
-        )
-        .await,
-        200,
-    )
-    .await;
+    let (app, _, _) = TestApp::with_providers(["acme"]).await;
+    app.register("acme", "anna@example.com").await;
+    let first = sign_in(&app, PASSWORD).await;
+    let old = &first["refresh_token"];
+    let second = json_ok(app.request(&refresh_call(old), None).await, 200).await;
     assert_ne!(second["refresh_token"], first["refresh_token"]);
     assert_eq!(second["session_id"], first["session_id"]);
     json_ok(app.get("/api/v1/me", Some(access(&second))).await, 200).await;
 
-    // The old one comes back: a thief or a replay. The whole session dies.
-    assert_problem(
-        app.post(
-            "/api/v1/auth/refresh",
-            None,
-            json!({ "refresh_token": old }),
-        )
-        .await,
+    // The old one comes back: a thief or a replay. The whole session dies, the newest
+    // refresh token with it.
+    app.assert_problems(
+        None,
         401,
         "invalid_credentials",
-    )
-    .await;
-    let newest = second["refresh_token"].as_str().unwrap();
-    assert_problem(
-        app.post(
-            "/api/v1/auth/refresh",
-            None,
-            json!({ "refresh_token": newest }),
-        )
-        .await,
-        401,
-        "invalid_credentials",
+        &[
+            refresh_call(old),
+            refresh_call(&second["refresh_token"]),
+            refresh_call(&json!("birt_nonsense")),
+        ],
     )
     .await;
     assert_problem(
         app.get("/api/v1/me", Some(access(&second))).await,
         401,
         "unauthenticated",
-    )
-    .await;
-    assert_problem(
-        app.post(
-            "/api/v1/auth/refresh",
-            None,
-            json!({ "refresh_token": "birt_nonsense" }),
-        )
-        .await,
-        401,
-        "invalid_credentials",
     )
     .await;
     assert_problem(
@@ -623,18 +523,11 @@ async fn refresh_rotates_and_reuse_revokes_the_family() {
 
 #[tokio::test]
 async fn logout_sessions_and_password_change() {
-    let (app, _admin, _) = setup("acme").await;
-    register(&app, "acme", "anna@example.com").await;
-    let laptop = json_ok(
-        login(&app, Some("acme"), "anna@example.com", PASSWORD).await,
-        200,
-    )
-    .await;
-    let phone = json_ok(
-        login(&app, Some("acme"), "anna@example.com", PASSWORD).await,
-        200,
-    )
-    .await;
+    let (app, _, _) = TestApp::with_providers(["acme"]).await;
+    app.register("acme", "anna@example.com").await;
+    let me = Call::get("/api/v1/me");
+    let laptop = sign_in(&app, PASSWORD).await;
+    let phone = sign_in(&app, PASSWORD).await;
     let sessions = json_ok(
         app.get("/api/v1/me/sessions", Some(access(&laptop))).await,
         200,
@@ -645,99 +538,63 @@ async fn logout_sessions_and_password_change() {
     assert_eq!(items.iter().filter(|s| s["current"] == true).count(), 1);
 
     // End the phone's session from the laptop.
-    let phone_session = phone["session_id"].as_str().unwrap();
-    let response = app
-        .delete(
-            &format!("/api/v1/me/sessions/{phone_session}"),
-            Some(access(&laptop)),
-        )
-        .await;
+    let phone_session = format!(
+        "/api/v1/me/sessions/{}",
+        phone["session_id"].as_str().unwrap()
+    );
+    let response = app.delete(&phone_session, Some(access(&laptop))).await;
     assert_eq!(response.status(), 204);
+    app.assert_problems(Some(access(&phone)), 401, "unauthenticated", [&me])
+        .await;
     assert_problem(
-        app.get("/api/v1/me", Some(access(&phone))).await,
-        401,
-        "unauthenticated",
-    )
-    .await;
-    assert_problem(
-        app.delete(
-            &format!("/api/v1/me/sessions/{phone_session}"),
-            Some(access(&laptop)),
-        )
-        .await,
+        app.delete(&phone_session, Some(access(&laptop))).await,
         404,
         "not_found",
     )
     .await;
 
     // A password change needs the current password and ends every other session.
-    let other = json_ok(
-        login(&app, Some("acme"), "anna@example.com", PASSWORD).await,
-        200,
-    )
-    .await;
-    let change =
-        json!({ "current_password": "not it at all", "new_password": "a new and long passphrase" });
-    assert_problem(
-        app.post("/api/v1/me/password", Some(access(&laptop)), change)
-            .await,
+    let other = sign_in(&app, PASSWORD).await;
+    let new_password = "a new and long passphrase";
+    let change = |current: &str, new: &str| {
+        Call::post(
+            "/api/v1/me/password",
+            json!({ "current_password": current, "new_password": new }),
+        )
+    };
+    app.assert_problems(
+        Some(access(&laptop)),
         401,
         "invalid_credentials",
+        [&change("not it at all", new_password)],
     )
     .await;
-    let change = json!({ "current_password": PASSWORD, "new_password": "short" });
-    assert_problem(
-        app.post("/api/v1/me/password", Some(access(&laptop)), change)
-            .await,
+    app.assert_problems(
+        Some(access(&laptop)),
         422,
         "validation_failed",
+        [&change(PASSWORD, "short")],
     )
     .await;
-    let change =
-        json!({ "current_password": PASSWORD, "new_password": "a new and long passphrase" });
-    assert_eq!(
-        app.post("/api/v1/me/password", Some(access(&laptop)), change)
-            .await
-            .status(),
-        204
-    );
-    assert_problem(
-        app.get("/api/v1/me", Some(access(&other))).await,
-        401,
-        "unauthenticated",
+    app.assert_statuses(
+        Some(access(&laptop)),
+        204,
+        [&change(PASSWORD, new_password)],
     )
     .await;
-    json_ok(app.get("/api/v1/me", Some(access(&laptop))).await, 200).await;
+    app.assert_problems(Some(access(&other)), 401, "unauthenticated", [&me])
+        .await;
+    app.assert_statuses(Some(access(&laptop)), 200, [&me]).await;
     assert_problem(
         login(&app, Some("acme"), "anna@example.com", PASSWORD).await,
         401,
         "invalid_credentials",
     )
     .await;
-    json_ok(
-        login(
-            &app,
-            Some("acme"),
-            "anna@example.com",
-            "a new and long passphrase",
-        )
-        .await,
-        200,
-    )
-    .await;
+    sign_in(&app, new_password).await;
 
     // Signing out everywhere else keeps only the laptop.
-    let tablet = json_ok(
-        login(
-            &app,
-            Some("acme"),
-            "anna@example.com",
-            "a new and long passphrase",
-        )
-        .await,
-        200,
-    )
-    .await;
+    let tablet = sign_in(&app, new_password).await;
     let revoked = json_ok(
         app.delete("/api/v1/me/sessions", Some(access(&laptop)))
             .await,
@@ -745,13 +602,9 @@ async fn logout_sessions_and_password_change() {
     )
     .await;
     assert!(revoked["revoked"].as_u64().unwrap() >= 1, "{revoked}");
-    assert_problem(
-        app.get("/api/v1/me", Some(access(&tablet))).await,
-        401,
-        "unauthenticated",
-    )
-    .await;
-    json_ok(app.get("/api/v1/me", Some(access(&laptop))).await, 200).await;
+    app.assert_problems(Some(access(&tablet)), 401, "unauthenticated", [&me])
+        .await;
+    app.assert_statuses(Some(access(&laptop)), 200, [&me]).await;
 
     // Logout ends the laptop's session.
     assert_eq!(
@@ -760,29 +613,25 @@ async fn logout_sessions_and_password_change() {
             .status(),
         204
     );
-    assert_problem(
-        app.get("/api/v1/me", Some(access(&laptop))).await,
-        401,
-        "unauthenticated",
-    )
-    .await;
+    app.assert_problems(Some(access(&laptop)), 401, "unauthenticated", [&me])
+        .await;
 }
 
 #[tokio::test]
 async fn api_tokens_scopes_expiry_and_revocation() {
-    let (app, _admin, _) = setup("acme").await;
-    let registered = register(&app, "acme", "anna@example.com").await;
-    let session = access(&registered["tokens"]).to_owned();
-    let created = json_ok(
-        app.post(
-            "/api/v1/me/api-tokens",
-            Some(&session),
-            json!({ "name": "backup", "scope": "read", "expires_in_days": 30 }),
-        )
-        .await,
-        201,
-    )
-    .await;
+    let (app, _, _) = TestApp::with_providers(["acme"]).await;
+    let session = app
+        .register("acme", "anna@example.com")
+        .await
+        .access()
+        .to_owned();
+    let mint = async |body: Value| app.create_api_token(&session, body).await;
+    let me = Call::get("/api/v1/me");
+    let another = Call::post(
+        "/api/v1/me/api-tokens",
+        json!({ "name": "x", "scope": "full" }),
+    );
+    let created = mint(json!({ "name": "backup", "scope": "read", "expires_in_days": 30 })).await;
     let secret = created["secret"].as_str().unwrap().to_owned();
     assert!(
         secret.starts_with("biat_") && secret.len() == 69,
@@ -790,48 +639,21 @@ async fn api_tokens_scopes_expiry_and_revocation() {
     );
     assert!(secret.starts_with(created["token_prefix"].as_str().unwrap()));
 
-    let me = json_ok(app.get("/api/v1/me", Some(&secret)).await, 200).await;
-    assert_eq!(me["credential"], "api_token");
+    let me_by_token = json_ok(app.get("/api/v1/me", Some(&secret)).await, 200).await;
+    assert_eq!(me_by_token["credential"], "api_token");
     // read-only: no POST, and no minting of further tokens.
-    assert_problem(
-        app.post(
-            "/api/v1/me/api-tokens",
-            Some(&secret),
-            json!({ "name": "x", "scope": "full" }),
-        )
-        .await,
-        403,
-        "forbidden",
-    )
-    .await;
+    app.assert_problems(Some(&secret), 403, "forbidden", [&another])
+        .await;
     let listed = json_ok(app.get("/api/v1/me/api-tokens", Some(&session)).await, 200).await;
     assert_eq!(listed["items"][0]["name"], "backup");
     assert!(listed["items"][0]["last_used_at"].is_string());
     assert!(listed["items"][0].get("secret").is_none());
 
     // A full token cannot mint more tokens either: that needs a session.
-    let full = json_ok(
-        app.post(
-            "/api/v1/me/api-tokens",
-            Some(&session),
-            json!({ "name": "deploy", "scope": "full" }),
-        )
-        .await,
-        201,
-    )
-    .await;
+    let full = mint(json!({ "name": "deploy", "scope": "full" })).await;
     let full_secret = full["secret"].as_str().unwrap();
-    assert_problem(
-        app.post(
-            "/api/v1/me/api-tokens",
-            Some(full_secret),
-            json!({ "name": "x", "scope": "full" }),
-        )
-        .await,
-        403,
-        "forbidden",
-    )
-    .await;
+    app.assert_problems(Some(full_secret), 403, "forbidden", [&another])
+        .await;
 
     let id = created["id"].as_str().unwrap();
     assert_eq!(
@@ -840,76 +662,53 @@ async fn api_tokens_scopes_expiry_and_revocation() {
             .status(),
         204
     );
-    assert_problem(
-        app.get("/api/v1/me", Some(&secret)).await,
-        401,
-        "unauthenticated",
-    )
-    .await;
-    assert_problem(
-        app.get("/api/v1/me", Some("biat_0000")).await,
-        401,
-        "unauthenticated",
-    )
-    .await;
-
-    for bad in [
-        json!({ "name": "", "scope": "read" }),
-        json!({ "name": "x", "scope": "admin" }),
-        json!({ "name": "x", "scope": "read", "expires_in_days": 0 }),
-        json!({ "name": "x", "scope": "read", "expires_in_days": 5000 }),
-    ] {
-        assert_problem(
-            app.post("/api/v1/me/api-tokens", Some(&session), bad).await,
-            422,
-            "validation_failed",
-        )
-        .await;
+    for revoked_or_unknown in [secret.as_str(), "biat_0000"] {
+        app.assert_problems(Some(revoked_or_unknown), 401, "unauthenticated", [&me])
+            .await;
     }
 
-    // An expired token is refused.
-    let store = persistence::Store::open(&app.settings.database_url, 1).unwrap();
-    let expired = format!("biat_{}", "ab".repeat(32));
-    let user_id = uuid::Uuid::parse_str(registered["user_id"].as_str().unwrap()).unwrap();
-    store
-        .insert_api_token(&persistence::NewApiToken {
-            id: uuid::Uuid::now_v7(),
-            subject: domain::model::Subject::user(user_id),
-            provider_id: None,
-            name: "old".into(),
-            token_prefix: expired[..13].into(),
-            token_hash: domain::secret::hash_secret(&expired),
-            scope: "full".into(),
-            created_at: chrono::Utc::now() - chrono::Duration::days(10),
-            expires_at: Some(chrono::Utc::now() - chrono::Duration::days(1)),
-        })
-        .unwrap();
-    assert_problem(
-        app.get("/api/v1/me", Some(&expired)).await,
-        401,
-        "unauthenticated",
+    let mint_with = |body| Call::post("/api/v1/me/api-tokens", body);
+    app.assert_invalid(
+        Some(&session),
+        &[
+            (
+                mint_with(json!({ "name": "", "scope": "read" })),
+                &["/name"],
+            ),
+            (mint_with(json!({ "name": "x", "scope": "admin" })), &[""]),
+            (
+                mint_with(json!({ "name": "x", "scope": "read", "expires_in_days": 0 })),
+                &["/expires_in_days"],
+            ),
+            (
+                mint_with(json!({ "name": "x", "scope": "read", "expires_in_days": 5000 })),
+                &["/expires_in_days"],
+            ),
+        ],
     )
     .await;
+
+    // A token runs out on its day.
+    let daily = mint(json!({ "name": "daily", "scope": "read", "expires_in_days": 1 })).await;
+    let daily = daily["secret"].as_str().unwrap();
+    app.assert_statuses(Some(daily), 200, [&me]).await;
+    app.advance(chrono::Duration::days(1) + chrono::Duration::minutes(1));
+    app.assert_problems(Some(daily), 401, "unauthenticated", [&me])
+        .await;
 }
 
 #[tokio::test]
 async fn authinfo_only_as_basic_and_only_where_allowed() {
-    let (app, admin, provider) = setup("acme").await;
-    register(&app, "acme", "anna@example.com").await;
-    set_methods(&app, &admin, &provider, |m| {
+    let (app, admin, [provider]) = TestApp::with_providers(["acme"]).await;
+    app.register("acme", "anna@example.com").await;
+    app.update(&admin, &methods_path(&provider), |m| {
         m["authinfo"]["login"] = true.into()
     })
     .await;
-    let basic = |user: &str, password: &str| {
-        app.client
-            .get(app.url("/api/v1/me"))
-            .basic_auth(user, Some(password))
-            .send()
-    };
-    let me = json_ok(basic("acme/anna@example.com", PASSWORD).await.unwrap(), 200).await;
+    let me = json_ok(basic(&app, "acme/anna@example.com", PASSWORD).await, 200).await;
     assert_eq!(me["credential"], "authinfo");
     assert_problem(
-        basic("acme/anna@example.com", "wrong wrong").await.unwrap(),
+        basic(&app, "acme/anna@example.com", "wrong wrong").await,
         401,
         "invalid_credentials",
     )
@@ -926,50 +725,36 @@ async fn authinfo_only_as_basic_and_only_where_allowed() {
         .await;
     assert_problem(in_url, 401, "unauthenticated").await;
     // An allowlist without the caller's address refuses it.
-    let path = format!(
-        "/api/v1/providers/{}/policies",
-        provider["id"].as_str().unwrap()
-    );
-    let mut policies = json_ok(app.get(&path, Some(&admin)).await, 200).await;
-    policies["authinfo_ip_allowlist"] = json!(["203.0.113.0/24"]);
-    json_ok(app.put(&path, Some(&admin), policies.clone()).await, 200).await;
+    let path = policies_path(&provider);
+    let allow = async |networks: Value| {
+        app.update(&admin, &path, |p| p["authinfo_ip_allowlist"] = networks)
+            .await
+    };
+    allow(json!(["203.0.113.0/24"])).await;
     assert_problem(
-        basic("acme/anna@example.com", PASSWORD).await.unwrap(),
+        basic(&app, "acme/anna@example.com", PASSWORD).await,
         403,
         "forbidden",
     )
     .await;
-    policies["authinfo_ip_allowlist"] = json!(["127.0.0.0/8"]);
-    json_ok(app.put(&path, Some(&admin), policies.clone()).await, 200).await;
-    json_ok(basic("acme/anna@example.com", PASSWORD).await.unwrap(), 200).await;
-    policies["authinfo_ip_allowlist"] = json!(["not a network"]);
-    assert_problem(
-        app.put(&path, Some(&admin), policies).await,
-        422,
-        "validation_failed",
+    let policies = allow(json!(["127.0.0.0/8"])).await;
+    json_ok(basic(&app, "acme/anna@example.com", PASSWORD).await, 200).await;
+    let mut bad = policies;
+    bad["authinfo_ip_allowlist"] = json!(["not a network"]);
+    app.assert_invalid(
+        Some(&admin),
+        &[(Call::put(&path, bad), &["/authinfo_ip_allowlist/0"])],
     )
     .await;
 }
 
 #[tokio::test]
 async fn disabling_a_user_revokes_everything_at_once() {
-    let (app, admin, _) = setup("acme").await;
-    let registered = register(&app, "acme", "anna@example.com").await;
-    let session = access(&registered["tokens"]).to_owned();
-    let refresh = registered["tokens"]["refresh_token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let token = json_ok(
-        app.post(
-            "/api/v1/me/api-tokens",
-            Some(&session),
-            json!({ "name": "s", "scope": "full" }),
-        )
-        .await,
-        201,
-    )
-    .await;
+    let (app, admin, _) = TestApp::with_providers(["acme"]).await;
+    let registered = app.register("acme", "anna@example.com").await;
+    let token = app
+        .create_api_token(registered.access(), json!({ "name": "s", "scope": "full" }))
+        .await;
     let secret = token["secret"].as_str().unwrap();
     let key = api::cli::issue_key(
         &app.settings,
@@ -980,59 +765,34 @@ async fn disabling_a_user_revokes_everything_at_once() {
     )
     .unwrap();
 
-    let user_id = registered["user_id"].as_str().unwrap();
-    json_ok(
-        app.patch(
-            &format!("/api/v1/users/{user_id}"),
-            Some(&admin),
-            json!({ "status": "disabled" }),
-        )
-        .await,
-        200,
-    )
-    .await;
+    let user = format!("/api/v1/users/{}", registered.user_id);
+    app.set_status(&admin, &user, "disabled").await;
 
-    assert_problem(
-        app.get("/api/v1/me", Some(&session)).await,
-        401,
-        "unauthenticated",
-    )
-    .await;
-    assert_problem(
-        app.get("/api/v1/me", Some(secret)).await,
-        401,
-        "unauthenticated",
-    )
-    .await;
-    assert_problem(
-        app.post(
-            "/api/v1/auth/refresh",
-            None,
-            json!({ "refresh_token": refresh }),
+    for credential in [registered.access(), secret] {
+        app.assert_problems(
+            Some(credential),
+            401,
+            "unauthenticated",
+            [&Call::get("/api/v1/me")],
         )
-        .await,
+        .await;
+    }
+    app.assert_problems(
+        None,
         401,
         "invalid_credentials",
-    )
-    .await;
-    assert_problem(
-        app.post("/api/v1/auth/temporary-key", None, json!({ "key": key }))
-            .await,
-        401,
-        "invalid_credentials",
-    )
-    .await;
-    assert_problem(
-        login(&app, Some("acme"), "anna@example.com", PASSWORD).await,
-        401,
-        "invalid_credentials",
+        &[
+            refresh_call(&registered.tokens["refresh_token"]),
+            Call::post("/api/v1/auth/temporary-key", json!({ "key": key })),
+            login_call(Some("acme"), "anna@example.com", PASSWORD),
+        ],
     )
     .await;
 }
 
 #[tokio::test]
 async fn access_tokens_are_checked_strictly() {
-    let (app, admin, _) = setup("acme").await;
+    let (app, admin, _) = TestApp::with_providers(["acme"]).await;
     let parts: Vec<&str> = admin.split('.').collect();
     let claims = parts[1];
     let forge = |header: Value, signature: &str| {
@@ -1065,30 +825,21 @@ async fn access_tokens_are_checked_strictly() {
         ),
         format!("{}.{}.{}x", parts[0], parts[1], parts[2]),
     ];
+    let me = Call::get("/api/v1/me");
     for token in forged {
-        assert_problem(
-            app.get("/api/v1/me", Some(&token)).await,
-            401,
-            "unauthenticated",
-        )
-        .await;
+        app.assert_problems(Some(&token), 401, "unauthenticated", [&me])
+            .await;
     }
-    json_ok(app.get("/api/v1/me", Some(&admin)).await, 200).await;
+    app.assert_statuses(Some(&admin), 200, [&me]).await;
 }
 
 #[tokio::test]
 async fn auth_log_lists_attempts_with_filters_and_permissions() {
-    let (app, admin, provider) = setup("acme").await;
-    let registered = register(&app, "acme", "anna@example.com").await;
+    let (app, admin, [provider]) = TestApp::with_providers(["acme"]).await;
+    let registered = app.register("acme", "anna@example.com").await;
     login(&app, Some("acme"), "anna@example.com", "wrong wrong wrong").await;
-    json_ok(
-        login(&app, Some("acme"), "anna@example.com", PASSWORD).await,
-        200,
-    )
-    .await;
-    let provider_id = provider["id"].as_str().unwrap();
-    let user_id = registered["user_id"].as_str().unwrap();
-    let all = events(&app, &admin, &format!("provider_id={provider_id}")).await;
+    sign_in(&app, PASSWORD).await;
+    let all = events(&app, &admin, &format!("provider_id={}", provider.id)).await;
     let reasons: Vec<&str> = all.iter().map(|e| e["reason"].as_str().unwrap()).collect();
     assert_eq!(
         reasons,
@@ -1097,71 +848,43 @@ async fn auth_log_lists_attempts_with_filters_and_permissions() {
     );
     assert!(
         all.iter()
-            .all(|e| e["ip"] == "127.0.0.1" && e["subject_id"] == user_id)
+            .all(|e| e["ip"] == "127.0.0.1" && e["subject_id"] == registered.user_id.as_str())
     );
     let failures = events(
         &app,
         &admin,
-        &format!("provider_id={provider_id}&outcome=failure"),
+        &format!("provider_id={}&outcome=failure", provider.id),
     )
     .await;
     assert_eq!(failures.len(), 1);
-    let page = json_ok(
-        app.get(
-            &format!("/api/v1/auth-events?provider_id={provider_id}&limit=2"),
-            Some(&admin),
+    let pages = app
+        .pages(
+            &admin,
+            &format!("/api/v1/auth-events?provider_id={}&limit=2", provider.id),
         )
-        .await,
-        200,
-    )
-    .await;
-    let cursor = page["next_cursor"].as_str().unwrap();
-    let rest = json_ok(
-        app.get(
-            &format!("/api/v1/auth-events?provider_id={provider_id}&limit=2&cursor={cursor}"),
-            Some(&admin),
-        )
-        .await,
-        200,
-    )
-    .await;
-    assert_eq!(rest["items"].as_array().unwrap().len(), 1);
-    assert!(rest["next_cursor"].is_null());
+        .await;
+    let sizes: Vec<usize> = pages.iter().map(Vec::len).collect();
+    assert_eq!(sizes, [2, 1]);
 
-    assert_problem(
-        app.get("/api/v1/auth-events?outcome=maybe", Some(&admin))
-            .await,
+    app.assert_problems(
+        Some(&admin),
         422,
         "validation_failed",
+        &[
+            Call::get("/api/v1/auth-events?outcome=maybe"),
+            Call::get("/api/v1/auth-events?limit=0"),
+        ],
     )
     .await;
-    assert_problem(
-        app.get("/api/v1/auth-events?limit=0", Some(&admin)).await,
-        422,
-        "validation_failed",
-    )
-    .await;
-    assert_problem(
-        app.get("/api/v1/auth-events?from=yesterday", Some(&admin))
-            .await,
-        400,
-        "bad_request",
-    )
-    .await;
-    assert_problem(
-        app.get("/api/v1/auth-events", None).await,
-        401,
-        "unauthenticated",
-    )
-    .await;
+    let log = Call::get("/api/v1/auth-events");
+    let yesterday = Call::get("/api/v1/auth-events?from=yesterday");
+    app.assert_problems(Some(&admin), 400, "bad_request", [&yesterday])
+        .await;
+    app.assert_problems(None, 401, "unauthenticated", [&log])
+        .await;
     // A user is not staff.
-    assert_problem(
-        app.get("/api/v1/auth-events", Some(access(&registered["tokens"])))
-            .await,
-        403,
-        "forbidden",
-    )
-    .await;
+    app.assert_problems(Some(registered.access()), 403, "forbidden", [&log])
+        .await;
 }
 
 /// Runs the real binary, drives every secret-bearing path, then looks for each secret in
@@ -1204,15 +927,21 @@ async fn no_secret_in_any_log_or_error_body() {
             }
         }
     }
-    let server = Kill(Some(server));
+    let mut server = Kill(Some(server));
     let base = format!("http://127.0.0.1:{port}");
     let client = reqwest::Client::new();
-    for _ in 0..100 {
-        if client.get(format!("{base}/healthz")).send().await.is_ok() {
-            break;
+    // A child process, not the app in this test: polled until it listens, within a bound.
+    let listening = tokio::time::timeout(Duration::from_secs(30), async {
+        while client.get(format!("{base}/healthz")).send().await.is_err() {
+            let child = server.0.as_mut().unwrap();
+            if let Some(status) = child.try_wait().unwrap() {
+                panic!("the server exited before it listened: {status}");
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    })
+    .await;
+    assert!(listening.is_ok(), "the server did not listen within 30 s");
     let mut secrets = vec![key.clone()];
     let bodies = std::cell::RefCell::new(Vec::new());
     let call =
@@ -1442,8 +1171,8 @@ async fn no_secret_in_any_log_or_error_body() {
 
 #[tokio::test]
 async fn concurrent_correct_logins_are_not_throttled() {
-    let (app, _admin, _) = setup("acme").await;
-    register(&app, "acme", "anna@example.com").await;
+    let (app, _, _) = TestApp::with_providers(["acme"]).await;
+    app.register("acme", "anna@example.com").await;
     for _ in 0..10 {
         let attempts = (0..3).map(|_| login(&app, Some("acme"), "anna@example.com", PASSWORD));
         let statuses: Vec<u16> = join_all(attempts)
@@ -1457,26 +1186,18 @@ async fn concurrent_correct_logins_are_not_throttled() {
 
 #[tokio::test]
 async fn json_bodies_need_the_json_content_type() {
-    let (app, admin, provider) = setup("acme").await;
-    let id = provider["id"].as_str().unwrap();
-    for (method, path) in [
-        (Method::PATCH, format!("/api/v1/providers/{id}")),
-        (Method::PUT, format!("/api/v1/providers/{id}/auth-methods")),
-        (Method::PUT, format!("/api/v1/providers/{id}/policies")),
+    let (app, admin, [provider]) = TestApp::with_providers(["acme"]).await;
+    let item = format!("/api/v1/providers/{}", provider.id);
+    let calls = [
+        (Method::PATCH, item.clone()),
+        (Method::PUT, methods_path(&provider)),
+        (Method::PUT, policies_path(&provider)),
         (Method::POST, "/api/v1/me/password".to_owned()),
         (Method::POST, "/api/v1/me/api-tokens".to_owned()),
-    ] {
-        let response = app
-            .client
-            .request(method, app.url(&path))
-            .bearer_auth(&admin)
-            .header("content-type", "text/plain")
-            .body("{}")
-            .send()
-            .await
-            .unwrap();
-        assert_problem(response, 415, "unsupported_media_type").await;
-    }
+    ]
+    .map(|(method, path)| Call::new(method, path).raw("text/plain", "{}"));
+    app.assert_problems(Some(&admin), 415, "unsupported_media_type", &calls)
+        .await;
 }
 
 #[tokio::test]
@@ -1488,36 +1209,34 @@ async fn employees_set_a_password_and_log_in_with_it() {
     assert_eq!(me["has_password"], false);
     assert_eq!(me["roles"], json!(["admin"]));
     // No password yet: none to confirm.
-    let set = json!({ "new_password": "a long and winding passphrase" });
+    let passphrase = "a long and winding passphrase";
+    let set = json!({ "new_password": passphrase });
     assert_eq!(
         app.post("/api/v1/me/password", Some(access(&first)), set)
             .await
             .status(),
         204
     );
-    let tokens = json_ok(
-        login(&app, None, "BOSS", "a long and winding passphrase").await,
-        200,
-    )
-    .await;
+    let tokens = json_ok(login(&app, None, "BOSS", passphrase).await, 200).await;
     let me = json_ok(app.get("/api/v1/me", Some(access(&tokens))).await, 200).await;
     assert_eq!(me["kind"], "employee");
     assert_eq!(me["has_password"], true);
-    // From now on the current one is needed.
-    let change = json!({ "new_password": "another long passphrase here" });
-    assert_problem(
-        app.post("/api/v1/me/password", Some(access(&tokens)), change)
-            .await,
-        422,
-        "validation_failed",
-    )
-    .await;
-    let with_login = json!({ "current_password": "a long and winding passphrase", "new_password": "boss boss boss boss boss" });
-    assert_problem(
-        app.post("/api/v1/me/password", Some(access(&tokens)), with_login)
-            .await,
-        422,
-        "validation_failed",
+    // From now on the current one is needed; and a password made of the login is refused.
+    let change = |body| Call::post("/api/v1/me/password", body);
+    app.assert_invalid(
+        Some(access(&tokens)),
+        &[
+            (
+                change(json!({ "new_password": "another long passphrase here" })),
+                &["/current_password"],
+            ),
+            (
+                change(
+                    json!({ "current_password": passphrase, "new_password": "boss boss boss boss boss" }),
+                ),
+                &["/new_password"],
+            ),
+        ],
     )
     .await;
     assert_problem(
@@ -1527,23 +1246,18 @@ async fn employees_set_a_password_and_log_in_with_it() {
     )
     .await;
     // Authinfo is for providers' scripts; employees use API tokens.
-    let basic = app
-        .client
-        .get(app.url("/api/v1/me"))
-        .basic_auth("boss", Some("a long and winding passphrase"))
-        .send()
-        .await
-        .unwrap();
-    assert_problem(basic, 403, "method_disabled").await;
+    assert_problem(
+        basic(&app, "boss", passphrase).await,
+        403,
+        "method_disabled",
+    )
+    .await;
 }
 
 #[tokio::test]
 async fn policies_have_defaults_and_refuse_bad_values() {
-    let (app, admin, provider) = setup("acme").await;
-    let path = format!(
-        "/api/v1/providers/{}/policies",
-        provider["id"].as_str().unwrap()
-    );
+    let (app, admin, [provider]) = TestApp::with_providers(["acme"]).await;
+    let path = policies_path(&provider);
     let policies = json_ok(app.get(&path, Some(&admin)).await, 200).await;
     assert_eq!(
         policies,
@@ -1554,34 +1268,32 @@ async fn policies_have_defaults_and_refuse_bad_values() {
             "authinfo_ip_allowlist": [],
         })
     );
-    for (field, value) in [
-        ("auth_log_retention_days", json!(0)),
-        ("auth_log_retention_days", json!(4000)),
-        ("auth_log_retention_days", json!(-1)),
-        ("authinfo_ip_allowlist", json!("10.0.0.0/8")),
-        ("admin_mfa_required", json!("yes")),
-    ] {
+    let with = |field: &str, value: Option<Value>| {
         let mut body = policies.clone();
-        body[field] = value;
-        assert_problem(
-            app.put(&path, Some(&admin), body).await,
-            422,
-            "validation_failed",
-        )
-        .await;
-    }
-    let mut missing = policies.clone();
-    missing
-        .as_object_mut()
-        .unwrap()
-        .remove("auth_log_retention_days");
-    let problem = assert_problem(
-        app.put(&path, Some(&admin), missing).await,
-        422,
-        "validation_failed",
+        match value {
+            Some(value) => body[field] = value,
+            None => {
+                body.as_object_mut().unwrap().remove(field);
+            }
+        }
+        Call::put(&path, body)
+    };
+    let days = "auth_log_retention_days";
+    app.assert_invalid(
+        Some(&admin),
+        &[
+            (with(days, Some(json!(0))), &["/auth_log_retention_days"]),
+            (with(days, Some(json!(4000))), &["/auth_log_retention_days"]),
+            (with(days, Some(json!(-1))), &[""]),
+            (with(days, None), &["/auth_log_retention_days"]),
+            (
+                with("authinfo_ip_allowlist", Some(json!("10.0.0.0/8"))),
+                &[""],
+            ),
+            (with("admin_mfa_required", Some(json!("yes"))), &[""]),
+        ],
     )
     .await;
-    assert_eq!(problem["errors"][0]["pointer"], "/auth_log_retention_days");
     assert_eq!(
         json_ok(app.get(&path, Some(&admin)).await, 200).await,
         policies,
@@ -1591,26 +1303,23 @@ async fn policies_have_defaults_and_refuse_bad_values() {
 
 #[tokio::test]
 async fn idle_sessions_die_by_the_kind_of_their_subject() {
-    let app = spawn_app_with(|s| {
-        s.employee_session_idle = Duration::from_secs(1);
-    })
-    .await;
-    let admin = app.admin_token().await;
-    app.create_provider(&admin, "acme").await;
-    let user = register(&app, "acme", "anna@example.com").await;
+    let (app, _, _) = TestApp::with_providers(["acme"]).await;
+    let user = app.register("acme", "anna@example.com").await;
     let employee_key = api::cli::bootstrap_admin(&app.settings, "sleepy", "Sleepy").unwrap();
     let employee = app.redeem(&employee_key).await;
-    tokio::time::sleep(Duration::from_millis(1200)).await;
-    let refresh = |tokens: &Value| json!({ "refresh_token": tokens["refresh_token"] });
+    // Past an employee's idle limit, well within a user's.
+    let idle = app.settings.employee_session_idle;
+    assert!(idle < app.settings.user_session_idle);
+    app.advance(chrono::Duration::from_std(idle).unwrap() + chrono::Duration::minutes(1));
     assert_problem(
-        app.post("/api/v1/auth/refresh", None, refresh(&employee))
+        app.request(&refresh_call(&employee["refresh_token"]), None)
             .await,
         401,
         "invalid_credentials",
     )
     .await;
     json_ok(
-        app.post("/api/v1/auth/refresh", None, refresh(&user["tokens"]))
+        app.request(&refresh_call(&user.tokens["refresh_token"]), None)
             .await,
         200,
     )

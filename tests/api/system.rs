@@ -1,5 +1,3 @@
-use reqwest::Method;
-
 use crate::helpers::*;
 
 #[tokio::test]
@@ -44,7 +42,7 @@ async fn unknown_route_and_wrong_method_are_problems() {
     let app = spawn_app().await;
     assert_problem(app.get("/nope", None).await, 404, "no_route").await;
     assert_problem(
-        app.send(Method::DELETE, "/healthz", None, None).await,
+        app.delete("/healthz", None).await,
         405,
         "method_not_allowed",
     )
