@@ -61,15 +61,20 @@ impl TestDb {
         self.admin_url.is_some()
     }
 
-    /// Takes the database away under a running app (PostgreSQL only).
+    /// Takes the database away under a running app: PostgreSQL's is dropped; SQLite's file
+    /// is removed (the open connections still read the unlinked file, but nothing written
+    /// from then on survives a restart).
     pub fn drop_now(&self) {
-        if let Some(admin_url) = &self.admin_url {
-            let mut conn = PgConnection::establish(admin_url).expect("admin connection");
-            conn.batch_execute(&format!(
-                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-                self.name
-            ))
-            .expect("drop test database");
+        match &self.admin_url {
+            Some(admin_url) => {
+                let mut conn = PgConnection::establish(admin_url).expect("admin connection");
+                conn.batch_execute(&format!(
+                    "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                    self.name
+                ))
+                .expect("drop test database");
+            }
+            None => std::fs::remove_file(&self.name).expect("remove the SQLite file"),
         }
     }
 }
@@ -277,6 +282,9 @@ impl TestApp {
             .request(call.method.clone(), self.url(&call.path));
         if let Some(token) = token {
             request = request.bearer_auth(token);
+        }
+        for (name, value) in &call.headers {
+            request = request.header(*name, value);
         }
         request = match &call.body {
             Body::None => request,
@@ -513,6 +521,7 @@ pub struct Call {
     pub method: Method,
     pub path: String,
     body: Body,
+    headers: Vec<(&'static str, String)>,
 }
 
 #[derive(Debug, Clone)]
@@ -532,6 +541,7 @@ impl Call {
             method,
             path: path.into(),
             body: Body::None,
+            headers: Vec::new(),
         }
     }
 
@@ -558,6 +568,12 @@ impl Call {
     /// With `body` as JSON.
     pub fn json(mut self, body: Value) -> Self {
         self.body = Body::Json(body);
+        self
+    }
+
+    /// With one more request header.
+    pub fn header(mut self, name: &'static str, value: &str) -> Self {
+        self.headers.push((name, value.to_owned()));
         self
     }
 
