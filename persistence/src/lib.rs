@@ -6,6 +6,7 @@
 
 pub mod connection;
 mod error;
+mod records;
 mod rows;
 pub mod schema;
 mod store;

@@ -12,8 +12,8 @@ use uuid::Uuid;
 
 use crate::StoreError;
 use crate::error::corrupt;
+use crate::records::{ApiTokenRecord, AuthEventRecord, NewApiToken, NewSession, SessionRecord};
 use crate::schema::*;
-use crate::store::{ApiTokenRecord, AuthEventRecord, NewApiToken, NewSession, SessionRecord};
 
 pub(crate) fn uuid(value: &str) -> Result<Uuid, StoreError> {
     Uuid::parse_str(value).map_err(|_| corrupt("id"))

@@ -7,34 +7,9 @@ use uuid::Uuid;
 
 use super::Store;
 use crate::StoreError;
+use crate::records::{ApiTokenRecord, NewApiToken};
 use crate::rows::{ApiTokenRow, naive};
 use crate::schema::api_tokens;
-
-#[derive(Debug, Clone)]
-pub struct NewApiToken {
-    pub id: Uuid,
-    pub subject: Subject,
-    pub provider_id: Option<Uuid>,
-    pub name: String,
-    pub token_prefix: String,
-    pub token_hash: String,
-    pub scope: String,
-    pub created_at: DateTime<Utc>,
-    pub expires_at: Option<DateTime<Utc>>,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct ApiTokenRecord {
-    pub id: Uuid,
-    pub subject: Subject,
-    pub provider_id: Option<Uuid>,
-    pub name: String,
-    pub token_prefix: String,
-    pub scope: String,
-    pub created_at: DateTime<Utc>,
-    pub expires_at: Option<DateTime<Utc>>,
-    pub last_used_at: Option<DateTime<Utc>>,
-}
 
 /// How often `last_used_at` of an API token is written: once a minute is precise enough and
 /// keeps a busy script from turning every read into a write.

@@ -2,28 +2,14 @@
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use domain::model::Subject;
 use domain::permission::ProviderScope;
 use uuid::Uuid;
 
 use super::{Page, PageRequest, Store};
 use crate::StoreError;
+use crate::records::AuthEventRecord;
 use crate::rows::{AuthEventRow, naive};
 use crate::schema::auth_events;
-
-/// One line of the auth log.
-#[derive(Debug, Clone, PartialEq)]
-pub struct AuthEventRecord {
-    pub id: Uuid,
-    pub provider_id: Option<Uuid>,
-    pub subject: Option<Subject>,
-    pub method: String,
-    pub outcome: String,
-    pub reason: String,
-    pub ip: Option<String>,
-    pub user_agent: Option<String>,
-    pub created_at: DateTime<Utc>,
-}
 
 #[derive(Debug, Clone, Default)]
 pub struct AuthEventFilter {

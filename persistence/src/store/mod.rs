@@ -16,11 +16,11 @@ mod sessions;
 mod throttle;
 mod users;
 
-pub use api_tokens::{ApiTokenRecord, NewApiToken};
-pub use auth_events::{AuthEventFilter, AuthEventRecord};
+pub use crate::records::{ApiTokenRecord, AuthEventRecord, NewApiToken, NewSession, SessionRecord};
+pub use auth_events::AuthEventFilter;
 pub use employees::EmployeeCredentials;
 pub use keys::*;
-pub use sessions::{NewSession, RefreshOutcome, SessionRecord};
+pub use sessions::RefreshOutcome;
 pub use users::UserCredentials;
 
 /// A page of a collection, ordered by id (UUID v7, so by creation).

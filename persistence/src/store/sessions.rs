@@ -7,6 +7,7 @@ use domain::model::Subject;
 use uuid::Uuid;
 
 use super::Store;
+use crate::records::{NewSession, SessionRecord};
 use crate::rows::{RefreshTokenRow, SessionRow, naive};
 use crate::schema::{api_tokens, refresh_tokens, sessions, temporary_keys};
 use crate::{DbConnection, StoreError};
@@ -45,31 +46,6 @@ pub(crate) fn revoke_everything(
     .set(temporary_keys::used_at.eq(now))
     .execute(conn)?;
     Ok(())
-}
-
-#[derive(Debug, Clone)]
-pub struct NewSession {
-    pub id: Uuid,
-    pub subject: Subject,
-    pub provider_id: Option<Uuid>,
-    pub method: String,
-    pub ip: Option<String>,
-    pub user_agent: Option<String>,
-    pub created_at: DateTime<Utc>,
-    pub expires_at: DateTime<Utc>,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct SessionRecord {
-    pub id: Uuid,
-    pub subject: Subject,
-    pub provider_id: Option<Uuid>,
-    pub method: String,
-    pub ip: Option<String>,
-    pub user_agent: Option<String>,
-    pub created_at: DateTime<Utc>,
-    pub last_seen_at: DateTime<Utc>,
-    pub expires_at: DateTime<Utc>,
 }
 
 /// What presenting a refresh token did.

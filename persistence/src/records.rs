@@ -1,0 +1,71 @@
+//! The records the store takes and answers that are not domain types: sessions, API
+//! tokens, auth events. Rows (`rows.rs`) convert to and from them; the store uses both.
+
+use chrono::{DateTime, Utc};
+use domain::model::Subject;
+use uuid::Uuid;
+
+#[derive(Debug, Clone)]
+pub struct NewApiToken {
+    pub id: Uuid,
+    pub subject: Subject,
+    pub provider_id: Option<Uuid>,
+    pub name: String,
+    pub token_prefix: String,
+    pub token_hash: String,
+    pub scope: String,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApiTokenRecord {
+    pub id: Uuid,
+    pub subject: Subject,
+    pub provider_id: Option<Uuid>,
+    pub name: String,
+    pub token_prefix: String,
+    pub scope: String,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub last_used_at: Option<DateTime<Utc>>,
+}
+
+/// One line of the auth log.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuthEventRecord {
+    pub id: Uuid,
+    pub provider_id: Option<Uuid>,
+    pub subject: Option<Subject>,
+    pub method: String,
+    pub outcome: String,
+    pub reason: String,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewSession {
+    pub id: Uuid,
+    pub subject: Subject,
+    pub provider_id: Option<Uuid>,
+    pub method: String,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct SessionRecord {
+    pub id: Uuid,
+    pub subject: Subject,
+    pub provider_id: Option<Uuid>,
+    pub method: String,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub last_seen_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+}
