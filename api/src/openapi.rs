@@ -1,6 +1,7 @@
 //! The OpenAPI document: each route module describes its own operations; this merges them
 //! and adds what is common (security schemes, the problem schema, tags).
 
+use utoipa::openapi::path::{Operation, PathItem};
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::openapi::{InfoBuilder, LicenseBuilder, OpenApi as Document};
 use utoipa::{Modify, OpenApi};
@@ -83,21 +84,27 @@ pub fn document() -> Document {
     doc
 }
 
+/// Every operation of a path.
+fn operations(item: &mut PathItem) -> impl Iterator<Item = &mut Operation> {
+    [
+        item.get.as_mut(),
+        item.put.as_mut(),
+        item.post.as_mut(),
+        item.delete.as_mut(),
+        item.patch.as_mut(),
+        item.head.as_mut(),
+        item.options.as_mut(),
+        item.trace.as_mut(),
+    ]
+    .into_iter()
+    .flatten()
+}
+
 /// OpenAPI requires a description on every response; where a handler gave none, the HTTP
 /// reason phrase stands in.
 fn describe_responses(doc: &mut Document) {
     for item in doc.paths.paths.values_mut() {
-        let operations = [
-            item.get.as_mut(),
-            item.put.as_mut(),
-            item.post.as_mut(),
-            item.delete.as_mut(),
-            item.patch.as_mut(),
-            item.head.as_mut(),
-            item.options.as_mut(),
-            item.trace.as_mut(),
-        ];
-        for operation in operations.into_iter().flatten() {
+        for operation in operations(item) {
             for (status, response) in operation.responses.responses.iter_mut() {
                 if let utoipa::openapi::RefOr::T(response) = response
                     && response.description.is_empty()
@@ -147,14 +154,7 @@ fn add_unavailable(doc: &mut Document) {
         if !path.starts_with("/api/") {
             continue;
         }
-        let operations = [
-            item.get.as_mut(),
-            item.put.as_mut(),
-            item.post.as_mut(),
-            item.delete.as_mut(),
-            item.patch.as_mut(),
-        ];
-        for operation in operations.into_iter().flatten() {
+        for operation in operations(item) {
             operation
                 .responses
                 .responses
