@@ -152,3 +152,20 @@ fn both_backends_migrate_to_the_same_tables_and_columns() {
         assert_same(&sqlite, &postgres, "sqlite", "postgres");
     }
 }
+
+/// Every column the migrations make is classified for GDPR (`persistence::personal_data`),
+/// and the list names no column that does not exist.
+#[test]
+fn every_column_is_classified_for_gdpr() {
+    let migrated = sqlite_columns(&TestDb::sqlite());
+    let classified: Columns = persistence::personal_data::COLUMNS
+        .iter()
+        .map(|(t, c, _)| ((*t).to_owned(), (*c).to_owned()))
+        .collect();
+    assert_same(
+        &migrated,
+        &classified,
+        "the migrations",
+        "personal_data::COLUMNS",
+    );
+}

@@ -1,0 +1,179 @@
+//! What every stored column holds, for GDPR: the one list that clearing a client, exporting
+//! a person's data and the retention jobs read. A test (`tests/migrations.rs`) fails when a
+//! migration adds a table or column that is not classified here, so a new feature cannot
+//! store personal data that clearing would miss.
+
+/// What clearing a person's data does to a column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Clearing {
+    /// Replaced by a random value that cannot be mapped back (no kept mapping, no hash).
+    Replace,
+    /// Set to NULL.
+    Remove,
+    /// The whole row goes.
+    DeleteRow,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DataClass {
+    /// Identifies or describes a person.
+    Personal(Clearing),
+    /// A person's credential or a secret derived from one: revoked and removed on clearing.
+    Credential,
+    /// Kept while a legal hold (tax law) runs, then anonymized.
+    LegalHold,
+    /// Says nothing about a person: ids, times, states, settings, service keys.
+    NotPersonal,
+}
+
+use Clearing::{DeleteRow, Remove, Replace};
+use DataClass::{Credential, NotPersonal, Personal};
+
+/// Every column of every table, with its class.
+pub const COLUMNS: &[(&str, &str, DataClass)] = &[
+    // A provider is a hosting brand (a company), not a person.
+    ("providers", "id", NotPersonal),
+    ("providers", "slug", NotPersonal),
+    ("providers", "name", NotPersonal),
+    ("providers", "jurisdiction", NotPersonal),
+    ("providers", "status", NotPersonal),
+    ("providers", "auth_methods", NotPersonal),
+    ("providers", "policies", NotPersonal),
+    ("providers", "created_at", NotPersonal),
+    ("providers", "updated_at", NotPersonal),
+    ("providers", "version", NotPersonal),
+    // A client may be a natural person: its name is personal.
+    ("clients", "id", NotPersonal),
+    ("clients", "provider_id", NotPersonal),
+    ("clients", "name", Personal(Replace)),
+    ("clients", "status", NotPersonal),
+    ("clients", "created_at", NotPersonal),
+    ("clients", "updated_at", NotPersonal),
+    ("clients", "version", NotPersonal),
+    ("users", "id", NotPersonal),
+    ("users", "provider_id", NotPersonal),
+    ("users", "client_id", NotPersonal),
+    ("users", "email", Personal(Replace)),
+    ("users", "name", Personal(Replace)),
+    ("users", "phone", Personal(Remove)),
+    ("users", "status", NotPersonal),
+    ("users", "password_hash", Credential),
+    ("users", "created_at", NotPersonal),
+    ("users", "updated_at", NotPersonal),
+    ("users", "version", NotPersonal),
+    // Employees are staff; clearing a client does not touch them, but their data is
+    // personal all the same.
+    ("employees", "id", NotPersonal),
+    ("employees", "login", Personal(Replace)),
+    ("employees", "name", Personal(Replace)),
+    ("employees", "email", Personal(Remove)),
+    ("employees", "status", NotPersonal),
+    ("employees", "all_providers", NotPersonal),
+    ("employees", "password_hash", Credential),
+    ("employees", "created_at", NotPersonal),
+    ("employees", "updated_at", NotPersonal),
+    ("employees", "version", NotPersonal),
+    ("employee_roles", "employee_id", NotPersonal),
+    ("employee_roles", "role", NotPersonal),
+    ("employee_providers", "employee_id", NotPersonal),
+    ("employee_providers", "provider_id", NotPersonal),
+    // The service's own signing keys.
+    ("signing_keys", "kid", NotPersonal),
+    ("signing_keys", "algorithm", NotPersonal),
+    ("signing_keys", "private_key", NotPersonal),
+    ("signing_keys", "public_key", NotPersonal),
+    ("signing_keys", "created_at", NotPersonal),
+    ("temporary_keys", "id", NotPersonal),
+    ("temporary_keys", "key_hash", Credential),
+    ("temporary_keys", "subject_kind", NotPersonal),
+    ("temporary_keys", "subject_id", NotPersonal),
+    ("temporary_keys", "provider_id", NotPersonal),
+    ("temporary_keys", "issued_by", NotPersonal),
+    ("temporary_keys", "created_at", NotPersonal),
+    ("temporary_keys", "expires_at", NotPersonal),
+    ("temporary_keys", "used_at", NotPersonal),
+    ("sessions", "id", NotPersonal),
+    ("sessions", "subject_kind", NotPersonal),
+    ("sessions", "subject_id", NotPersonal),
+    ("sessions", "provider_id", NotPersonal),
+    ("sessions", "method", NotPersonal),
+    ("sessions", "ip", Personal(Remove)),
+    ("sessions", "user_agent", Personal(Remove)),
+    ("sessions", "created_at", NotPersonal),
+    ("sessions", "last_seen_at", NotPersonal),
+    ("sessions", "expires_at", NotPersonal),
+    ("sessions", "revoked_at", NotPersonal),
+    ("refresh_tokens", "token_hash", Credential),
+    ("refresh_tokens", "session_id", NotPersonal),
+    ("refresh_tokens", "created_at", NotPersonal),
+    ("refresh_tokens", "used_at", NotPersonal),
+    ("api_tokens", "id", NotPersonal),
+    ("api_tokens", "subject_kind", NotPersonal),
+    ("api_tokens", "subject_id", NotPersonal),
+    ("api_tokens", "provider_id", NotPersonal),
+    // People name tokens after themselves and their devices.
+    ("api_tokens", "name", Personal(Replace)),
+    ("api_tokens", "token_prefix", Credential),
+    ("api_tokens", "token_hash", Credential),
+    ("api_tokens", "scope", NotPersonal),
+    ("api_tokens", "created_at", NotPersonal),
+    ("api_tokens", "expires_at", NotPersonal),
+    ("api_tokens", "last_used_at", NotPersonal),
+    ("api_tokens", "revoked_at", NotPersonal),
+    // The key names an account or hashes a typed login.
+    ("auth_throttle", "throttle_key", Personal(DeleteRow)),
+    ("auth_throttle", "failures", NotPersonal),
+    ("auth_throttle", "last_attempt_at", NotPersonal),
+    // Auth events stay as evidence; who and from where is stripped.
+    ("auth_events", "id", NotPersonal),
+    ("auth_events", "provider_id", NotPersonal),
+    ("auth_events", "subject_kind", NotPersonal),
+    ("auth_events", "subject_id", NotPersonal),
+    ("auth_events", "method", NotPersonal),
+    ("auth_events", "outcome", NotPersonal),
+    ("auth_events", "reason", NotPersonal),
+    ("auth_events", "ip", Personal(Remove)),
+    ("auth_events", "user_agent", Personal(Remove)),
+    ("auth_events", "created_at", NotPersonal),
+    ("job_leases", "name", NotPersonal),
+    ("job_leases", "holder", NotPersonal),
+    ("job_leases", "expires_at", NotPersonal),
+];
+
+/// The class of `table.column`, if it is listed.
+pub fn class_of(table: &str, column: &str) -> Option<DataClass> {
+    COLUMNS
+        .iter()
+        .find(|(t, c, _)| *t == table && *c == column)
+        .map(|(_, _, class)| *class)
+}
+
+/// The columns of personal data (and credentials) that clearing must handle.
+pub fn personal_columns() -> impl Iterator<Item = (&'static str, &'static str, DataClass)> {
+    COLUMNS
+        .iter()
+        .copied()
+        .filter(|(_, _, class)| !matches!(class, DataClass::NotPersonal))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_column_is_listed_once() {
+        let mut seen = std::collections::BTreeSet::new();
+        for (table, column, _) in COLUMNS {
+            assert!(seen.insert((table, column)), "{table}.{column} twice");
+        }
+    }
+
+    #[test]
+    fn lookups() {
+        assert_eq!(class_of("users", "email"), Some(Personal(Replace)));
+        assert_eq!(class_of("auth_events", "ip"), Some(Personal(Remove)));
+        assert_eq!(class_of("users", "nope"), None);
+        assert!(personal_columns().any(|(t, c, _)| (t, c) == ("users", "password_hash")));
+        assert!(!personal_columns().any(|(t, _, _)| t == "providers"));
+    }
+}
