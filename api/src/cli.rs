@@ -11,6 +11,7 @@ use domain::provider::AccountStatus;
 use persistence::Store;
 use uuid::Uuid;
 
+use crate::outside::clock::{Clock, SystemClock};
 use crate::settings::{Settings, parse_duration};
 
 #[derive(Debug, Parser)]
@@ -76,7 +77,8 @@ pub fn bootstrap_admin(settings: &Settings, login: &str, name: &str) -> anyhow::
             "an employee with login {login:?} exists; use `issue-key --employee {login}` for a new key"
         );
     }
-    let now = chrono::Utc::now();
+    // The CLI runs outside the server: the system clock is its clock.
+    let now = SystemClock.now();
     let employee = Employee {
         id: Uuid::now_v7(),
         login,
@@ -114,7 +116,8 @@ pub fn issue_key(
         .transpose()?
         .unwrap_or(settings.temporary_key_ttl);
     let store = open(settings)?;
-    let now = chrono::Utc::now();
+    // The CLI runs outside the server: the system clock is its clock.
+    let now = SystemClock.now();
     let (subject, provider_id) = match (employee, user, provider) {
         (Some(login), None, None) => {
             let login = parse_login(login).map_err(|e| anyhow!("--employee {e}"))?;
