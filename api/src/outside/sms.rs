@@ -1,10 +1,12 @@
-//! Sending a text message to a phone. The phone feature gives this trait its real gateways
-//! (generic HTTP, Twilio-compatible); until a gateway is configured, sending fails with
-//! `NotConfigured` and callers answer so.
+//! Sending a text message to a phone. The real implementation is
+//! `sms_gateways::GatewaySms` (the configured generic HTTP and Twilio-compatible gateways,
+//! with failover); where no gateway serves a provider, sending fails with `NotConfigured`
+//! and callers answer so.
 
 use std::sync::Mutex;
 
 use domain::phone::PhoneNumber;
+use uuid::Uuid;
 
 use super::BoxFuture;
 
@@ -14,8 +16,16 @@ pub struct SmsMessage {
     pub to: PhoneNumber,
     /// The whole text; it may hold a code, so it never goes to a log.
     pub text: String,
-    /// The sender name the provider configured, if any.
+    /// The sender name, if the caller has one; otherwise the gateway's own.
     pub sender: Option<String>,
+    /// The provider the message is sent for: it picks the gateways (`None`: those serving
+    /// every provider).
+    pub provider_id: Option<Uuid>,
+    /// The recipient's language (`de`, `pt-BR`), for the gateway's template.
+    pub language: Option<String>,
+    /// A one-time code: when set, each gateway writes it into its own template for
+    /// `language`, and `text` is not used.
+    pub code: Option<String>,
 }
 
 /// What a gateway said when it took a message.
@@ -99,6 +109,9 @@ mod tests {
             to: PhoneNumber::parse(to).unwrap(),
             text: text.into(),
             sender: None,
+            provider_id: None,
+            language: None,
+            code: None,
         }
     }
 
