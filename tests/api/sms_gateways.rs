@@ -624,6 +624,10 @@ async fn bad_gateways_are_refused_with_pointers() {
             &["/http/headers/Bad Header"],
         ),
         (
+            http(|b| b["http"]["headers"] = json!({ "authorization": "Bearer x" })),
+            &["/http/headers/authorization"],
+        ),
+        (
             http(|b| b["http"]["success_statuses"] = json!([200, 99])),
             &["/http/success_statuses/1"],
         ),

@@ -10,8 +10,9 @@ use uuid::Uuid;
 
 use super::BoxFuture;
 
-/// One text to one E.164 number.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One text to one E.164 number. `Debug` leaves out the text and the code and shows only
+/// the number's last digits, so a message printed by mistake does not leak them.
+#[derive(Clone, PartialEq, Eq)]
 pub struct SmsMessage {
     pub to: PhoneNumber,
     /// The whole text; it may hold a code, so it never goes to a log.
@@ -26,6 +27,21 @@ pub struct SmsMessage {
     /// A one-time code: when set, each gateway writes it into its own template for
     /// `language`, and `text` is not used.
     pub code: Option<String>,
+}
+
+impl std::fmt::Debug for SmsMessage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let to = self.to.as_str();
+        let tail = &to[to.len().saturating_sub(2)..];
+        f.debug_struct("SmsMessage")
+            .field("to", &format_args!("…{tail}"))
+            .field("text_chars", &self.text.chars().count())
+            .field("sender", &self.sender)
+            .field("provider_id", &self.provider_id)
+            .field("language", &self.language)
+            .field("code", &self.code.as_ref().map(|_| "…"))
+            .finish()
+    }
 }
 
 /// What a gateway said when it took a message.
@@ -128,6 +144,18 @@ mod tests {
             Err(SmsError::AllGatewaysFailed)
         );
         assert_eq!(sms.sent().len(), 2);
+    }
+
+    #[test]
+    fn debug_leaves_out_the_text_the_code_and_most_of_the_number() {
+        let mut m = message("+4915112345678", "Your code is 987654");
+        m.code = Some("987654".into());
+        let shown = format!("{m:?}");
+        assert!(
+            !shown.contains("987654") && !shown.contains("151123456"),
+            "{shown}"
+        );
+        assert!(shown.contains("…78"), "{shown}");
     }
 
     #[tokio::test]

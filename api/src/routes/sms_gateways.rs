@@ -298,6 +298,15 @@ fn check_url(template: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// Headers that carry credentials by their nature; they belong in the write-only part.
+fn is_secret_header(name: &str) -> bool {
+    let name = name.to_ascii_lowercase();
+    matches!(
+        name.as_str(),
+        "authorization" | "proxy-authorization" | "cookie" | "x-api-key" | "api-key"
+    )
+}
+
 fn check_headers(headers: &BTreeMap<String, String>, pointer: &str, errors: &mut ValidationErrors) {
     use reqwest::header::{HeaderName, HeaderValue};
     for (name, value) in headers {
@@ -378,6 +387,12 @@ fn parse_form(
                         errors.add("/http/content_type", "is not a valid header value");
                     }
                     check_headers(&h.headers, "/http/headers", &mut errors);
+                    for name in h.headers.keys().filter(|n| is_secret_header(n)) {
+                        errors.add(
+                            &format!("/http/headers/{name}"),
+                            "is secret: put it in credentials.headers, which are never shown",
+                        );
+                    }
                     for (i, status) in h.success_statuses.iter().enumerate() {
                         if !(100..=599).contains(status) {
                             errors.add(
