@@ -235,5 +235,12 @@ mod tests {
         assert!(Settings::from_lookup(env(&[("EMPLOYEE_AUTH_LOG_RETENTION_DAYS", "0")])).is_err());
         let s = Settings::from_lookup(env(&[("EMPLOYEE_AUTH_LOG_RETENTION_DAYS", "30")])).unwrap();
         assert_eq!(s.employee_auth_log_retention_days, 30);
+        let s = Settings::from_lookup(env(&[("SMS_TIMEOUT", "5s"), ("SMS_CONNECT_TIMEOUT", "1")]))
+            .unwrap();
+        assert_eq!(
+            (s.sms_timeout.as_secs(), s.sms_connect_timeout.as_secs()),
+            (5, 1)
+        );
+        assert!(Settings::from_lookup(env(&[("SMS_TIMEOUT", "0s")])).is_err());
     }
 }

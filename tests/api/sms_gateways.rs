@@ -261,6 +261,11 @@ async fn a_failing_and_a_timing_out_gateway_fail_over_to_the_next() {
     )
     .await;
     mount(&server, "good", ResponseTemplate::new(200)).await;
+    // A port nobody listens on: the connection is refused.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let closed_uri = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    create(&app, &admin, simple_gateway("refused", 5, &closed_uri)).await;
     // Made out of order: the priority decides.
     let good = create(&app, &admin, simple_gateway("good", 30, &server.uri())).await;
     let broken = create(&app, &admin, simple_gateway("broken", 10, &server.uri())).await;
@@ -273,7 +278,7 @@ async fn a_failing_and_a_timing_out_gateway_fail_over_to_the_next() {
         .iter()
         .map(|g| g["name"].as_str().unwrap())
         .collect();
-    assert_eq!(names, ["broken", "slow", "good"]);
+    assert_eq!(names, ["refused", "broken", "slow", "good"]);
 
     let receipt = app.state.sms.send(code_message(None, None)).await.unwrap();
     assert_eq!(receipt.gateway, "good");
@@ -528,6 +533,12 @@ async fn only_admins_manage_gateways() {
         app.assert_problems(Some(&staff.token), 403, "forbidden", &calls)
             .await;
     }
+    // An admin limited to one provider does not manage the installation's gateways.
+    let limited = app
+        .create_employee(&admin, "limited", &["admin"], Some(&[provider.id.as_str()]))
+        .await;
+    app.assert_problems(Some(&limited.token), 403, "forbidden", &calls)
+        .await;
     let (_, user) = app
         .client_with_user(&admin, &provider.id, "anna@example.com")
         .await;

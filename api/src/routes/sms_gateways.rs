@@ -554,6 +554,18 @@ async fn provider_scope(
     Ok(ProviderScope::Only(ids))
 }
 
+/// Gateways serve the whole installation: an employee limited to some providers may not
+/// see or route the others' messages.
+fn installation_wide<P>(staff: &Staff<P>) -> ApiResult<()> {
+    match staff.scope() {
+        ProviderScope::All => Ok(()),
+        ProviderScope::Only(_) => Err(ApiError::Forbidden(
+            "SMS gateways serve the whole installation: this needs an employee of all providers"
+                .into(),
+        )),
+    }
+}
+
 fn respond(state: &AppState, gateway: SmsGateway) -> SmsGatewayResponse {
     let health = state.sms_gateways.health.get(gateway.id);
     SmsGatewayResponse::new(gateway, health, state.now())
@@ -576,8 +588,9 @@ async fn load(state: &AppState, id: &str) -> ApiResult<SmsGateway> {
     responses((status = 200, description = "Every gateway", body = SmsGatewayList), NeedsPermission))]
 pub async fn list_sms_gateways(
     state: State,
-    _: Staff<need::SmsGatewaysRead>,
+    staff: Staff<need::SmsGatewaysRead>,
 ) -> ApiResult<web::Json<SmsGatewayList>> {
+    installation_wide(&staff)?;
     let gateways = state.db(|store| Ok(store.list_sms_gateways()?)).await?;
     Ok(web::Json(SmsGatewayList {
         items: gateways.into_iter().map(|g| respond(&state, g)).collect(),
@@ -593,9 +606,10 @@ pub async fn list_sms_gateways(
     ))]
 pub async fn create_sms_gateway(
     state: State,
-    _: Staff<need::SmsGatewaysWrite>,
+    staff: Staff<need::SmsGatewaysWrite>,
     body: Json<SmsGatewayForm>,
 ) -> ApiResult<HttpResponse> {
+    installation_wide(&staff)?;
     let (name, ids, parts) = parse_form(body.into_inner(), None)?;
     let providers = provider_scope(&state, ids).await?;
     let now = state.now();
@@ -642,9 +656,10 @@ pub async fn create_sms_gateway(
     ))]
 pub async fn get_sms_gateway(
     state: State,
-    _: Staff<need::SmsGatewaysRead>,
+    staff: Staff<need::SmsGatewaysRead>,
     id: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
+    installation_wide(&staff)?;
     let gateway = load(&state, &id).await?;
     Ok(tagged(gateway.version, respond(&state, gateway)))
 }
@@ -660,11 +675,12 @@ pub async fn get_sms_gateway(
     ))]
 pub async fn update_sms_gateway(
     state: State,
-    _: Staff<need::SmsGatewaysWrite>,
+    staff: Staff<need::SmsGatewaysWrite>,
     id: web::Path<String>,
     if_match: IfMatch,
     body: Json<SmsGatewayForm>,
 ) -> ApiResult<HttpResponse> {
+    installation_wide(&staff)?;
     let current = load(&state, &id).await?;
     let (name, ids, parts) = parse_form(body.into_inner(), Some(&current.credentials))?;
     let providers = provider_scope(&state, ids).await?;
@@ -702,9 +718,10 @@ pub async fn update_sms_gateway(
     responses((status = 204, description = "Removed"), NeedsPermission, NotFound))]
 pub async fn delete_sms_gateway(
     state: State,
-    _: Staff<need::SmsGatewaysWrite>,
+    staff: Staff<need::SmsGatewaysWrite>,
     id: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
+    installation_wide(&staff)?;
     let id = parse_id(&id, "SMS gateway")?;
     state
         .db(move |store| {
@@ -728,10 +745,11 @@ pub async fn delete_sms_gateway(
     ))]
 pub async fn test_sms_gateway(
     state: State,
-    _: Staff<need::SmsGatewaysWrite>,
+    staff: Staff<need::SmsGatewaysWrite>,
     id: web::Path<String>,
     body: Json<SmsGatewayTest>,
 ) -> ApiResult<web::Json<SmsGatewayTestResult>> {
+    installation_wide(&staff)?;
     let gateway = load(&state, &id).await?;
     let body = body.into_inner();
     let mut errors = ValidationErrors::new();
