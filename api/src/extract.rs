@@ -125,6 +125,8 @@ needs!(
     EmployeesWrite => EmployeesWrite,
     TemporaryKeysIssue => TemporaryKeysIssue,
     AuthEventsRead => AuthEventsRead,
+    SmsGatewaysRead => SmsGatewaysRead,
+    SmsGatewaysWrite => SmsGatewaysWrite,
 );
 
 /// An employee holding permission `P`. Anyone else gets 401 (no credentials) or 403.

@@ -60,6 +60,7 @@ impl Modify for Security {
         (name = "users", description = "Users of a client"),
         (name = "employees", description = "Staff and their roles"),
         (name = "auth-events", description = "The authentication log"),
+        (name = "sms-gateways", description = "SMS gateways, their failover order and health"),
     )
 )]
 struct Base;

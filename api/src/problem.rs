@@ -81,6 +81,9 @@ pub enum ApiError {
     PreconditionFailed,
     #[error("the database is unavailable")]
     Unavailable,
+    /// An SMS gateway did not take a message; the detail is safe (a status, a timeout).
+    #[error("the SMS gateway failed: {0}")]
+    GatewayFailed(String),
     /// Anything unexpected; the cause is logged, never shown.
     #[error("internal error")]
     Internal(String),
@@ -105,6 +108,7 @@ impl ApiError {
             ApiError::Conflict { .. } => "conflict",
             ApiError::PreconditionFailed => "precondition_failed",
             ApiError::Unavailable => "unavailable",
+            ApiError::GatewayFailed(_) => "sms_gateway_failed",
             ApiError::Internal(_) => "internal",
         }
     }
@@ -127,6 +131,7 @@ impl ApiError {
             ApiError::Conflict { .. } => "Conflict",
             ApiError::PreconditionFailed => "Precondition failed",
             ApiError::Unavailable => "Service unavailable",
+            ApiError::GatewayFailed(_) => "SMS gateway failed",
             ApiError::Internal(_) => "Internal error",
         }
     }
@@ -301,6 +306,7 @@ impl ResponseError for ApiError {
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
             ApiError::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
             ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::GatewayFailed(_) => StatusCode::BAD_GATEWAY,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -362,6 +368,7 @@ mod tests {
             ApiError::conflict(""),
             ApiError::PreconditionFailed,
             ApiError::Unavailable,
+            ApiError::GatewayFailed(String::new()),
             ApiError::Internal(String::new()),
         ];
         let mut codes: Vec<&str> = all.iter().map(ApiError::code).collect();

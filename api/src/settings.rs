@@ -32,6 +32,10 @@ pub struct Settings {
     pub auth_log_purge_interval: Duration,
     /// Retention of auth events tied to no provider (employees' sign-ins), in days.
     pub employee_auth_log_retention_days: u32,
+    /// Connecting to an SMS gateway may take this long before the next one is tried.
+    pub sms_connect_timeout: Duration,
+    /// A whole request to an SMS gateway may take this long before the next one is tried.
+    pub sms_timeout: Duration,
 }
 
 impl Default for Settings {
@@ -55,6 +59,8 @@ impl Default for Settings {
             workers: 0,
             auth_log_purge_interval: Duration::from_secs(3600),
             employee_auth_log_retention_days: 180,
+            sms_connect_timeout: Duration::from_secs(3),
+            sms_timeout: Duration::from_secs(10),
         }
     }
 }
@@ -159,6 +165,12 @@ impl Settings {
             }
             s.employee_auth_log_retention_days = u32::try_from(n)?;
         }
+        if let Some(d) = duration("SMS_CONNECT_TIMEOUT")? {
+            s.sms_connect_timeout = d;
+        }
+        if let Some(d) = duration("SMS_TIMEOUT")? {
+            s.sms_timeout = d;
+        }
         if let Some(n) = number("WORKERS")? {
             s.workers = usize::try_from(n)?;
         }
@@ -223,5 +235,12 @@ mod tests {
         assert!(Settings::from_lookup(env(&[("EMPLOYEE_AUTH_LOG_RETENTION_DAYS", "0")])).is_err());
         let s = Settings::from_lookup(env(&[("EMPLOYEE_AUTH_LOG_RETENTION_DAYS", "30")])).unwrap();
         assert_eq!(s.employee_auth_log_retention_days, 30);
+        let s = Settings::from_lookup(env(&[("SMS_TIMEOUT", "5s"), ("SMS_CONNECT_TIMEOUT", "1")]))
+            .unwrap();
+        assert_eq!(
+            (s.sms_timeout.as_secs(), s.sms_connect_timeout.as_secs()),
+            (5, 1)
+        );
+        assert!(Settings::from_lookup(env(&[("SMS_TIMEOUT", "0s")])).is_err());
     }
 }

@@ -14,6 +14,8 @@ use persistence::Store;
 use uuid::Uuid;
 
 use crate::jobs::{AuthLogPurge, Job, JobRunner, PURGE_BATCH};
+use crate::outside::sms::SmsGateway;
+use crate::outside::sms_gateways::GatewaySms;
 use crate::passwords::PasswordHasherPool;
 use crate::problem::{ApiError, redact_values};
 use crate::routes;
@@ -147,13 +149,26 @@ pub async fn build_state(
         interval: settings.auth_log_purge_interval,
     })];
     let jobs = Arc::new(JobRunner::new(store.clone(), outside.clock.clone(), jobs));
+    let sms_gateways = Arc::new(
+        GatewaySms::new(
+            store.clone(),
+            outside.clock.clone(),
+            settings.sms_connect_timeout,
+            settings.sms_timeout,
+        )
+        .context("building the SMS gateways' HTTP client")?,
+    );
+    let sms = outside
+        .sms
+        .unwrap_or_else(|| sms_gateways.clone() as Arc<dyn SmsGateway>);
     Ok(web::Data::new(AppState {
         store,
         settings,
         tokens: Arc::new(tokens),
         passwords,
         clock: outside.clock,
-        sms: outside.sms,
+        sms,
+        sms_gateways,
         oidc: outside.oidc,
         jobs,
     }))

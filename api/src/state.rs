@@ -7,7 +7,8 @@ use persistence::Store;
 use crate::jobs::JobRunner;
 use crate::outside::clock::{Clock, SystemClock};
 use crate::outside::oidc::{IdentityProviderClient, NoIdentityProvider};
-use crate::outside::sms::{NoSmsGateway, SmsGateway};
+use crate::outside::sms::SmsGateway;
+use crate::outside::sms_gateways::GatewaySms;
 use crate::passwords::PasswordHasherPool;
 use crate::problem::ApiError;
 use crate::settings::Settings;
@@ -17,7 +18,8 @@ use crate::tokens::TokenService;
 #[derive(Clone)]
 pub struct Outside {
     pub clock: Arc<dyn Clock>,
-    pub sms: Arc<dyn SmsGateway>,
+    /// `None`: the configured gateways (`GatewaySms`); tests may pass a double.
+    pub sms: Option<Arc<dyn SmsGateway>>,
     pub oidc: Arc<dyn IdentityProviderClient>,
 }
 
@@ -25,7 +27,7 @@ impl Default for Outside {
     fn default() -> Self {
         Self {
             clock: Arc::new(SystemClock),
-            sms: Arc::new(NoSmsGateway),
+            sms: None,
             oidc: Arc::new(NoIdentityProvider),
         }
     }
@@ -39,6 +41,8 @@ pub struct AppState {
     pub passwords: PasswordHasherPool,
     pub clock: Arc<dyn Clock>,
     pub sms: Arc<dyn SmsGateway>,
+    /// The configured gateways themselves: their test sends and their health.
+    pub sms_gateways: Arc<GatewaySms>,
     pub oidc: Arc<dyn IdentityProviderClient>,
     pub jobs: Arc<JobRunner>,
 }

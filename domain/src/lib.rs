@@ -15,6 +15,7 @@ pub mod policy;
 pub mod provider;
 pub mod secret;
 pub mod sign_in;
+pub mod sms_gateway;
 pub mod throttle;
 
 pub use error::{FieldError, ValidationErrors};

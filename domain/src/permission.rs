@@ -18,6 +18,8 @@ text_enum!(
         EmployeesWrite = "employees:write",
         TemporaryKeysIssue = "temporary_keys:issue",
         AuthEventsRead = "auth_events:read",
+        SmsGatewaysRead = "sms_gateways:read",
+        SmsGatewaysWrite = "sms_gateways:write",
     }
 );
 

@@ -8,6 +8,7 @@ use domain::model::{Client, Employee, Provider, Subject, User};
 use domain::permission::ProviderScope;
 use domain::phone::PhoneNumber;
 use domain::provider::{AccountStatus, ProviderSlug, ProviderStatus, SubjectKind};
+use domain::sms_gateway::{GatewayKind, SmsGateway};
 use uuid::Uuid;
 
 use crate::StoreError;
@@ -410,6 +411,88 @@ impl TryFrom<AuthEventRow> for AuthEventRecord {
             ip: row.ip,
             user_agent: row.user_agent,
             created_at: utc(row.created_at),
+        })
+    }
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = sms_gateways)]
+pub(crate) struct SmsGatewayRow {
+    pub id: String,
+    pub name: String,
+    pub kind: String,
+    pub all_providers: bool,
+    pub provider_ids: String,
+    pub priority: i64,
+    pub resend_timeout_seconds: i64,
+    pub code_validity_seconds: i64,
+    pub sender: Option<String>,
+    pub templates: String,
+    pub settings: String,
+    pub credentials: String,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+    pub version: i64,
+}
+
+impl From<&SmsGateway> for SmsGatewayRow {
+    fn from(g: &SmsGateway) -> Self {
+        let (all_providers, ids) = match &g.providers {
+            ProviderScope::All => (true, Vec::new()),
+            ProviderScope::Only(ids) => (false, ids.clone()),
+        };
+        Self {
+            id: g.id.to_string(),
+            name: g.name.clone(),
+            kind: g.kind.name().to_owned(),
+            all_providers,
+            provider_ids: serde_json::to_string(&ids).unwrap_or_default(),
+            priority: i64::from(g.priority),
+            resend_timeout_seconds: i64::from(g.resend_timeout_seconds),
+            code_validity_seconds: i64::from(g.code_validity_seconds),
+            sender: g.sender.clone(),
+            templates: serde_json::to_string(&g.templates).unwrap_or_default(),
+            settings: serde_json::to_string(&g.kind).unwrap_or_default(),
+            credentials: serde_json::to_string(&g.credentials).unwrap_or_default(),
+            created_at: naive(g.created_at),
+            updated_at: naive(g.updated_at),
+            version: g.version,
+        }
+    }
+}
+
+impl TryFrom<SmsGatewayRow> for SmsGateway {
+    type Error = StoreError;
+
+    fn try_from(row: SmsGatewayRow) -> Result<Self, StoreError> {
+        let providers = if row.all_providers {
+            ProviderScope::All
+        } else {
+            ProviderScope::Only(
+                serde_json::from_str(&row.provider_ids).map_err(|_| corrupt("provider_ids"))?,
+            )
+        };
+        let kind: GatewayKind =
+            serde_json::from_str(&row.settings).map_err(|_| corrupt("gateway settings"))?;
+        if kind.name() != row.kind {
+            return Err(corrupt("gateway kind"));
+        }
+        let number = |v: i64, what| u32::try_from(v).map_err(|_| corrupt(what));
+        Ok(SmsGateway {
+            id: uuid(&row.id)?,
+            name: row.name,
+            providers,
+            priority: i32::try_from(row.priority).map_err(|_| corrupt("priority"))?,
+            resend_timeout_seconds: number(row.resend_timeout_seconds, "resend_timeout")?,
+            code_validity_seconds: number(row.code_validity_seconds, "code_validity")?,
+            sender: row.sender,
+            templates: serde_json::from_str(&row.templates).map_err(|_| corrupt("templates"))?,
+            kind,
+            credentials: serde_json::from_str(&row.credentials)
+                .map_err(|_| corrupt("credentials"))?,
+            created_at: utc(row.created_at),
+            updated_at: utc(row.updated_at),
+            version: row.version,
         })
     }
 }

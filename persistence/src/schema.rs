@@ -169,6 +169,26 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    sms_gateways (id) {
+        id -> Text,
+        name -> Text,
+        kind -> Text,
+        all_providers -> Bool,
+        provider_ids -> Text,
+        priority -> BigInt,
+        resend_timeout_seconds -> BigInt,
+        code_validity_seconds -> BigInt,
+        sender -> Nullable<Text>,
+        templates -> Text,
+        settings -> Text,
+        credentials -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        version -> BigInt,
+    }
+}
+
 diesel::joinable!(clients -> providers (provider_id));
 diesel::joinable!(users -> clients (client_id));
 diesel::joinable!(employee_roles -> employees (employee_id));
@@ -190,4 +210,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     auth_throttle,
     auth_events,
     job_leases,
+    sms_gateways,
 );

@@ -426,3 +426,75 @@ fn a_connection_the_server_closed_is_broken_and_unavailable() {
     let error = store.ping().unwrap_err();
     assert!(matches!(error, StoreError::Unavailable(_)), "{error:?}");
 }
+
+#[test]
+fn sms_gateways_round_trip_in_priority_order_and_by_provider() {
+    use std::collections::BTreeMap;
+
+    use domain::sms_gateway::{Credentials, GatewayKind, SmsGateway, TwilioGateway};
+
+    for db in TestDb::all() {
+        let store = open(&db);
+        let acme = provider("acme");
+        store.insert_provider(&acme).unwrap();
+        let gateway = |name: &str, priority: i32, providers: ProviderScope<Uuid>| SmsGateway {
+            id: Uuid::now_v7(),
+            name: name.into(),
+            providers,
+            priority,
+            resend_timeout_seconds: 60,
+            code_validity_seconds: 600,
+            sender: Some("Hosting".into()),
+            templates: BTreeMap::from([("en".to_owned(), "Code {code}".to_owned())]),
+            kind: GatewayKind::Twilio(TwilioGateway {
+                base_url: "https://api.twilio.com".into(),
+                account_sid: "AC1".into(),
+                messaging_service_sid: None,
+            }),
+            credentials: Credentials {
+                auth_token: Some("token".into()),
+                ..Credentials::default()
+            },
+            created_at: now(),
+            updated_at: now(),
+            version: 1,
+        };
+        let second = gateway("second", 20, ProviderScope::All);
+        let first = gateway("first", 10, ProviderScope::Only(vec![acme.id]));
+        store.insert_sms_gateway(&second).unwrap();
+        store.insert_sms_gateway(&first).unwrap();
+
+        assert_eq!(store.sms_gateway(first.id).unwrap(), first);
+        let names = |list: Vec<SmsGateway>| list.into_iter().map(|g| g.name).collect::<Vec<_>>();
+        assert_eq!(
+            names(store.list_sms_gateways().unwrap()),
+            ["first", "second"]
+        );
+        assert_eq!(
+            names(store.sms_gateways_for(Some(acme.id)).unwrap()),
+            ["first", "second"]
+        );
+        assert_eq!(
+            names(store.sms_gateways_for(Some(Uuid::now_v7())).unwrap()),
+            ["second"]
+        );
+        assert_eq!(names(store.sms_gateways_for(None).unwrap()), ["second"]);
+
+        let mut changed = first.clone();
+        changed.priority = 30;
+        store.update_sms_gateway(&changed).unwrap();
+        assert_eq!(store.sms_gateway(first.id).unwrap().version, 2);
+        assert_stale(
+            store.update_sms_gateway(&changed),
+            "a second update from one read",
+        );
+        assert_eq!(
+            names(store.list_sms_gateways().unwrap()),
+            ["second", "first"]
+        );
+
+        store.delete_sms_gateway(first.id).unwrap();
+        assert_not_found(store.sms_gateway(first.id), "a deleted gateway");
+        assert_not_found(store.delete_sms_gateway(first.id), "deleting twice");
+    }
+}

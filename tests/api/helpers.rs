@@ -2,10 +2,11 @@
 
 use std::fmt;
 use std::ops::Index;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use actix_web::web;
 use api::outside::clock::{Clock, ShiftedClock};
+use api::outside::sms::SmsGateway;
 use api::settings::Settings;
 use api::startup::Application;
 use api::state::{AppState, Outside};
@@ -119,12 +120,19 @@ type SettingsChange = Box<dyn FnOnce(&mut Settings)>;
 #[derive(Default)]
 pub struct TestAppBuilder {
     changes: Vec<SettingsChange>,
+    sms: Option<Arc<dyn SmsGateway>>,
 }
 
 impl TestAppBuilder {
     /// Changes the settings the app starts with (after the test defaults).
     pub fn settings(mut self, change: impl FnOnce(&mut Settings) + 'static) -> Self {
         self.changes.push(Box::new(change));
+        self
+    }
+
+    /// Sends text messages through `sms` (a double) instead of the configured gateways.
+    pub fn sms(mut self, sms: Arc<dyn SmsGateway>) -> Self {
+        self.sms = Some(sms);
         self
     }
 
@@ -144,6 +152,7 @@ impl TestAppBuilder {
         let clock = Arc::new(ShiftedClock::default());
         let outside = Outside {
             clock: clock.clone(),
+            sms: self.sms,
             ..Outside::default()
         };
         let app = Application::build_with(settings.clone(), outside)
@@ -166,11 +175,46 @@ impl TestAppBuilder {
     }
 }
 
+/// Every log line the app wrote in this test process (nextest runs each test in a process
+/// of its own), so that a test can look for what must never be logged.
+static CAPTURED: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+struct CapturingLogger;
+
+impl log::Log for CapturingLogger {
+    fn enabled(&self, metadata: &log::Metadata) -> bool {
+        metadata.level() <= log::Level::Info
+    }
+
+    fn log(&self, record: &log::Record) {
+        if self.enabled(record.metadata()) {
+            let line = format!("{} {} {}", record.level(), record.target(), record.args());
+            eprintln!("{line}");
+            CAPTURED
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(line);
+        }
+    }
+
+    fn flush(&self) {}
+}
+
 fn init_logging() {
     static ONCE: OnceLock<()> = OnceLock::new();
     ONCE.get_or_init(|| {
-        let _ = env_logger::builder().is_test(true).try_init();
+        if log::set_logger(&CapturingLogger).is_ok() {
+            log::set_max_level(log::LevelFilter::Info);
+        }
     });
+}
+
+/// The log lines captured so far, one string.
+pub fn captured_log() -> String {
+    CAPTURED
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .join("\n")
 }
 
 /// The app with the test defaults: `TestApp::builder().spawn()`.

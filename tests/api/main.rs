@@ -9,4 +9,5 @@ mod concurrency;
 mod contract;
 mod outage;
 mod retention;
+mod sms_gateways;
 mod system;

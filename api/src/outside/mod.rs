@@ -5,6 +5,7 @@
 pub mod clock;
 pub mod oidc;
 pub mod sms;
+pub mod sms_gateways;
 
 use std::future::Future;
 use std::pin::Pin;

@@ -1,21 +1,47 @@
-//! Sending a text message to a phone. The phone feature gives this trait its real gateways
-//! (generic HTTP, Twilio-compatible); until a gateway is configured, sending fails with
-//! `NotConfigured` and callers answer so.
+//! Sending a text message to a phone. The real implementation is
+//! `sms_gateways::GatewaySms` (the configured generic HTTP and Twilio-compatible gateways,
+//! with failover); where no gateway serves a provider, sending fails with `NotConfigured`
+//! and callers answer so.
 
 use std::sync::Mutex;
 
 use domain::phone::PhoneNumber;
+use uuid::Uuid;
 
 use super::BoxFuture;
 
-/// One text to one E.164 number.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One text to one E.164 number. `Debug` leaves out the text and the code and shows only
+/// the number's last digits, so a message printed by mistake does not leak them.
+#[derive(Clone, PartialEq, Eq)]
 pub struct SmsMessage {
     pub to: PhoneNumber,
     /// The whole text; it may hold a code, so it never goes to a log.
     pub text: String,
-    /// The sender name the provider configured, if any.
+    /// The sender name, if the caller has one; otherwise the gateway's own.
     pub sender: Option<String>,
+    /// The provider the message is sent for: it picks the gateways (`None`: those serving
+    /// every provider).
+    pub provider_id: Option<Uuid>,
+    /// The recipient's language (`de`, `pt-BR`), for the gateway's template.
+    pub language: Option<String>,
+    /// A one-time code: when set, each gateway writes it into its own template for
+    /// `language`, and `text` is not used.
+    pub code: Option<String>,
+}
+
+impl std::fmt::Debug for SmsMessage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let to = self.to.as_str();
+        let tail = &to[to.len().saturating_sub(2)..];
+        f.debug_struct("SmsMessage")
+            .field("to", &format_args!("…{tail}"))
+            .field("text_chars", &self.text.chars().count())
+            .field("sender", &self.sender)
+            .field("provider_id", &self.provider_id)
+            .field("language", &self.language)
+            .field("code", &self.code.as_ref().map(|_| "…"))
+            .finish()
+    }
 }
 
 /// What a gateway said when it took a message.
@@ -99,6 +125,9 @@ mod tests {
             to: PhoneNumber::parse(to).unwrap(),
             text: text.into(),
             sender: None,
+            provider_id: None,
+            language: None,
+            code: None,
         }
     }
 
@@ -115,6 +144,18 @@ mod tests {
             Err(SmsError::AllGatewaysFailed)
         );
         assert_eq!(sms.sent().len(), 2);
+    }
+
+    #[test]
+    fn debug_leaves_out_the_text_the_code_and_most_of_the_number() {
+        let mut m = message("+4915112345678", "Your code is 987654");
+        m.code = Some("987654".into());
+        let shown = format!("{m:?}");
+        assert!(
+            !shown.contains("987654") && !shown.contains("151123456"),
+            "{shown}"
+        );
+        assert!(shown.contains("…78"), "{shown}");
     }
 
     #[tokio::test]

@@ -19,6 +19,7 @@ pub mod precondition;
 pub mod providers;
 pub mod responses;
 pub mod schemas;
+pub mod sms_gateways;
 pub mod system;
 pub mod users;
 
@@ -31,6 +32,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     users::configure(cfg);
     employees::configure(cfg);
     auth_events::configure(cfg);
+    sms_gateways::configure(cfg);
 }
 
 /// The OpenAPI parts of every route module.
@@ -44,6 +46,7 @@ pub fn documents() -> Vec<Document> {
         users::document(),
         employees::document(),
         auth_events::document(),
+        sms_gateways::document(),
     ]
 }
 

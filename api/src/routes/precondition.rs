@@ -10,6 +10,7 @@ use actix_web::dev::Payload;
 use actix_web::http::header;
 use actix_web::{FromRequest, HttpRequest, HttpResponse};
 use domain::model::{Client, Employee, Provider, User};
+use domain::sms_gateway::SmsGateway;
 use persistence::Store;
 use serde::Serialize;
 use utoipa::IntoResponses;
@@ -36,7 +37,7 @@ macro_rules! versioned {
         }
     )+};
 }
-versioned!(Provider, Client, User, Employee);
+versioned!(Provider, Client, User, Employee, SmsGateway);
 
 /// The strong entity tag of a version.
 pub fn etag(version: i64) -> String {

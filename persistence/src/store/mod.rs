@@ -13,6 +13,7 @@ mod jobs;
 mod keys;
 mod providers;
 mod sessions;
+mod sms_gateways;
 mod throttle;
 mod users;
 
