@@ -41,14 +41,15 @@ pub enum Command {
     },
     /// Print a one-time login key for an employee, or for a user of a provider.
     IssueKey {
-        #[arg(long, conflicts_with_all = ["user", "provider"], required_unless_present = "user")]
+        #[arg(long, conflicts_with_all = ["user", "provider"])]
         employee: Option<String>,
         #[arg(long, requires = "provider")]
         user: Option<String>,
         /// The provider's slug (with --user).
         #[arg(long)]
         provider: Option<String>,
-        /// How long the key stays valid, e.g. 15m, 1h (default TEMPORARY_KEY_TTL or 15m).
+        /// How long the key stays valid, e.g. 15m, 1h (default TEMPORARY_KEY_TTL or 15m); at
+        /// most 24h unless TEMPORARY_KEY_MAX_TTL allows more.
         #[arg(long)]
         ttl: Option<String>,
     },
@@ -109,10 +110,18 @@ pub fn issue_key(
     provider: Option<&str>,
     ttl: Option<&str>,
 ) -> anyhow::Result<String> {
+    const FORMS: &str = "give --employee LOGIN, or --user EMAIL with --provider SLUG";
+    if !matches!(
+        (employee, user, provider),
+        (Some(_), None, None) | (None, Some(_), Some(_))
+    ) {
+        bail!(FORMS);
+    }
     let ttl = ttl
         .map(parse_duration)
         .transpose()?
         .unwrap_or(settings.temporary_key_ttl);
+    settings.check_temporary_key_ttl(ttl).context("in --ttl")?;
     let store = open(settings)?;
     let now = chrono::Utc::now();
     let (subject, provider_id) = match (employee, user, provider) {
@@ -139,7 +148,7 @@ pub fn issue_key(
             }
             (Subject::user(found.user.id), Some(provider.id))
         }
-        _ => bail!("give --employee LOGIN, or --user EMAIL with --provider SLUG"),
+        _ => bail!(FORMS),
     };
     let (key, _) = crate::temporary_keys::issue(&store, subject, provider_id, None, ttl, now)?;
     Ok(key)

@@ -1,6 +1,7 @@
 //! Every setting is an environment variable, read once in `main` (see the README's table).
 
 use std::net::SocketAddr;
+use std::ops::RangeInclusive;
 use std::time::Duration;
 
 use anyhow::{Context, anyhow};
@@ -32,6 +33,38 @@ pub struct Settings {
     pub auth_log_purge_interval: Duration,
     /// Retention of auth events tied to no provider (employees' sign-ins), in days.
     pub employee_auth_log_retention_days: u32,
+    /// The longest a one-time login key may be valid (`TEMPORARY_KEY_TTL`, `issue-key --ttl`).
+    pub temporary_key_max_ttl: Duration,
+}
+
+/// Allowed values of the numeric settings; outside them a setting is refused at start.
+pub const DB_POOL_SIZES: RangeInclusive<u64> = 1..=1000;
+pub const PASSWORD_HASH_CONCURRENCIES: RangeInclusive<u64> = 1..=64;
+/// OWASP's floor for argon2id with t=2 is 19 MiB; 4 GiB is far past any sane setting.
+pub const ARGON2_MEMORIES_KIB: RangeInclusive<u64> = 19 * 1024..=4 * 1024 * 1024;
+pub const ARGON2_ITERATION_COUNTS: RangeInclusive<u64> = 2..=100;
+pub const WORKER_COUNTS: RangeInclusive<u64> = 0..=512;
+/// NIST AAL2: re-authentication at most every 24 h, idle at most 1 h.
+pub const EMPLOYEE_SESSION_MAX_AGES: RangeInclusive<Duration> =
+    Duration::from_secs(1)..=Duration::from_secs(24 * 3600);
+pub const EMPLOYEE_SESSION_IDLES: RangeInclusive<Duration> =
+    Duration::from_secs(1)..=Duration::from_secs(3600);
+/// A one-time key is short-lived: 24 h at most unless `TEMPORARY_KEY_MAX_TTL` allows more,
+/// and never more than 30 days.
+pub const DEFAULT_TEMPORARY_KEY_MAX_TTL: Duration = Duration::from_secs(24 * 3600);
+pub const TEMPORARY_KEY_MAX_TTLS: RangeInclusive<Duration> =
+    Duration::from_secs(60)..=Duration::from_secs(30 * 24 * 3600);
+
+/// `90s` → `90s`, `3600` → `1h`: a duration as the settings write it.
+pub fn format_duration(d: Duration) -> String {
+    let s = d.as_secs();
+    match s {
+        0 => "0s".into(),
+        s if s % 86400 == 0 => format!("{}d", s / 86400),
+        s if s % 3600 == 0 => format!("{}h", s / 3600),
+        s if s % 60 == 0 => format!("{}m", s / 60),
+        s => format!("{s}s"),
+    }
 }
 
 impl Default for Settings {
@@ -55,6 +88,7 @@ impl Default for Settings {
             workers: 0,
             auth_log_purge_interval: Duration::from_secs(3600),
             employee_auth_log_retention_days: 180,
+            temporary_key_max_ttl: DEFAULT_TEMPORARY_KEY_MAX_TTL,
         }
     }
 }
@@ -82,6 +116,19 @@ pub fn parse_duration(value: &str) -> anyhow::Result<Duration> {
     Ok(Duration::from_secs(seconds))
 }
 
+fn within(name: &str, d: Duration, range: &RangeInclusive<Duration>) -> anyhow::Result<Duration> {
+    if range.contains(&d) {
+        Ok(d)
+    } else {
+        Err(anyhow!(
+            "{name} must be between {} and {} (got {})",
+            format_duration(*range.start()),
+            format_duration(*range.end()),
+            format_duration(d)
+        ))
+    }
+}
+
 impl Settings {
     /// Reads the environment through `get` (so tests need not touch the process's).
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> anyhow::Result<Self> {
@@ -94,21 +141,31 @@ impl Settings {
                 .parse()
                 .with_context(|| format!("BIND is not host:port: {bind:?}"))?;
         }
-        let number = |name: &str| -> anyhow::Result<Option<u64>> {
-            get(name)
-                .map(|v| {
-                    v.parse::<u64>()
-                        .with_context(|| format!("{name} must be a number"))
-                })
-                .transpose()
+        let number = |name: &str, range: RangeInclusive<u64>| -> anyhow::Result<Option<u64>> {
+            let Some(v) = get(name) else { return Ok(None) };
+            let n = v
+                .trim()
+                .parse::<u64>()
+                .with_context(|| format!("{name} must be a number"))?;
+            if !range.contains(&n) {
+                return Err(anyhow!(
+                    "{name} must be between {} and {} (got {n})",
+                    range.start(),
+                    range.end()
+                ));
+            }
+            Ok(Some(n))
         };
         let duration = |name: &str| -> anyhow::Result<Option<Duration>> {
             get(name)
                 .map(|v| parse_duration(&v).with_context(|| format!("in {name}")))
                 .transpose()
         };
-        if let Some(n) = number("DB_POOL_SIZE")? {
-            s.db_pool_size = u32::try_from(n.clamp(1, 1000))?;
+        let bounded = |name: &str, range: RangeInclusive<Duration>| {
+            duration(name)?.map(|d| within(name, d, &range)).transpose()
+        };
+        if let Some(n) = number("DB_POOL_SIZE", DB_POOL_SIZES)? {
+            s.db_pool_size = u32::try_from(n)?;
         }
         if let Some(issuer) = get("TOKEN_ISSUER") {
             s.issuer = issuer;
@@ -116,30 +173,34 @@ impl Settings {
         if let Some(d) = duration("ACCESS_TOKEN_TTL")? {
             s.access_token_ttl = d;
         }
+        if let Some(d) = bounded("TEMPORARY_KEY_MAX_TTL", TEMPORARY_KEY_MAX_TTLS)? {
+            s.temporary_key_max_ttl = d;
+        }
         if let Some(d) = duration("TEMPORARY_KEY_TTL")? {
             s.temporary_key_ttl = d;
         }
+        s.check_temporary_key_ttl(s.temporary_key_ttl)
+            .context("in TEMPORARY_KEY_TTL")?;
         if let Some(d) = duration("USER_SESSION_MAX_AGE")? {
             s.user_session_max_age = d;
         }
         if let Some(d) = duration("USER_SESSION_IDLE")? {
             s.user_session_idle = d;
         }
-        if let Some(d) = duration("EMPLOYEE_SESSION_MAX_AGE")? {
-            s.employee_session_max_age = d.min(Duration::from_secs(24 * 3600));
+        if let Some(d) = bounded("EMPLOYEE_SESSION_MAX_AGE", EMPLOYEE_SESSION_MAX_AGES)? {
+            s.employee_session_max_age = d;
         }
-        if let Some(d) = duration("EMPLOYEE_SESSION_IDLE")? {
-            s.employee_session_idle = d.min(Duration::from_secs(3600));
+        if let Some(d) = bounded("EMPLOYEE_SESSION_IDLE", EMPLOYEE_SESSION_IDLES)? {
+            s.employee_session_idle = d;
         }
-        if let Some(n) = number("PASSWORD_HASH_CONCURRENCY")? {
-            s.password_hash_concurrency = usize::try_from(n.clamp(1, 64))?;
+        if let Some(n) = number("PASSWORD_HASH_CONCURRENCY", PASSWORD_HASH_CONCURRENCIES)? {
+            s.password_hash_concurrency = usize::try_from(n)?;
         }
-        if let Some(n) = number("ARGON2_MEMORY_KIB")? {
-            // OWASP's floor for argon2id with t=2 is 19 MiB.
-            s.argon2_memory_kib = u32::try_from(n.max(19 * 1024))?;
+        if let Some(n) = number("ARGON2_MEMORY_KIB", ARGON2_MEMORIES_KIB)? {
+            s.argon2_memory_kib = u32::try_from(n)?;
         }
-        if let Some(n) = number("ARGON2_ITERATIONS")? {
-            s.argon2_iterations = u32::try_from(n.max(2))?;
+        if let Some(n) = number("ARGON2_ITERATIONS", ARGON2_ITERATION_COUNTS)? {
+            s.argon2_iterations = u32::try_from(n)?;
         }
         if let Some(v) = get("TRUST_FORWARDED_FOR") {
             s.trust_forwarded_for = matches!(v.as_str(), "1" | "true" | "yes");
@@ -147,22 +208,27 @@ impl Settings {
         if let Some(d) = duration("AUTH_LOG_PURGE_INTERVAL")? {
             s.auth_log_purge_interval = d;
         }
-        if let Some(n) = number("EMPLOYEE_AUTH_LOG_RETENTION_DAYS")? {
-            let days = domain::policy::MIN_AUTH_LOG_RETENTION_DAYS as u64
-                ..=domain::policy::MAX_AUTH_LOG_RETENTION_DAYS as u64;
-            if !days.contains(&n) {
-                return Err(anyhow!(
-                    "EMPLOYEE_AUTH_LOG_RETENTION_DAYS must be between {} and {}",
-                    days.start(),
-                    days.end()
-                ));
-            }
+        let days = domain::policy::MIN_AUTH_LOG_RETENTION_DAYS as u64
+            ..=domain::policy::MAX_AUTH_LOG_RETENTION_DAYS as u64;
+        if let Some(n) = number("EMPLOYEE_AUTH_LOG_RETENTION_DAYS", days)? {
             s.employee_auth_log_retention_days = u32::try_from(n)?;
         }
-        if let Some(n) = number("WORKERS")? {
+        if let Some(n) = number("WORKERS", WORKER_COUNTS)? {
             s.workers = usize::try_from(n)?;
         }
         Ok(s)
+    }
+
+    /// A one-time key's lifetime is refused above `temporary_key_max_ttl`.
+    pub fn check_temporary_key_ttl(&self, ttl: Duration) -> anyhow::Result<()> {
+        if ttl > self.temporary_key_max_ttl {
+            return Err(anyhow!(
+                "a one-time key may be valid for at most {} (TEMPORARY_KEY_MAX_TTL), not {}",
+                format_duration(self.temporary_key_max_ttl),
+                format_duration(ttl)
+            ));
+        }
+        Ok(())
     }
 
     pub fn from_env() -> anyhow::Result<Self> {
@@ -207,21 +273,89 @@ mod tests {
         };
         let s = Settings::from_lookup(env(&[
             ("BIND", "0.0.0.0:9000"),
-            ("ARGON2_MEMORY_KIB", "1024"),
-            ("EMPLOYEE_SESSION_IDLE", "8h"),
+            ("ARGON2_MEMORY_KIB", "65536"),
+            ("EMPLOYEE_SESSION_IDLE", "30m"),
         ]))
         .unwrap();
         assert_eq!(s.bind.port(), 9000);
-        assert_eq!(
-            s.argon2_memory_kib,
-            19 * 1024,
-            "cannot go below the OWASP floor"
-        );
-        assert_eq!(s.employee_session_idle.as_secs(), 3600, "capped at 1 h");
+        assert_eq!(s.argon2_memory_kib, 65536);
+        assert_eq!(s.employee_session_idle.as_secs(), 1800);
         assert!(Settings::from_lookup(env(&[("DATABASE_URL", "postgress://x")])).is_err());
         assert!(Settings::from_lookup(env(&[("BIND", "nope")])).is_err());
         assert!(Settings::from_lookup(env(&[("EMPLOYEE_AUTH_LOG_RETENTION_DAYS", "0")])).is_err());
         let s = Settings::from_lookup(env(&[("EMPLOYEE_AUTH_LOG_RETENTION_DAYS", "30")])).unwrap();
         assert_eq!(s.employee_auth_log_retention_days, 30);
+    }
+
+    /// Out of range is refused with the allowed range in the message, never clamped.
+    #[test]
+    fn out_of_range_settings_are_refused_with_the_range() {
+        let cases: &[(&str, &str, Option<&str>)] = &[
+            (
+                "DB_POOL_SIZE",
+                "0",
+                Some("DB_POOL_SIZE must be between 1 and 1000 (got 0)"),
+            ),
+            ("DB_POOL_SIZE", "1001", Some("between 1 and 1000")),
+            ("DB_POOL_SIZE", "1", None),
+            ("DB_POOL_SIZE", "ten", Some("DB_POOL_SIZE must be a number")),
+            ("PASSWORD_HASH_CONCURRENCY", "0", Some("between 1 and 64")),
+            ("PASSWORD_HASH_CONCURRENCY", "64", None),
+            (
+                "ARGON2_MEMORY_KIB",
+                "1024",
+                Some("between 19456 and 4194304"),
+            ),
+            ("ARGON2_MEMORY_KIB", "19456", None),
+            ("ARGON2_ITERATIONS", "1", Some("between 2 and 100")),
+            ("WORKERS", "100000", Some("between 0 and 512")),
+            (
+                "EMPLOYEE_SESSION_IDLE",
+                "8h",
+                Some("between 1s and 1h (got 8h)"),
+            ),
+            ("EMPLOYEE_SESSION_IDLE", "1h", None),
+            (
+                "EMPLOYEE_SESSION_MAX_AGE",
+                "2d",
+                Some("between 1s and 1d (got 2d)"),
+            ),
+            (
+                "EMPLOYEE_AUTH_LOG_RETENTION_DAYS",
+                "0",
+                Some("between 1 and 3650"),
+            ),
+            (
+                "TEMPORARY_KEY_TTL",
+                "2d",
+                Some("at most 1d (TEMPORARY_KEY_MAX_TTL), not 2d"),
+            ),
+            ("TEMPORARY_KEY_TTL", "24h", None),
+            ("TEMPORARY_KEY_MAX_TTL", "31d", Some("between 1m and 30d")),
+            ("TEMPORARY_KEY_MAX_TTL", "30s", Some("between 1m and 30d")),
+        ];
+        for (name, value, expected) in cases {
+            let result = Settings::from_lookup(|n| (n == *name).then(|| value.to_string()));
+            match (result, expected) {
+                (Ok(_), None) => {}
+                (Err(e), Some(text)) => {
+                    let message = format!("{e:#}");
+                    assert!(message.contains(text), "{name}={value}: {message}");
+                }
+                (Ok(_), Some(text)) => panic!("{name}={value} accepted; expected {text:?}"),
+                (Err(e), None) => panic!("{name}={value} refused: {e:#}"),
+            }
+        }
+        let more = Settings::from_lookup(|n| match n {
+            "TEMPORARY_KEY_MAX_TTL" => Some("7d".into()),
+            "TEMPORARY_KEY_TTL" => Some("2d".into()),
+            _ => None,
+        })
+        .expect("a larger maximum allows a longer key");
+        assert_eq!(more.temporary_key_ttl.as_secs(), 2 * 86400);
+        assert!(
+            more.check_temporary_key_ttl(Duration::from_secs(8 * 86400))
+                .is_err()
+        );
     }
 }
