@@ -35,6 +35,38 @@ pub struct Settings {
     pub employee_auth_log_retention_days: u32,
     /// The longest a one-time login key may be valid (`TEMPORARY_KEY_TTL`, `issue-key --ttl`).
     pub temporary_key_max_ttl: Duration,
+    /// Browser origins (`https://app.example.com`) allowed to call the API; empty: no CORS.
+    pub cors_allowed_origins: Vec<String>,
+}
+
+/// `https://app.example.com, http://localhost:5173` → the origins; `*`, paths and other
+/// schemes are refused (an origin is scheme, host and port only).
+pub fn parse_origins(value: &str) -> anyhow::Result<Vec<String>> {
+    let mut origins = Vec::new();
+    for origin in value.split(',').map(str::trim).filter(|o| !o.is_empty()) {
+        if origin == "*" {
+            return Err(anyhow!(
+                "CORS_ALLOWED_ORIGINS: `*` is not allowed; list the origins"
+            ));
+        }
+        let rest = origin
+            .strip_prefix("https://")
+            .or_else(|| origin.strip_prefix("http://"))
+            .ok_or_else(|| {
+                anyhow!("CORS_ALLOWED_ORIGINS: {origin:?} must start with https:// or http://")
+            })?;
+        let host_ok = !rest.is_empty()
+            && rest
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'));
+        if !host_ok {
+            return Err(anyhow!(
+                "CORS_ALLOWED_ORIGINS: {origin:?} is not an origin (scheme://host[:port], no path)"
+            ));
+        }
+        origins.push(origin.to_owned());
+    }
+    Ok(origins)
 }
 
 /// Allowed values of the numeric settings; outside them a setting is refused at start.
@@ -89,6 +121,7 @@ impl Default for Settings {
             auth_log_purge_interval: Duration::from_secs(3600),
             employee_auth_log_retention_days: 180,
             temporary_key_max_ttl: DEFAULT_TEMPORARY_KEY_MAX_TTL,
+            cors_allowed_origins: Vec::new(),
         }
     }
 }
@@ -216,6 +249,9 @@ impl Settings {
         if let Some(n) = number("WORKERS", WORKER_COUNTS)? {
             s.workers = usize::try_from(n)?;
         }
+        if let Some(v) = get("CORS_ALLOWED_ORIGINS") {
+            s.cors_allowed_origins = parse_origins(&v)?;
+        }
         Ok(s)
     }
 
@@ -333,6 +369,22 @@ mod tests {
             ("TEMPORARY_KEY_TTL", "24h", None),
             ("TEMPORARY_KEY_MAX_TTL", "31d", Some("between 1m and 30d")),
             ("TEMPORARY_KEY_MAX_TTL", "30s", Some("between 1m and 30d")),
+            ("CORS_ALLOWED_ORIGINS", "*", Some("`*` is not allowed")),
+            (
+                "CORS_ALLOWED_ORIGINS",
+                "app.example.com",
+                Some("must start with https://"),
+            ),
+            (
+                "CORS_ALLOWED_ORIGINS",
+                "https://app.example.com/",
+                Some("not an origin"),
+            ),
+            (
+                "CORS_ALLOWED_ORIGINS",
+                "https://a.example, http://localhost:5173",
+                None,
+            ),
         ];
         for (name, value, expected) in cases {
             let result = Settings::from_lookup(|n| (n == *name).then(|| value.to_string()));
@@ -346,6 +398,10 @@ mod tests {
                 (Err(e), None) => panic!("{name}={value} refused: {e:#}"),
             }
         }
+        assert_eq!(
+            parse_origins(" https://a.example ,,http://localhost:5173").unwrap(),
+            ["https://a.example", "http://localhost:5173"]
+        );
         let more = Settings::from_lookup(|n| match n {
             "TEMPORARY_KEY_MAX_TTL" => Some("7d".into()),
             "TEMPORARY_KEY_TTL" => Some("2d".into()),

@@ -7,13 +7,14 @@ use actix_web::body::MessageBody;
 use actix_web::dev::{Server, ServiceRequest, ServiceResponse};
 use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
 use actix_web::http::header::{HeaderName, HeaderValue};
-use actix_web::middleware::{Logger, Next, from_fn};
+use actix_web::middleware::{Condition, Logger, Next, from_fn};
 use actix_web::{App, HttpRequest, HttpServer, web};
 use anyhow::Context;
 use persistence::Store;
 use uuid::Uuid;
 
 use crate::jobs::{AuthLogPurge, Job, JobRunner, PURGE_BATCH};
+use crate::middleware::{cors, security_headers};
 use crate::passwords::PasswordHasherPool;
 use crate::problem::{ApiError, redact_values};
 use crate::routes;
@@ -191,6 +192,7 @@ impl Application {
             .with_context(|| format!("binding {}", settings.bind))?;
         let port = listener.local_addr()?.port();
         let workers = settings.workers;
+        let origins = settings.cors_allowed_origins.clone();
         let state = build_state(settings, outside).await?;
         let app_state = state.clone();
         let document = api_document();
@@ -198,6 +200,10 @@ impl Application {
             App::new()
                 .app_data(app_state.clone())
                 .app_data(document.clone())
+                // Innermost first: CORS answers preflights; every answer, a preflight's too,
+                // gets the security headers and a request id, and is logged.
+                .wrap(Condition::new(!origins.is_empty(), cors(&origins)))
+                .wrap(from_fn(security_headers))
                 .wrap(from_fn(request_id))
                 // Outermost, so it sees the request id. The path without the query string:
                 // a client that puts a secret in a URL does not get it into our logs.
