@@ -1,4 +1,6 @@
-//! Middleware around every route: CORS, security headers.
+//! Middleware around every route: CORS, security headers, request metrics.
+
+use std::time::Instant;
 
 use actix_cors::Cors;
 use actix_web::body::MessageBody;
@@ -6,6 +8,8 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::Method;
 use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::middleware::Next;
+
+use crate::metrics::{method_label, metrics};
 
 /// How long a browser may reuse a preflight answer.
 pub const PREFLIGHT_MAX_AGE_SECONDS: usize = 3600;
@@ -78,4 +82,22 @@ pub async fn security_headers(
         );
     }
     Ok(response)
+}
+
+/// Counts every request and its latency by route template and status.
+pub async fn request_metrics(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let started = Instant::now();
+    let method = method_label(req.method().as_str());
+    // The template, not the path: ids in paths would make a series per object.
+    let route = req.match_pattern().unwrap_or_else(|| "unmatched".into());
+    let response = next.call(req).await;
+    let status = match &response {
+        Ok(r) => r.status().as_u16(),
+        Err(e) => e.as_response_error().status_code().as_u16(),
+    };
+    metrics().request(method, &route, status, started.elapsed());
+    response
 }

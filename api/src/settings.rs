@@ -37,7 +37,22 @@ pub struct Settings {
     pub temporary_key_max_ttl: Duration,
     /// Browser origins (`https://app.example.com`) allowed to call the API; empty: no CORS.
     pub cors_allowed_origins: Vec<String>,
+    /// `/metrics` is served only when set, and only to `Authorization: Bearer <token>`.
+    pub metrics_token: Option<MetricsToken>,
 }
+
+/// The bearer token of `/metrics`; never printed.
+#[derive(Clone, PartialEq, Eq)]
+pub struct MetricsToken(pub String);
+
+impl std::fmt::Debug for MetricsToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("MetricsToken(…)")
+    }
+}
+
+/// The shortest `METRICS_TOKEN` accepted: a guessable token would publish the metrics.
+pub const MIN_METRICS_TOKEN_LEN: usize = 16;
 
 /// `https://app.example.com, http://localhost:5173` → the origins; `*`, paths and other
 /// schemes are refused (an origin is scheme, host and port only).
@@ -122,6 +137,7 @@ impl Default for Settings {
             employee_auth_log_retention_days: 180,
             temporary_key_max_ttl: DEFAULT_TEMPORARY_KEY_MAX_TTL,
             cors_allowed_origins: Vec::new(),
+            metrics_token: None,
         }
     }
 }
@@ -252,6 +268,14 @@ impl Settings {
         if let Some(v) = get("CORS_ALLOWED_ORIGINS") {
             s.cors_allowed_origins = parse_origins(&v)?;
         }
+        if let Some(token) = get("METRICS_TOKEN") {
+            if token.len() < MIN_METRICS_TOKEN_LEN || token.chars().any(|c| !c.is_ascii_graphic()) {
+                return Err(anyhow!(
+                    "METRICS_TOKEN must be at least {MIN_METRICS_TOKEN_LEN} printable characters without spaces"
+                ));
+            }
+            s.metrics_token = Some(MetricsToken(token));
+        }
         Ok(s)
     }
 
@@ -369,6 +393,8 @@ mod tests {
             ("TEMPORARY_KEY_TTL", "24h", None),
             ("TEMPORARY_KEY_MAX_TTL", "31d", Some("between 1m and 30d")),
             ("TEMPORARY_KEY_MAX_TTL", "30s", Some("between 1m and 30d")),
+            ("METRICS_TOKEN", "short", Some("at least 16")),
+            ("METRICS_TOKEN", "0123456789abcdef", None),
             ("CORS_ALLOWED_ORIGINS", "*", Some("`*` is not allowed")),
             (
                 "CORS_ALLOWED_ORIGINS",

@@ -14,7 +14,7 @@ use persistence::Store;
 use uuid::Uuid;
 
 use crate::jobs::{AuthLogPurge, Job, JobRunner, PURGE_BATCH};
-use crate::middleware::{cors, security_headers};
+use crate::middleware::{cors, request_metrics, security_headers};
 use crate::passwords::PasswordHasherPool;
 use crate::problem::{ApiError, redact_values};
 use crate::routes;
@@ -201,8 +201,9 @@ impl Application {
                 .app_data(app_state.clone())
                 .app_data(document.clone())
                 // Innermost first: CORS answers preflights; every answer, a preflight's too,
-                // gets the security headers and a request id, and is logged.
+                // is counted, gets the security headers and a request id, and is logged.
                 .wrap(Condition::new(!origins.is_empty(), cors(&origins)))
+                .wrap(from_fn(request_metrics))
                 .wrap(from_fn(security_headers))
                 .wrap(from_fn(request_id))
                 // Outermost, so it sees the request id. The path without the query string:

@@ -8,6 +8,7 @@ mod auth;
 mod browsers;
 mod concurrency;
 mod contract;
+mod operators;
 mod outage;
 mod retention;
 mod system;
