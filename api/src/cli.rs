@@ -30,6 +30,9 @@ pub enum Command {
     Serve,
     /// Apply pending database migrations and exit.
     Migrate,
+    /// Ask the service at BIND for /readyz: exit 0 when ready, 1 otherwise (for container
+    /// health checks).
+    Healthcheck,
     /// Print the OpenAPI document as YAML.
     Openapi,
     /// Create the first administrator and print a one-time login key for them.
@@ -66,6 +69,38 @@ pub fn migrate(settings: &Settings) -> anyhow::Result<()> {
     let applied = store.migrate().context("applying migrations")?;
     println!("applied {applied} migration(s)");
     Ok(())
+}
+
+/// `GET /readyz` on the configured `BIND` (an unspecified address asks the loopback), with
+/// short timeouts; `Ok` only for a 200.
+pub fn healthcheck(settings: &Settings) -> anyhow::Result<()> {
+    use std::io::{Read, Write};
+    use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpStream};
+    use std::time::Duration;
+    let ip = match settings.bind.ip() {
+        IpAddr::V4(ip) if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
+        IpAddr::V6(ip) if ip.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
+        ip => ip,
+    };
+    let address = SocketAddr::new(ip, settings.bind.port());
+    let timeout = Duration::from_secs(3);
+    let mut stream = TcpStream::connect_timeout(&address, timeout)
+        .with_context(|| format!("connecting to {address}"))?;
+    stream.set_read_timeout(Some(timeout))?;
+    stream.set_write_timeout(Some(timeout))?;
+    write!(
+        stream,
+        "GET /readyz HTTP/1.0\r\nHost: {address}\r\nConnection: close\r\n\r\n"
+    )?;
+    let mut head = [0u8; 64];
+    let n = stream.read(&mut head)?;
+    let status_line = String::from_utf8_lossy(&head[..n]);
+    let status_line = status_line.lines().next().unwrap_or_default();
+    if status_line.split(' ').nth(1) == Some("200") {
+        Ok(())
+    } else {
+        bail!("{address}/readyz answered {status_line:?}")
+    }
 }
 
 pub fn bootstrap_admin(settings: &Settings, login: &str, name: &str) -> anyhow::Result<String> {

@@ -39,6 +39,9 @@ pub struct Settings {
     pub cors_allowed_origins: Vec<String>,
     /// `/metrics` is served only when set, and only to `Authorization: Bearer <token>`.
     pub metrics_token: Option<MetricsToken>,
+    pub log_format: LogFormat,
+    /// How long a stopping server waits for requests in flight (SIGTERM, SIGINT).
+    pub shutdown_timeout: Duration,
 }
 
 /// The bearer token of `/metrics`; never printed.
@@ -51,8 +54,18 @@ impl std::fmt::Debug for MetricsToken {
     }
 }
 
+/// Log lines as text (the default) or one JSON object per line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
+}
+
 /// The shortest `METRICS_TOKEN` accepted: a guessable token would publish the metrics.
 pub const MIN_METRICS_TOKEN_LEN: usize = 16;
+pub const SHUTDOWN_TIMEOUTS: RangeInclusive<Duration> =
+    Duration::from_secs(1)..=Duration::from_secs(3600);
 
 /// `https://app.example.com, http://localhost:5173` → the origins; `*`, paths and other
 /// schemes are refused (an origin is scheme, host and port only).
@@ -138,6 +151,8 @@ impl Default for Settings {
             temporary_key_max_ttl: DEFAULT_TEMPORARY_KEY_MAX_TTL,
             cors_allowed_origins: Vec::new(),
             metrics_token: None,
+            log_format: LogFormat::Text,
+            shutdown_timeout: Duration::from_secs(30),
         }
     }
 }
@@ -276,6 +291,16 @@ impl Settings {
             }
             s.metrics_token = Some(MetricsToken(token));
         }
+        if let Some(v) = get("LOG_FORMAT") {
+            s.log_format = match v.as_str() {
+                "text" => LogFormat::Text,
+                "json" => LogFormat::Json,
+                other => return Err(anyhow!("LOG_FORMAT must be text or json (got {other:?})")),
+            };
+        }
+        if let Some(d) = bounded("SHUTDOWN_TIMEOUT", SHUTDOWN_TIMEOUTS)? {
+            s.shutdown_timeout = d;
+        }
         Ok(s)
     }
 
@@ -393,6 +418,10 @@ mod tests {
             ("TEMPORARY_KEY_TTL", "24h", None),
             ("TEMPORARY_KEY_MAX_TTL", "31d", Some("between 1m and 30d")),
             ("TEMPORARY_KEY_MAX_TTL", "30s", Some("between 1m and 30d")),
+            ("SHUTDOWN_TIMEOUT", "2h", Some("between 1s and 1h")),
+            ("SHUTDOWN_TIMEOUT", "10s", None),
+            ("LOG_FORMAT", "xml", Some("text or json")),
+            ("LOG_FORMAT", "json", None),
             ("METRICS_TOKEN", "short", Some("at least 16")),
             ("METRICS_TOKEN", "0123456789abcdef", None),
             ("CORS_ALLOWED_ORIGINS", "*", Some("`*` is not allowed")),

@@ -1,4 +1,9 @@
-//! What an operator runs: metrics.
+//! What an operator runs: metrics, the health check of the container, a graceful stop.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
 
 use crate::helpers::*;
 
@@ -115,4 +120,144 @@ async fn without_a_metrics_token_there_are_no_metrics() {
         "no_route",
     )
     .await;
+}
+
+/// The real binary, serving on a port of its own; its log on stderr is read for the port.
+struct Server {
+    child: Child,
+    port: u16,
+    _db: TestDb,
+}
+
+fn binary() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_billing-identity"))
+}
+
+impl Server {
+    fn start() -> Self {
+        let db = TestDb::new();
+        let mut child = binary()
+            .env("DATABASE_URL", &db.url)
+            .env("BIND", "127.0.0.1:0")
+            .env("RUST_LOG", "info")
+            .env("SHUTDOWN_TIMEOUT", "5s")
+            .env("LOG_FORMAT", "json")
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+        let port = loop {
+            let line = lines
+                .next()
+                .expect("the server logs that it listens")
+                .unwrap();
+            let value: serde_json::Value =
+                serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line}"));
+            let message = value["message"].as_str().unwrap();
+            if let Some(address) = message.strip_prefix("listening on ") {
+                break address.rsplit(':').next().unwrap().parse().unwrap();
+            }
+        };
+        // Keep reading, so that the server never blocks on a full pipe.
+        std::thread::spawn(move || for _ in lines {});
+        Self {
+            child,
+            port,
+            _db: db,
+        }
+    }
+
+    fn healthcheck(&self) -> bool {
+        binary()
+            .arg("healthcheck")
+            .env("BIND", format!("0.0.0.0:{}", self.port))
+            .status()
+            .unwrap()
+            .success()
+    }
+
+    fn terminate(&self) {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+
+    fn wait(&mut self, within: Duration) -> std::process::ExitStatus {
+        let deadline = Instant::now() + within;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            if Instant::now() > deadline {
+                let _ = self.child.kill();
+                panic!("the server did not stop within {within:?}");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn sigterm_drains_the_request_in_flight_and_exits_0() {
+    let mut server = Server::start();
+    assert!(
+        server.healthcheck(),
+        "ready, through the healthcheck command"
+    );
+
+    // A request in flight: its head sent, its body not yet.
+    let body = r#"{"key":"bitk_nope"}"#;
+    let mut stream = TcpStream::connect(("127.0.0.1", server.port)).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    write!(
+        stream,
+        "POST /api/v1/auth/temporary-key HTTP/1.1\r\nHost: localhost\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    )
+    .unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+
+    server.terminate();
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(
+        TcpStream::connect(("127.0.0.1", server.port)).is_err(),
+        "no longer accepting"
+    );
+    assert!(!server.healthcheck(), "not ready once stopping");
+
+    stream.write_all(body.as_bytes()).unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 401"), "drained: {answer}");
+
+    let status = server.wait(Duration::from_secs(10));
+    assert_eq!(status.code(), Some(0), "{status:?}");
+}
+
+#[test]
+fn the_healthcheck_fails_when_nothing_answers() {
+    // A port just freed: nothing listens there.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let status = binary()
+        .arg("healthcheck")
+        .env("BIND", format!("127.0.0.1:{port}"))
+        .status()
+        .unwrap();
+    assert_eq!(status.code(), Some(1));
 }
