@@ -1,7 +1,8 @@
 # syntax=docker/dockerfile:1
 # Multi-stage build: compile in the Rust image, run in a slim Debian with only the binary.
 # SQLite and libpq are compiled into the binary (the `bundled` features), so the runtime
-# image needs no database client libraries.
+# image needs no database client libraries; the bundled libpq links OpenSSL (libssl3) for
+# TLS to PostgreSQL, and outgoing HTTPS (rustls) reads the system's CA certificates.
 
 FROM rust:1.95-bookworm AS builder
 WORKDIR /src
@@ -16,7 +17,7 @@ RUN --mount=type=cache,target=/usr/local/cargo/registry \
 FROM debian:bookworm-slim
 # hadolint ignore=DL3008
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends ca-certificates \
+    && apt-get install -y --no-install-recommends ca-certificates libssl3 \
     && rm -rf /var/lib/apt/lists/*
 RUN groupadd --system --gid 10001 billing \
     && useradd --system --uid 10001 --gid billing --home-dir /data --shell /usr/sbin/nologin billing \
@@ -26,13 +27,19 @@ COPY --from=builder /usr/local/bin/billing-identity /usr/local/bin/billing-ident
 
 ENV DATABASE_URL=sqlite:///data/billing-identity.db \
     BIND=0.0.0.0:8080 \
-    RUST_LOG=info
+    RUST_LOG=info \
+    LOG_FORMAT=json
+# `docker stop` sends SIGTERM: requests in flight get SHUTDOWN_TIMEOUT (30s) to finish,
+# and docker's own grace period (10s by default) must be longer to let them: use
+# `docker stop -t 40` or `stop_grace_period` in compose.
+STOPSIGNAL SIGTERM
 USER 10001:10001
 WORKDIR /data
 VOLUME ["/data"]
 EXPOSE 8080
-# No curl in the slim image: bash's /dev/tcp sends a bare HTTP request to /healthz.
-HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \
-    CMD ["bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/8080 && printf 'GET /healthz HTTP/1.0\\r\\nHost: localhost\\r\\n\\r\\n' >&3 && head -n 1 <&3 | grep -q ' 200 '"]
+# The binary asks its own /readyz on the port of BIND (the loopback when BIND is 0.0.0.0),
+# so the check follows BIND and needs no curl or shell.
+HEALTHCHECK --interval=10s --timeout=5s --start-period=10s --retries=3 \
+    CMD ["billing-identity", "healthcheck"]
 ENTRYPOINT ["billing-identity"]
 CMD ["serve"]

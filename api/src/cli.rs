@@ -31,6 +31,9 @@ pub enum Command {
     Serve,
     /// Apply pending database migrations and exit.
     Migrate,
+    /// Ask the service at BIND for /readyz: exit 0 when ready, 1 otherwise (for container
+    /// health checks).
+    Healthcheck,
     /// Print the OpenAPI document as YAML.
     Openapi,
     /// Create the first administrator and print a one-time login key for them.
@@ -42,14 +45,15 @@ pub enum Command {
     },
     /// Print a one-time login key for an employee, or for a user of a provider.
     IssueKey {
-        #[arg(long, conflicts_with_all = ["user", "provider"], required_unless_present = "user")]
+        #[arg(long, conflicts_with_all = ["user", "provider"])]
         employee: Option<String>,
         #[arg(long, requires = "provider")]
         user: Option<String>,
         /// The provider's slug (with --user).
         #[arg(long)]
         provider: Option<String>,
-        /// How long the key stays valid, e.g. 15m, 1h (default TEMPORARY_KEY_TTL or 15m).
+        /// How long the key stays valid, e.g. 15m, 1h (default TEMPORARY_KEY_TTL or 15m); at
+        /// most 24h unless TEMPORARY_KEY_MAX_TTL allows more.
         #[arg(long)]
         ttl: Option<String>,
     },
@@ -66,6 +70,38 @@ pub fn migrate(settings: &Settings) -> anyhow::Result<()> {
     let applied = store.migrate().context("applying migrations")?;
     println!("applied {applied} migration(s)");
     Ok(())
+}
+
+/// `GET /readyz` on the configured `BIND` (an unspecified address asks the loopback), with
+/// short timeouts; `Ok` only for a 200.
+pub fn healthcheck(settings: &Settings) -> anyhow::Result<()> {
+    use std::io::{Read, Write};
+    use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpStream};
+    use std::time::Duration;
+    let ip = match settings.bind.ip() {
+        IpAddr::V4(ip) if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
+        IpAddr::V6(ip) if ip.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
+        ip => ip,
+    };
+    let address = SocketAddr::new(ip, settings.bind.port());
+    let timeout = Duration::from_secs(3);
+    let mut stream = TcpStream::connect_timeout(&address, timeout)
+        .with_context(|| format!("connecting to {address}"))?;
+    stream.set_read_timeout(Some(timeout))?;
+    stream.set_write_timeout(Some(timeout))?;
+    write!(
+        stream,
+        "GET /readyz HTTP/1.0\r\nHost: {address}\r\nConnection: close\r\n\r\n"
+    )?;
+    let mut head = [0u8; 64];
+    let n = stream.read(&mut head)?;
+    let status_line = String::from_utf8_lossy(&head[..n]);
+    let status_line = status_line.lines().next().unwrap_or_default();
+    if status_line.split(' ').nth(1) == Some("200") {
+        Ok(())
+    } else {
+        bail!("{address}/readyz answered {status_line:?}")
+    }
 }
 
 pub fn bootstrap_admin(settings: &Settings, login: &str, name: &str) -> anyhow::Result<String> {
@@ -111,10 +147,18 @@ pub fn issue_key(
     provider: Option<&str>,
     ttl: Option<&str>,
 ) -> anyhow::Result<String> {
+    const FORMS: &str = "give --employee LOGIN, or --user EMAIL with --provider SLUG";
+    if !matches!(
+        (employee, user, provider),
+        (Some(_), None, None) | (None, Some(_), Some(_))
+    ) {
+        bail!(FORMS);
+    }
     let ttl = ttl
         .map(parse_duration)
         .transpose()?
         .unwrap_or(settings.temporary_key_ttl);
+    settings.check_temporary_key_ttl(ttl).context("in --ttl")?;
     let store = open(settings)?;
     // The CLI runs outside the server: the system clock is its clock.
     let now = SystemClock.now();
@@ -142,7 +186,7 @@ pub fn issue_key(
             }
             (Subject::user(found.user.id), Some(provider.id))
         }
-        _ => bail!("give --employee LOGIN, or --user EMAIL with --provider SLUG"),
+        _ => bail!(FORMS),
     };
     let (key, _) = crate::temporary_keys::issue(&store, subject, provider_id, None, ttl, now)?;
     Ok(key)

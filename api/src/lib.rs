@@ -4,6 +4,8 @@ pub mod auth;
 pub mod cli;
 pub mod extract;
 pub mod jobs;
+pub mod metrics;
+pub mod middleware;
 pub mod openapi;
 pub mod outside;
 pub mod passwords;

@@ -5,9 +5,9 @@ use clap::Parser;
 
 #[actix_web::main]
 async fn main() -> anyhow::Result<()> {
-    api::startup::init_logging();
     let cli = Cli::parse();
     let settings = Settings::from_env()?;
+    api::startup::init_logging(settings.log_format);
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => {
             let app = Application::build(settings.clone()).await?;
@@ -15,6 +15,12 @@ async fn main() -> anyhow::Result<()> {
             app.run_until_stopped().await?;
         }
         Command::Migrate => api::cli::migrate(&settings)?,
+        Command::Healthcheck => {
+            if let Err(e) = api::cli::healthcheck(&settings) {
+                eprintln!("not ready: {e:#}");
+                std::process::exit(1);
+            }
+        }
         Command::Openapi => print!("{}", api::openapi::yaml()),
         Command::BootstrapAdmin { login, name } => {
             let key = api::cli::bootstrap_admin(&settings, &login, &name)?;

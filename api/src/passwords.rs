@@ -70,7 +70,10 @@ impl PasswordHasherPool {
         &self,
         job: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T, ApiError> {
-        let _permit = self.permits.acquire().await.map_err(ApiError::internal)?;
+        let waiting = crate::metrics::metrics().password_hash_waiting();
+        let permit = self.permits.acquire().await;
+        drop(waiting);
+        let _permit = permit.map_err(ApiError::internal)?;
         tokio::task::spawn_blocking(job)
             .await
             .map_err(ApiError::internal)

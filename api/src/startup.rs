@@ -7,20 +7,21 @@ use actix_web::body::MessageBody;
 use actix_web::dev::{Server, ServiceRequest, ServiceResponse};
 use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
 use actix_web::http::header::{HeaderName, HeaderValue};
-use actix_web::middleware::{Logger, Next, from_fn};
+use actix_web::middleware::{Condition, Logger, Next, from_fn};
 use actix_web::{App, HttpRequest, HttpServer, web};
 use anyhow::Context;
 use persistence::Store;
 use uuid::Uuid;
 
 use crate::jobs::{AuthLogPurge, Job, JobRunner, PURGE_BATCH};
+use crate::middleware::{cors, request_metrics, security_headers};
 use crate::outside::sms::SmsGateway;
 use crate::outside::sms_gateways::GatewaySms;
 use crate::passwords::PasswordHasherPool;
 use crate::problem::{ApiError, redact_values};
 use crate::routes;
 use crate::routes::system::ApiDocument;
-use crate::settings::Settings;
+use crate::settings::{LogFormat, Settings};
 use crate::state::{AppState, Outside};
 use crate::tokens::TokenService;
 
@@ -94,30 +95,66 @@ pub fn current_request_id() -> Option<String> {
     REQUEST_ID.try_with(Clone::clone).ok()
 }
 
-/// env_logger with the request id on every line written while a request is handled.
-pub fn init_logging() {
+/// env_logger with the request id on every line written while a request is handled; as
+/// text, or as one JSON object per line.
+pub fn init_logging(format: LogFormat) {
     use std::io::Write;
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info"))
-        .format(|buf, record| {
-            let time = buf.timestamp_micros();
-            match current_request_id() {
-                Some(id) => writeln!(
-                    buf,
-                    "[{time} {} {}] request_id={id} {}",
+        .format(move |buf, record| match format {
+            LogFormat::Json => writeln!(
+                buf,
+                "{}",
+                json_line(
+                    chrono::Utc::now(),
                     record.level(),
                     record.target(),
-                    record.args()
-                ),
-                None => writeln!(
-                    buf,
-                    "[{time} {} {}] {}",
-                    record.level(),
-                    record.target(),
-                    record.args()
-                ),
+                    &record.args().to_string(),
+                    current_request_id().as_deref(),
+                )
+            ),
+            LogFormat::Text => {
+                let time = buf.timestamp_micros();
+                match current_request_id() {
+                    Some(id) => writeln!(
+                        buf,
+                        "[{time} {} {}] request_id={id} {}",
+                        record.level(),
+                        record.target(),
+                        record.args()
+                    ),
+                    None => writeln!(
+                        buf,
+                        "[{time} {} {}] {}",
+                        record.level(),
+                        record.target(),
+                        record.args()
+                    ),
+                }
             }
         })
         .init();
+}
+
+/// One log line as a JSON object: `timestamp`, `level`, `target`, `message`, and
+/// `request_id` while a request is handled. Escaping is serde_json's, so a message with
+/// quotes or newlines stays one line.
+pub fn json_line(
+    time: chrono::DateTime<chrono::Utc>,
+    level: log::Level,
+    target: &str,
+    message: &str,
+    request_id: Option<&str>,
+) -> String {
+    let mut line = serde_json::json!({
+        "timestamp": time.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+        "level": level.as_str(),
+        "target": target,
+        "message": message,
+    });
+    if let Some(id) = request_id {
+        line["request_id"] = id.into();
+    }
+    line.to_string()
 }
 
 /// The shared state: open the database, apply migrations, load the signing keys.
@@ -206,6 +243,8 @@ impl Application {
             .with_context(|| format!("binding {}", settings.bind))?;
         let port = listener.local_addr()?.port();
         let workers = settings.workers;
+        let shutdown_timeout = settings.shutdown_timeout.as_secs();
+        let origins = settings.cors_allowed_origins.clone();
         let state = build_state(settings, outside).await?;
         let app_state = state.clone();
         let document = api_document();
@@ -213,6 +252,11 @@ impl Application {
             App::new()
                 .app_data(app_state.clone())
                 .app_data(document.clone())
+                // Innermost first: CORS answers preflights; every answer, a preflight's too,
+                // is counted, gets the security headers and a request id, and is logged.
+                .wrap(Condition::new(!origins.is_empty(), cors(&origins)))
+                .wrap(from_fn(request_metrics))
+                .wrap(from_fn(security_headers))
                 .wrap(from_fn(request_id))
                 // Outermost, so it sees the request id. The path without the query string:
                 // a client that puts a secret in a URL does not get it into our logs.
@@ -223,7 +267,9 @@ impl Application {
                 .configure(configure)
                 .default_service(web::to(no_route))
         })
-        .listen(listener)?;
+        .listen(listener)?
+        // SIGTERM or SIGINT: stop accepting, give the requests in flight this long.
+        .shutdown_timeout(shutdown_timeout);
         if workers > 0 {
             server = server.workers(workers);
         }
@@ -245,5 +291,39 @@ impl Application {
 
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.server.await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_json_log_line_is_one_object_with_the_request_id() {
+        let time = chrono::DateTime::parse_from_rfc3339("2026-01-02T03:04:05.123456Z")
+            .unwrap()
+            .with_timezone(&chrono::Utc);
+        let line = json_line(
+            time,
+            log::Level::Warn,
+            "api::auth::log",
+            "a \"quoted\"\nmessage",
+            Some("abc-123"),
+        );
+        assert!(!line.contains('\n'), "one line: {line}");
+        let value: serde_json::Value = serde_json::from_str(&line).unwrap();
+        assert_eq!(
+            value,
+            serde_json::json!({
+                "timestamp": "2026-01-02T03:04:05.123456Z",
+                "level": "WARN",
+                "target": "api::auth::log",
+                "message": "a \"quoted\"\nmessage",
+                "request_id": "abc-123",
+            })
+        );
+        let outside = json_line(time, log::Level::Info, "api", "started", None);
+        let value: serde_json::Value = serde_json::from_str(&outside).unwrap();
+        assert!(value.get("request_id").is_none(), "{outside}");
     }
 }

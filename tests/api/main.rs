@@ -5,8 +5,10 @@ mod helpers;
 
 mod admin;
 mod auth;
+mod browsers;
 mod concurrency;
 mod contract;
+mod operators;
 mod outage;
 mod retention;
 mod sms_gateways;

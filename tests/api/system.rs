@@ -124,6 +124,40 @@ fn issue_key_prints_the_key_last() {
     assert!(!unknown.status.success());
     let neither = run(&["issue-key"]);
     assert!(!neither.status.success());
+    let stderr = String::from_utf8_lossy(&neither.stderr);
+    assert!(
+        stderr.contains("--employee LOGIN") && stderr.contains("--user EMAIL with --provider SLUG"),
+        "names both forms: {stderr}"
+    );
+    let long = run(&["issue-key", "--employee", "ops", "--ttl", "400d"]);
+    assert!(
+        !long.status.success(),
+        "a one-time key is not valid for 400 days"
+    );
+    let stderr = String::from_utf8_lossy(&long.stderr);
+    assert!(stderr.contains("at most 1d"), "{stderr}");
+    let output = std::process::Command::new(binary)
+        .args(["issue-key", "--employee", "ops", "--ttl", "3d"])
+        .env("DATABASE_URL", &db.url)
+        .env("TEMPORARY_KEY_MAX_TTL", "7d")
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "a setting allows more");
+}
+
+#[test]
+fn an_out_of_range_setting_stops_the_start_with_the_range() {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_billing-identity"))
+        .arg("migrate")
+        .env("DB_POOL_SIZE", "0")
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("DB_POOL_SIZE must be between 1 and 1000 (got 0)"),
+        "{stderr}"
+    );
 }
 
 #[tokio::test]

@@ -114,6 +114,11 @@ pub async fn record(state: &AppState, attempt: Attempt<'_>, client: &ClientInfo)
             .map(|s| format!("{}:{}", s.kind.as_str(), s.id))
             .unwrap_or_else(|| "-".into())
     );
+    crate::metrics::metrics().auth_attempt(
+        attempt.method,
+        attempt.reason.outcome(),
+        attempt.reason.as_str(),
+    );
     let event = AuthEventRecord {
         id: Uuid::now_v7(),
         provider_id: attempt.provider_id,

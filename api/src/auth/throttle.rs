@@ -35,6 +35,10 @@ pub async fn reserve(
         Decision::RetryAfter(seconds) => (Reason::Throttled, ApiError::Throttled(seconds)),
         Decision::Locked => (Reason::Locked, ApiError::Locked),
     };
+    crate::metrics::metrics().failure_budget_refusal(match reason {
+        Reason::Locked => "locked",
+        _ => "throttled",
+    });
     record(state, attempt.because(reason), client).await;
     Err(error)
 }

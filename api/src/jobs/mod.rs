@@ -78,9 +78,16 @@ impl JobRunner {
             return Ok(None);
         };
         let now = self.clock.now();
+        let started = std::time::Instant::now();
         let result = with_lease(&self.store, job.name(), &self.holder, now, |store| {
             job.run(store, now)
         });
+        let outcome = match &result {
+            Ok(Some(_)) => "done",
+            Ok(None) => "skipped",
+            Err(_) => "error",
+        };
+        crate::metrics::metrics().job_run(job.name(), outcome, started.elapsed());
         self.runs.send_modify(|n| *n += 1);
         result
     }

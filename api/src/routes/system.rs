@@ -60,6 +60,31 @@ pub async fn openapi_yaml(document: web::Data<ApiDocument>) -> HttpResponse {
         .body(document.yaml.clone())
 }
 
+/// Prometheus metrics: served only when `METRICS_TOKEN` is set, and only to a request that
+/// sends it as a bearer token (404 without the setting, 401 without the token). Not part of
+/// the public contract, so not in the OpenAPI document.
+pub async fn metrics(state: State, req: actix_web::HttpRequest) -> ApiResult<HttpResponse> {
+    use sha2::{Digest, Sha256};
+    let Some(expected) = &state.settings.metrics_token else {
+        return Err(ApiError::NoRoute);
+    };
+    let given = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or_default();
+    // Digests compared, so the time taken tells nothing about the token.
+    if Sha256::digest(given.as_bytes()) != Sha256::digest(expected.0.as_bytes()) {
+        return Err(ApiError::Unauthenticated);
+    }
+    let (in_use, idle) = state.store.pool_usage();
+    Ok(HttpResponse::Ok()
+        .content_type(crate::metrics::CONTENT_TYPE)
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .body(crate::metrics::metrics().render(in_use, idle)))
+}
+
 async fn docs_redirect() -> HttpResponse {
     HttpResponse::PermanentRedirect()
         .insert_header((header::LOCATION, "/docs/"))
@@ -72,6 +97,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(resource("/.well-known/jwks.json").get(jwks))
         .service(resource("/openapi.json").get(openapi_json))
         .service(resource("/openapi.yaml").get(openapi_yaml))
+        .service(resource("/metrics").get(metrics))
         .service(resource("/docs").get(docs_redirect))
         // Swagger UI's files are compiled into the binary (the `vendored` feature).
         .service(SwaggerUi::new("/docs/{_:.*}").config(Config::new(["/openapi.json"])));

@@ -87,6 +87,15 @@ impl Store {
         Ok(Self { pool, sqlite_file })
     }
 
+    /// The pool's connections now: (in use, idle).
+    pub fn pool_usage(&self) -> (u32, u32) {
+        let state = self.pool.state();
+        (
+            state.connections.saturating_sub(state.idle_connections),
+            state.idle_connections,
+        )
+    }
+
     pub(crate) fn conn(&self) -> Result<Conn, StoreError> {
         Ok(self.pool.get()?)
     }
