@@ -30,16 +30,13 @@ impl TestDb {
             .ok()
             .filter(|u| !u.is_empty())?;
         let name = format!("bi_test_{}", uuid::Uuid::new_v4().simple());
+        let (admin_url, url) = test_database_urls(&admin_url, &name);
         let mut conn = PgConnection::establish(&admin_url)
             .expect("TEST_DATABASE_URL must reach a PostgreSQL server");
         conn.batch_execute(&format!("CREATE DATABASE {name}"))
             .expect("create test database");
-        let base = admin_url
-            .rsplit_once('/')
-            .map(|(base, _)| base.to_owned())
-            .expect("TEST_DATABASE_URL ends with /database");
         Some(Self {
-            url: format!("{base}/{name}"),
+            url,
             admin_url: Some(admin_url),
             name,
         })
@@ -111,4 +108,25 @@ impl Drop for TestDb {
             }
         }
     }
+}
+
+/// `TEST_DATABASE_URL` with `sslmode=disable` unless it says otherwise, and the URL of the
+/// database `name` on the same server. Tests talk to loopback, which needs no TLS; and with
+/// TLS, libpq's OpenSSL clean-up at process exit races the pool's threads that still hold
+/// connections (a test process that passed then died of SIGSEGV).
+pub fn test_database_urls(admin_url: &str, name: &str) -> (String, String) {
+    let (url, query) = admin_url.split_once('?').unwrap_or((admin_url, ""));
+    let mut query = query.to_owned();
+    if !query.contains("sslmode=") {
+        query = if query.is_empty() {
+            "sslmode=disable".to_owned()
+        } else {
+            format!("{query}&sslmode=disable")
+        };
+    }
+    let base = url
+        .rsplit_once('/')
+        .map(|(base, _)| base)
+        .expect("TEST_DATABASE_URL ends with /database");
+    (format!("{url}?{query}"), format!("{base}/{name}?{query}"))
 }
