@@ -9,6 +9,10 @@
 
 use chrono::{DateTime, Duration, Utc};
 
+use crate::identifier::normalize;
+use crate::model::Subject;
+use crate::secret::hash_secret;
+
 /// Consecutive failures that cost nothing.
 pub const FREE_ATTEMPTS: u32 = 5;
 /// The longest wait between two attempts once the delay has grown.
@@ -24,6 +28,18 @@ pub enum Decision {
     RetryAfter(i64),
     /// The budget is spent until a recovery resets it.
     Locked,
+}
+
+/// The budget of an account.
+pub fn subject_key(subject: Subject) -> String {
+    format!("{}:{}", subject.kind.as_str(), subject.id)
+}
+
+/// The budget of a login that matches no account in `scope`, so that unknown logins look
+/// like known ones from outside. The login is normalised as the account lookup normalises
+/// it (`identifier::normalize`), and hashed: it may hold a mistyped password.
+pub fn unknown_key(scope: &str, login: &str) -> String {
+    format!("unknown:{scope}:{}", hash_secret(&normalize(login)))
 }
 
 /// How long to wait after `failures` counted attempts before the next one.
@@ -106,6 +122,14 @@ mod tests {
                 "{failures} {last:?} {now}"
             );
         }
+    }
+
+    #[test]
+    fn unknown_keys_share_the_lookup_normalisation() {
+        assert_eq!(unknown_key("e", " Kim "), unknown_key("e", "kim"));
+        // The Kelvin sign matches no ASCII login, so it has a budget of its own.
+        assert_ne!(unknown_key("e", "\u{212A}im"), unknown_key("e", "kim"));
+        assert_ne!(unknown_key("a", "kim"), unknown_key("b", "kim"));
     }
 
     /// Whatever the attacker's timing, the 101st guess is never allowed.

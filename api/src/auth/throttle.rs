@@ -2,20 +2,18 @@
 //! every path that checks a secret.
 
 use domain::model::Subject;
-use domain::secret::hash_secret;
-use domain::throttle::Decision;
+use domain::throttle::{self, Decision};
 
 use super::client_info::ClientInfo;
 use super::log::{Attempt, Reason, record};
 use crate::problem::ApiError;
 use crate::state::AppState;
 
-/// The budget's key. Unknown logins get one of their own, so both look alike from outside;
-/// the login is hashed: it may hold a mistyped password.
+/// The budget's key (`domain::throttle`): the account's, or the unknown login's.
 pub fn throttle_key(subject: Option<Subject>, scope: &str, login: &str) -> String {
     match subject {
-        Some(s) => format!("{}:{}", s.kind.as_str(), s.id),
-        None => format!("unknown:{scope}:{}", hash_secret(login)),
+        Some(s) => throttle::subject_key(s),
+        None => throttle::unknown_key(scope, login),
     }
 }
 

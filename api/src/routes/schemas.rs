@@ -152,11 +152,12 @@ pub fn jurisdiction_or_null() -> ObjectBuilder {
 const NAME_PATTERN: &str = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$";
 const NAME_RULE: &str =
     "characters after leading and trailing white space is trimmed; no control characters.";
-/// What `Email::parse` accepts, in ASCII (the server also takes international addresses).
+/// What `Email::parse` accepts: ASCII only (an internationalized domain in punycode).
 const EMAIL_PATTERN: &str = r"^[\x21-\x3f\x41-\x7e]{1,64}@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$";
 const EMAIL_RULE: &str = "An e-mail address of at most 254 characters: a local part of 1 to 64 \
      printable ASCII characters other than `@`, then `@` and a domain of dot-separated labels \
-     of letters, digits and `-` (at least two labels). Compared and stored lower-cased.";
+     of ASCII letters, digits and `-` (at least two labels); an internationalized domain only \
+     in its punycode form (`xn--…`). Compared and stored lower-cased.";
 /// What `PhoneNumber::parse` accepts: 8 to 15 digits after `+`, the first not 0, with the
 /// separators people type.
 const PHONE_PATTERN: &str = r"^[ ().-]*\+[ ().-]*[1-9]([ ().-]*[0-9]){7,14}[ ().-]*$";

@@ -1,0 +1,81 @@
+//! Issue 11: the findings of the attack run, one test (or more) each.
+
+use serde_json::{Value, json};
+
+use crate::helpers::*;
+
+fn login_call(provider: Option<&str>, login: &str, password: &str) -> Call {
+    let mut body = json!({ "login": login, "password": password });
+    if let Some(p) = provider {
+        body["provider"] = p.into();
+    }
+    Call::post("/api/v1/auth/login", body)
+}
+
+/// The operator's `bootstrap-admin` for `login`, who then sets `password`: their tokens.
+async fn employee_with_password(app: &TestApp, login: &str, password: &str) -> Value {
+    let key = api::cli::bootstrap_admin(&app.settings, login, "Staff").unwrap();
+    let tokens = app.redeem(&key).await;
+    let set = json!({ "new_password": password });
+    let response = app
+        .post("/api/v1/me/password", Some(access(&tokens)), set)
+        .await;
+    assert_eq!(response.status(), 204);
+    tokens
+}
+
+/// Finding 3: the Kelvin sign (U+212A) is one spelling of its own, for the lookup and the
+/// budget alike; mixing spellings does not tell a known login from an unknown one.
+#[tokio::test]
+async fn one_normalisation_for_the_lookup_and_the_budget() {
+    let app = spawn_app().await;
+    employee_with_password(&app, "kim", "a long and winding passphrase").await;
+    for login in ["kim", "kai"] {
+        let kelvin = login.replacen('k', "\u{212A}", 1);
+        for spelling in [login, &kelvin, login, &kelvin, login, &kelvin] {
+            let call = login_call(None, spelling, "wrong wrong wrong");
+            app.assert_problems(None, 401, "invalid_credentials", [&call])
+                .await;
+        }
+    }
+    // Users' e-mails too: the Kelvin spelling is no e-mail, so it matches no account.
+    let (app, _, _) = TestApp::with_providers(["acme"]).await;
+    app.register("acme", "kim@example.com").await;
+    let kelvin = login_call(Some("acme"), "\u{212A}im@example.com", PASSWORD);
+    app.assert_problems(None, 401, "invalid_credentials", [&kelvin])
+        .await;
+}
+
+/// Finding 4: look-alike addresses are refused where e-mails come in.
+#[tokio::test]
+async fn look_alike_emails_are_refused() {
+    let (app, admin, [acme]) = TestApp::with_providers(["acme"]).await;
+    let client = app.create_client(&admin, &acme.id, "Shop").await;
+    let registration = |email: &str| {
+        Call::post(
+            "/api/v1/providers/acme/registrations",
+            json!({ "email": email, "name": "Anna", "password": PASSWORD }),
+        )
+    };
+    let user = |email: &str| {
+        Call::post(
+            format!("/api/v1/clients/{}/users", client.id),
+            json!({ "email": email, "name": "Anna" }),
+        )
+    };
+    let look_alikes = [
+        "\u{430}nna@example.com",
+        "anna@ex\u{430}mple.com",
+        "\u{FF41}nna@example.com",
+        "an\u{200D}na@example.com",
+        "anna@münchen.de",
+    ];
+    for email in look_alikes {
+        app.assert_invalid(None, &[(registration(email), &["/email"])])
+            .await;
+        app.assert_invalid(Some(&admin), &[(user(email), &["/email"])])
+            .await;
+    }
+    // The punycode form of an international domain is an address like any other.
+    app.register("acme", "anna@xn--mnchen-3ya.de").await;
+}
