@@ -11,6 +11,7 @@ use chrono::{DateTime, Duration, Utc};
 
 use crate::identifier::normalize;
 use crate::model::Subject;
+use crate::provider::AccountStatus;
 use crate::secret::hash_secret;
 
 /// Consecutive failures that cost nothing.
@@ -40,6 +41,12 @@ pub fn subject_key(subject: Subject) -> String {
 /// it (`identifier::normalize`), and hashed: it may hold a mistyped password.
 pub fn unknown_key(scope: &str, login: &str) -> String {
     format!("unknown:{scope}:{}", hash_secret(&normalize(login)))
+}
+
+/// Does a change of an account's status empty its budget? Re-enabling a disabled account
+/// is a recovery: it lifts the hard stop (and any delay), as a redeemed key does.
+pub fn status_change_resets(previous: AccountStatus, next: AccountStatus) -> bool {
+    previous == AccountStatus::Disabled && next == AccountStatus::Active
 }
 
 /// How long to wait after `failures` counted attempts before the next one.
@@ -120,6 +127,24 @@ mod tests {
                 decide(*failures, last.map(at), at(*now)),
                 *expected,
                 "{failures} {last:?} {now}"
+            );
+        }
+    }
+
+    #[test]
+    fn only_re_enabling_resets() {
+        use AccountStatus::{Active, Disabled};
+        let cases = [
+            (Disabled, Active, true),
+            (Active, Active, false),
+            (Active, Disabled, false),
+            (Disabled, Disabled, false),
+        ];
+        for (previous, next, expected) in cases {
+            assert_eq!(
+                status_change_resets(previous, next),
+                expected,
+                "{previous:?} -> {next:?}"
             );
         }
     }

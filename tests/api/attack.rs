@@ -79,3 +79,48 @@ async fn look_alike_emails_are_refused() {
     // The punycode form of an international domain is an address like any other.
     app.register("acme", "anna@xn--mnchen-3ya.de").await;
 }
+
+/// Spends `key`'s whole budget, spread over days as a patient attacker would.
+fn exhaust_budget(app: &TestApp, key: &str) {
+    let mut now = app.now() - chrono::Duration::days(30);
+    for _ in 0..domain::throttle::MAX_CONSECUTIVE_FAILURES {
+        assert_eq!(
+            app.store().reserve_attempt(key, now).unwrap(),
+            domain::throttle::Decision::Allow
+        );
+        now += chrono::Duration::hours(1);
+    }
+}
+
+/// Finding 8: re-enabling a user or an employee lifts the hard stop, as `domain::throttle`
+/// documents.
+#[tokio::test]
+async fn re_enabling_an_account_lifts_the_hard_stop() {
+    let (app, admin, _) = TestApp::with_providers(["acme"]).await;
+    let anna = app.register("acme", "anna@example.com").await;
+    exhaust_budget(&app, &format!("user:{}", anna.user_id));
+    let anna_login = login_call(Some("acme"), "anna@example.com", PASSWORD);
+    app.assert_problems(None, 429, "account_locked", [&anna_login])
+        .await;
+    // Saving an active account as active is no recovery.
+    let path = format!("/api/v1/users/{}", anna.user_id);
+    app.set_status(&admin, &path, "active").await;
+    app.assert_problems(None, 429, "account_locked", [&anna_login])
+        .await;
+    app.set_status(&admin, &path, "disabled").await;
+    app.set_status(&admin, &path, "active").await;
+    app.assert_statuses(None, 200, [&anna_login]).await;
+
+    let passphrase = "a long and winding passphrase";
+    let kim = employee_with_password(&app, "kim", passphrase).await;
+    let me = json_ok(app.get("/api/v1/me", Some(access(&kim))).await, 200).await;
+    let id = me["id"].as_str().unwrap();
+    exhaust_budget(&app, &format!("employee:{id}"));
+    let kim_login = login_call(None, "kim", passphrase);
+    app.assert_problems(None, 429, "account_locked", [&kim_login])
+        .await;
+    let path = format!("/api/v1/employees/{id}");
+    app.set_status(&admin, &path, "disabled").await;
+    app.set_status(&admin, &path, "active").await;
+    app.assert_statuses(None, 200, [&kim_login]).await;
+}

@@ -9,6 +9,7 @@ use uuid::Uuid;
 
 use super::credentials::set_password_hash;
 use super::sessions::revoke_everything;
+use super::throttle::reset_on_status_change;
 use super::{Page, PageRequest, Store, missing_or_stale};
 use crate::error::corrupt;
 use crate::rows::{EmployeeRow, naive, status, utc, uuid};
@@ -168,6 +169,17 @@ impl Store {
     ) -> Result<(), StoreError> {
         let row = EmployeeRow::new(employee, None);
         self.conn()?.transaction(|conn| {
+            let previous: Option<String> = employees::table
+                .find(&row.id)
+                .select(employees::status)
+                .first(conn)
+                .optional()?;
+            reset_on_status_change(
+                conn,
+                Subject::employee(employee.id),
+                previous.as_deref(),
+                employee.status,
+            )?;
             let changed = diesel::update(
                 employees::table
                     .find(&row.id)

@@ -4,10 +4,13 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use domain::throttle::{self, Decision};
 
+use domain::model::Subject;
+use domain::provider::AccountStatus;
+
 use super::Store;
-use crate::StoreError;
 use crate::rows::{ThrottleRow, naive, utc};
 use crate::schema::auth_throttle;
+use crate::{DbConnection, StoreError};
 
 impl Store {
     /// Counts an attempt against `key`'s failure budget before the secret is checked. The
@@ -76,4 +79,21 @@ impl Store {
         diesel::delete(auth_throttle::table.find(key)).execute(&mut self.conn()?)?;
         Ok(())
     }
+}
+
+/// In the caller's transaction, before an account's status is written: empties the budget
+/// when the change re-enables the account (`domain::throttle::status_change_resets`).
+pub(crate) fn reset_on_status_change(
+    conn: &mut DbConnection,
+    subject: Subject,
+    previous: Option<&str>,
+    next: AccountStatus,
+) -> Result<(), StoreError> {
+    let Some(previous) = previous.and_then(AccountStatus::parse) else {
+        return Ok(());
+    };
+    if throttle::status_change_resets(previous, next) {
+        diesel::delete(auth_throttle::table.find(throttle::subject_key(subject))).execute(conn)?;
+    }
+    Ok(())
 }
