@@ -124,3 +124,98 @@ async fn re_enabling_an_account_lifts_the_hard_stop() {
     app.set_status(&admin, &path, "active").await;
     app.assert_statuses(None, 200, [&kim_login]).await;
 }
+
+fn redeem_call(key: &str) -> Call {
+    Call::post("/api/v1/auth/temporary-key", json!({ "key": key }))
+}
+
+/// A well-formed key that matches nothing.
+fn wrong_key(i: usize) -> String {
+    format!("bitk_{i:064x}")
+}
+
+/// Finding 1: wrong keys from an address slow that address down, but a valid key from it
+/// always works, and the delay decays.
+#[tokio::test]
+async fn a_valid_key_always_works_whatever_its_address_did() {
+    let (app, admin, _) = TestApp::with_providers(["acme"]).await;
+    let anna = app.register("acme", "anna@example.com").await;
+    let issue = Call::post(
+        format!("/api/v1/users/{}/temporary-keys", anna.user_id),
+        json!({}),
+    );
+    let issued = json_ok(app.request(&issue, Some(&admin)).await, 201).await;
+    let valid = issued["key"].as_str().unwrap();
+
+    let free = domain::throttle::FREE_ATTEMPTS as usize;
+    for i in 0..free {
+        app.assert_problems(
+            None,
+            401,
+            "invalid_credentials",
+            [&redeem_call(&wrong_key(i))],
+        )
+        .await;
+    }
+    for i in free..free + 20 {
+        app.assert_problems(
+            None,
+            429,
+            "too_many_attempts",
+            [&redeem_call(&wrong_key(i))],
+        )
+        .await;
+    }
+    app.assert_statuses(None, 200, [&redeem_call(valid)]).await;
+
+    // A patient attacker spends far more than the hundred an account may: still no stop,
+    // and the delay decays: a quarter of an hour later wrong keys are checked again.
+    let key = "ip:127.0.0.1:temporary_key";
+    let mut now = app.now() - chrono::Duration::days(10);
+    for _ in 0..200 {
+        app.store().reserve_attempt(key, now).unwrap();
+        now += chrono::Duration::minutes(16);
+    }
+    let issued = json_ok(app.request(&issue, Some(&admin)).await, 201).await;
+    app.assert_statuses(None, 200, [&redeem_call(issued["key"].as_str().unwrap())])
+        .await;
+    app.advance(chrono::Duration::minutes(30));
+    app.assert_problems(
+        None,
+        401,
+        "invalid_credentials",
+        [&redeem_call(&wrong_key(99))],
+    )
+    .await;
+}
+
+/// Finding 9: budgets that count nothing any more are purged; accounts' stay.
+#[tokio::test]
+async fn decayed_budgets_are_purged() {
+    let (app, _, _) = TestApp::with_providers(["acme"]).await;
+    app.register("acme", "anna@example.com").await;
+    let wrong = |login: &str| login_call(Some("acme"), login, "wrong wrong wrong");
+    for login in [
+        "ghost1@example.com",
+        "ghost2@example.com",
+        "anna@example.com",
+    ] {
+        app.assert_problems(None, 401, "invalid_credentials", [&wrong(login)])
+            .await;
+    }
+    app.assert_problems(
+        None,
+        401,
+        "invalid_credentials",
+        [&redeem_call(&wrong_key(1))],
+    )
+    .await;
+    assert_eq!(app.run_job("throttle_purge").await, Some(0));
+    // The address's budget has decayed after a minute; unknown logins' after a day.
+    app.advance(chrono::Duration::minutes(2));
+    assert_eq!(app.run_job("throttle_purge").await, Some(1));
+    app.advance(chrono::Duration::hours(24));
+    assert_eq!(app.run_job("throttle_purge").await, Some(2));
+    app.advance(chrono::Duration::days(365));
+    assert_eq!(app.run_job("throttle_purge").await, Some(0));
+}
