@@ -28,6 +28,9 @@ pub struct Settings {
     /// Use the last `X-Forwarded-For` hop as the client IP (only behind a trusted proxy).
     pub trust_forwarded_for: bool,
     pub workers: usize,
+    /// How long after a refresh token's rotation a repeat of it is refused (409) instead of
+    /// revoking its session: parallel refreshes of two tabs.
+    pub refresh_reuse_grace: Duration,
     /// How often the auth-log purge runs.
     pub auth_log_purge_interval: Duration,
     /// Retention of auth events tied to no provider (employees' sign-ins), in days.
@@ -53,6 +56,7 @@ impl Default for Settings {
             argon2_iterations: 2,
             trust_forwarded_for: false,
             workers: 0,
+            refresh_reuse_grace: Duration::from_secs(domain::refresh::DEFAULT_REUSE_GRACE_SECONDS),
             auth_log_purge_interval: Duration::from_secs(3600),
             employee_auth_log_retention_days: 180,
         }
@@ -143,6 +147,10 @@ impl Settings {
         }
         if let Some(v) = get("TRUST_FORWARDED_FOR") {
             s.trust_forwarded_for = matches!(v.as_str(), "1" | "true" | "yes");
+        }
+        if let Some(d) = duration("REFRESH_REUSE_GRACE")? {
+            // A grace is a few seconds; longer would let a stolen token's replay pass unseen.
+            s.refresh_reuse_grace = d.min(Duration::from_secs(60));
         }
         if let Some(d) = duration("AUTH_LOG_PURGE_INTERVAL")? {
             s.auth_log_purge_interval = d;

@@ -14,6 +14,7 @@ pub mod permission;
 pub mod phone;
 pub mod policy;
 pub mod provider;
+pub mod refresh;
 pub mod secret;
 pub mod sign_in;
 pub mod throttle;

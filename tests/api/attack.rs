@@ -219,3 +219,67 @@ async fn decayed_budgets_are_purged() {
     app.advance(chrono::Duration::days(365));
     assert_eq!(app.run_job("throttle_purge").await, Some(0));
 }
+
+fn refresh_call(refresh_token: &Value) -> Call {
+    Call::post(
+        "/api/v1/auth/refresh",
+        json!({ "refresh_token": refresh_token }),
+    )
+}
+
+/// Finding 7: 20 parallel refreshes with one token: one wins, the others answer 409
+/// `refresh_token_rotated` and the session lives; after the grace a repeat is a replay and
+/// revokes the family.
+#[tokio::test]
+async fn parallel_refreshes_keep_the_session_and_late_reuse_revokes_it() {
+    let (app, _, _) = TestApp::with_providers(["acme"]).await;
+    let anna = app.register("acme", "anna@example.com").await;
+    let old = anna.tokens["refresh_token"].clone();
+    let call = refresh_call(&old);
+    let answers = futures_util::future::join_all((0..20).map(|_| app.request(&call, None))).await;
+    let mut winners = Vec::new();
+    for response in answers {
+        match response.status().as_u16() {
+            200 => winners.push(response.json::<Value>().await.unwrap()),
+            _ => {
+                assert_problem(response, 409, "refresh_token_rotated").await;
+            }
+        }
+    }
+    assert_eq!(winners.len(), 1, "exactly one refresh wins");
+    let new = &winners[0];
+    json_ok(app.get("/api/v1/me", Some(access(new))).await, 200).await;
+    // Still within the grace, the old token is refused without harm; the new one works.
+    app.assert_problems(None, 409, "refresh_token_rotated", [&call])
+        .await;
+    let newer = json_ok(
+        app.request(&refresh_call(&new["refresh_token"]), None)
+            .await,
+        200,
+    )
+    .await;
+
+    // After the grace the old token is a replay: the whole family dies.
+    let grace = chrono::Duration::from_std(app.settings.refresh_reuse_grace).unwrap();
+    app.advance(grace + chrono::Duration::seconds(1));
+    app.assert_problems(
+        None,
+        401,
+        "invalid_credentials",
+        [&refresh_call(&new["refresh_token"])],
+    )
+    .await;
+    app.assert_problems(
+        None,
+        401,
+        "invalid_credentials",
+        [&refresh_call(&newer["refresh_token"])],
+    )
+    .await;
+    assert_problem(
+        app.get("/api/v1/me", Some(access(&newer))).await,
+        401,
+        "unauthenticated",
+    )
+    .await;
+}

@@ -102,12 +102,16 @@ pub struct RefreshRequest {
 }
 
 /// Exchanges a refresh token for new tokens. Each refresh token works once; presenting a
-/// used one again revokes the whole session.
+/// used one again revokes the whole session. Within a short grace after a token's rotation
+/// (`REFRESH_REUSE_GRACE`, 5 seconds by default), a repeat of it (a second tab, a retried
+/// request) answers 409 `refresh_token_rotated` and revokes nothing: the client should use
+/// the refresh token the other request received.
 #[utoipa::path(post, path = "/api/v1/auth/refresh", tag = "auth", operation_id = "refresh",
     request_body = RefreshRequest,
     responses(
         (status = 200, body = TokenResponse),
         NeedsCredentials, Invalid, NotJson,
+        (status = 409, description = "`refresh_token_rotated`: the token was exchanged a moment ago (within the reuse grace) by another request; nothing was revoked, retry with the new refresh token", body = Problem, content_type = PROBLEM_JSON),
     ))]
 pub async fn refresh(
     state: State,
