@@ -283,3 +283,111 @@ async fn parallel_refreshes_keep_the_session_and_late_reuse_revokes_it() {
     )
     .await;
 }
+
+/// Finding 10: HEAD answers as GET without a body; a key twice in a JSON body is refused;
+/// names with bidirectional formatting characters are refused like control characters.
+#[tokio::test]
+async fn head_duplicate_keys_and_bidi_names() {
+    let (app, admin, [acme]) = TestApp::with_providers(["acme"]).await;
+    for path in [
+        "/healthz".to_owned(),
+        "/api/v1/me".to_owned(),
+        format!("/api/v1/providers/{}", acme.id),
+        "/api/v1/providers?limit=10".to_owned(),
+    ] {
+        let get = app.get(&path, Some(&admin)).await;
+        let head = app
+            .request(&Call::new(reqwest::Method::HEAD, &path), Some(&admin))
+            .await;
+        assert_eq!(head.status(), get.status(), "HEAD {path}");
+        assert_eq!(head.status(), 200, "HEAD {path}");
+        assert_eq!(
+            head.headers().get("content-type"),
+            get.headers().get("content-type"),
+            "HEAD {path}"
+        );
+        assert!(
+            head.bytes().await.unwrap().is_empty(),
+            "HEAD {path}: no body"
+        );
+    }
+    // A path without GET still answers 405, and says HEAD only where GET is.
+    let post_only = app
+        .request(
+            &Call::new(reqwest::Method::HEAD, "/api/v1/auth/login"),
+            None,
+        )
+        .await;
+    assert_eq!(post_only.status(), 405);
+    let allow = app
+        .request(&Call::new(reqwest::Method::PUT, "/api/v1/me"), Some(&admin))
+        .await;
+    assert_eq!(allow.status(), 405);
+    let allow = allow.headers()["allow"].to_str().unwrap().to_owned();
+    assert!(allow.contains("GET") && allow.contains("HEAD"), "{allow}");
+
+    // Duplicate keys, at the top and deeper down.
+    let twice = r#"{"slug":"beta","name":"Beta","jurisdiction":"DE","slug":"gamma"}"#;
+    let nested = r#"{"slug":"beta","name":"Beta","jurisdiction":"DE","x":{"a":1,"a":2}}"#;
+    for body in [twice, nested] {
+        let call = Call::post("/api/v1/providers", json!({})).raw("application/json", body);
+        let response = app.request(&call, Some(&admin)).await;
+        let status = response.status().as_u16();
+        assert!(status == 400 || status == 422, "{call}: {status}");
+        let problem = assert_problem(
+            response,
+            status,
+            if status == 400 {
+                "malformed_json"
+            } else {
+                "validation_failed"
+            },
+        )
+        .await;
+        assert!(
+            problem["detail"]
+                .as_str()
+                .unwrap()
+                .contains("duplicate key"),
+            "{problem}"
+        );
+    }
+    assert_eq!(
+        app.get("/api/v1/providers/beta", Some(&admin))
+            .await
+            .status(),
+        404
+    );
+
+    // U+202E and the other bidi controls, in every kind of name.
+    let client = app.create_client(&admin, &acme.id, "Shop").await;
+    for name in ["Shop\u{202E}gnp.exe", "\u{2067}Shop", "Sh\u{200F}op"] {
+        app.assert_invalid(
+            Some(&admin),
+            &[
+                (
+                    Call::post(
+                        format!("/api/v1/providers/{}/clients", acme.id),
+                        json!({ "name": name }),
+                    ),
+                    &["/name"],
+                ),
+                (
+                    Call::post(
+                        format!("/api/v1/clients/{}/users", client.id),
+                        json!({ "email": "bidi@example.com", "name": name }),
+                    ),
+                    &["/name"],
+                ),
+                (
+                    Call::post(
+                        "/api/v1/providers",
+                        json!({ "slug": "bidi", "name": name, "jurisdiction": "DE" }),
+                    ),
+                    &["/name"],
+                ),
+            ],
+        )
+        .await;
+    }
+}

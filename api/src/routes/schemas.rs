@@ -148,10 +148,12 @@ pub fn jurisdiction_or_null() -> ObjectBuilder {
         .examples(["DE"])
 }
 
-/// A name after trimming: at least one visible character, no control characters.
-const NAME_PATTERN: &str = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$";
-const NAME_RULE: &str =
-    "characters after leading and trailing white space is trimmed; no control characters.";
+/// A name after trimming: at least one visible character, no control characters and no
+/// bidirectional formatting characters (`domain::error::is_bidi_control`).
+const NAME_PATTERN: &str = r"^[^\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]*[^\s\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069][^\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]*$";
+const NAME_RULE: &str = "characters after leading and trailing white space is trimmed; no control \
+     characters and no bidirectional formatting characters (U+061C, U+200E, U+200F, \
+     U+202A to U+202E, U+2066 to U+2069).";
 /// What `Email::parse` accepts: ASCII only (an internationalized domain in punycode).
 const EMAIL_PATTERN: &str = r"^[\x21-\x3f\x41-\x7e]{1,64}@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$";
 const EMAIL_RULE: &str = "An e-mail address of at most 254 characters: a local part of 1 to 64 \
