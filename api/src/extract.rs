@@ -7,6 +7,7 @@ use std::pin::Pin;
 
 use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpRequest};
+use domain::api_token::api_token_may;
 use domain::model::Employee;
 use domain::permission::{Permission, ProviderScope, roles_grant};
 use uuid::Uuid;
@@ -242,6 +243,15 @@ impl<P: Need + 'static> FromRequest for Staff<P> {
             let Actor::Employee(employee) = &principal.actor else {
                 return Err(ApiError::Forbidden("this needs an employee".into()));
             };
+            if matches!(principal.credential, Credential::ApiToken { .. })
+                && !api_token_may(P::PERMISSION)
+            {
+                return Err(ApiError::Forbidden(format!(
+                    "an API token cannot use the permission {}: it creates credentials or \
+                     employees; sign in",
+                    P::PERMISSION
+                )));
+            }
             if !roles_grant(&employee.roles, P::PERMISSION) {
                 return Err(ApiError::Forbidden(format!(
                     "this needs the permission {}",

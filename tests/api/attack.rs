@@ -391,3 +391,94 @@ async fn head_duplicate_keys_and_bidi_names() {
         .await;
     }
 }
+
+/// Finding 5: an admin's full API token creates no credentials, employees or roles; what
+/// else its owner may do it still does.
+#[tokio::test]
+async fn api_tokens_cannot_mint_credentials() {
+    let (app, admin, [acme]) = TestApp::with_providers(["acme"]).await;
+    let token = app
+        .create_api_token(&admin, json!({ "name": "script", "scope": "full" }))
+        .await;
+    let token = token["secret"].as_str().unwrap();
+    let me = json_ok(app.get("/api/v1/me", Some(&admin)).await, 200).await;
+    let admin_id = me["id"].as_str().unwrap();
+    let (_, user) = app
+        .client_with_user(&admin, &acme.id, "anna@example.com")
+        .await;
+    let other = app
+        .create_employee(&admin, "other", &["support"], None)
+        .await;
+    let refused = [
+        Call::post(
+            format!("/api/v1/employees/{admin_id}/temporary-keys"),
+            json!({}),
+        ),
+        Call::post(
+            format!("/api/v1/employees/{}/temporary-keys", other.employee.id),
+            json!({}),
+        ),
+        Call::post(
+            format!("/api/v1/users/{}/temporary-keys", user.id),
+            json!({}),
+        ),
+        Call::post(
+            "/api/v1/employees",
+            json!({ "login": "mallory", "name": "Mallory", "roles": ["admin"] }),
+        ),
+        Call::patch(
+            format!("/api/v1/employees/{}", other.employee.id),
+            json!({ "name": "Renamed" }),
+        ),
+        Call::put(
+            format!("/api/v1/employees/{}/roles", other.employee.id),
+            json!({ "roles": ["admin"], "providers": null }),
+        ),
+        Call::post(
+            "/api/v1/me/api-tokens",
+            json!({ "name": "more", "scope": "full" }),
+        ),
+        Call::post(
+            "/api/v1/me/password",
+            json!({ "new_password": "a long and winding passphrase" }),
+        ),
+    ];
+    app.assert_problems(Some(token), 403, "forbidden", &refused)
+        .await;
+    // Nothing was made: no employee `mallory`, the other one still support only.
+    let listed = json_ok(
+        app.get("/api/v1/employees?limit=100", Some(&admin)).await,
+        200,
+    )
+    .await;
+    assert!(
+        listed["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|e| e["login"] != "mallory"),
+        "{listed}"
+    );
+    // Everything else within its owner's roles still works.
+    app.assert_statuses(
+        Some(token),
+        200,
+        &[
+            Call::get("/api/v1/employees?limit=10"),
+            Call::patch(
+                format!("/api/v1/users/{}", user.id),
+                json!({ "name": "Anna S." }),
+            ),
+        ],
+    )
+    .await;
+    app.assert_statuses(
+        Some(token),
+        201,
+        &[Call::post(
+            format!("/api/v1/providers/{}/clients", acme.id),
+            json!({ "name": "Script's client" }),
+        )],
+    )
+    .await;
+}
