@@ -482,3 +482,125 @@ async fn api_tokens_cannot_mint_credentials() {
     )
     .await;
 }
+
+/// The ids of every item of the list at `path` (which sets its `limit`).
+async fn ids(app: &TestApp, token: &str, path: &str) -> Vec<String> {
+    app.pages(token, path)
+        .await
+        .concat()
+        .iter()
+        .map(|item| item["id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// Finding 6: every list is scoped by the caller's providers, for a provider-limited
+/// employee of each role.
+#[tokio::test]
+async fn every_list_is_scoped_by_the_callers_providers() {
+    let (app, admin, [a, b]) = TestApp::with_providers(["alpha", "beta"]).await;
+    let (client_a, _) = app
+        .client_with_user(&admin, &a.id, "anna@example.com")
+        .await;
+    let (client_b, _) = app
+        .client_with_user(&admin, &b.id, "bert@example.com")
+        .await;
+    // Auth events at both providers.
+    for (slug, email) in [("alpha", "anna@example.com"), ("beta", "bert@example.com")] {
+        let wrong = login_call(Some(slug), email, "wrong wrong wrong");
+        app.assert_statuses(None, 401, [&wrong]).await;
+    }
+    let only_a = [a.id.as_str()];
+    let only_b = [b.id.as_str()];
+    let other_b = app
+        .create_employee(&admin, "bee", &["support"], Some(&only_b))
+        .await;
+    let mut limited = Vec::new();
+    for role in ["admin", "support", "billing", "dpo"] {
+        let login = format!("{role}-a");
+        limited.push((
+            role,
+            app.create_employee(&admin, &login, &[role], Some(&only_a))
+                .await,
+        ));
+    }
+    let me = json_ok(app.get("/api/v1/me", Some(&admin)).await, 200).await;
+    let admin_id = me["id"].as_str().unwrap().to_owned();
+    let limited_ids: Vec<String> = limited.iter().map(|(_, s)| s.employee.id.clone()).collect();
+    for (role, staff) in &limited {
+        let token = staff.token.as_str();
+        assert_eq!(
+            ids(&app, token, "/api/v1/providers?limit=1").await,
+            std::slice::from_ref(&a.id),
+            "{role}"
+        );
+        let clients = ids(
+            &app,
+            token,
+            &format!("/api/v1/providers/{}/clients?limit=1", a.id),
+        )
+        .await;
+        assert_eq!(clients, std::slice::from_ref(&client_a.id), "{role}");
+        let users = app
+            .pages(
+                token,
+                &format!("/api/v1/clients/{}/users?limit=1", client_a.id),
+            )
+            .await;
+        assert_eq!(users.concat().len(), 1, "{role}");
+        app.assert_problems(
+            Some(token),
+            404,
+            "not_found",
+            &[
+                Call::get(format!("/api/v1/providers/{}/clients?limit=1", b.id)),
+                Call::get(format!("/api/v1/clients/{}/users?limit=1", client_b.id)),
+            ],
+        )
+        .await;
+        if matches!(*role, "admin" | "dpo") {
+            // Those limited to alpha, and the admin who sees every provider; not `bee`.
+            let mut seen = ids(&app, token, "/api/v1/employees?limit=2").await;
+            seen.sort();
+            let mut expected = limited_ids.clone();
+            expected.push(admin_id.clone());
+            expected.sort();
+            assert_eq!(seen, expected, "{role}");
+            app.assert_problems(
+                Some(token),
+                404,
+                "not_found",
+                &[Call::get(format!(
+                    "/api/v1/employees/{}",
+                    other_b.employee.id
+                ))],
+            )
+            .await;
+            app.assert_statuses(
+                Some(token),
+                200,
+                &[Call::get(format!("/api/v1/employees/{admin_id}"))],
+            )
+            .await;
+        } else {
+            app.assert_statuses(Some(token), 403, &[Call::get("/api/v1/employees?limit=2")])
+                .await;
+        }
+        if matches!(*role, "admin" | "support" | "dpo") {
+            let events = app
+                .pages(token, "/api/v1/auth-events?limit=2")
+                .await
+                .concat();
+            assert!(!events.is_empty(), "{role}");
+            assert!(
+                events.iter().all(|e| e["provider_id"] == a.id.as_str()),
+                "{role}: {events:?}"
+            );
+        }
+    }
+    // Who sees every provider sees every employee.
+    let everyone = ids(&app, &admin, "/api/v1/employees?limit=3").await;
+    assert!(
+        everyone.contains(&other_b.employee.id) && everyone.len() == 6,
+        "{everyone:?}"
+    );
+}

@@ -238,7 +238,9 @@ fn login_taken(e: StoreError) -> ApiError {
     }
 }
 
-/// Lists employees, oldest first.
+/// Lists employees, oldest first. An employee limited to some providers sees only the
+/// employees who can reach one of them: those who see every provider, and those limited to
+/// at least one of the same providers.
 #[utoipa::path(get, path = "/api/v1/employees", tag = "employees", operation_id = "list_employees",
     params(PageQuery), security(("bearer" = []), ("api_token" = [])),
     responses(
@@ -247,12 +249,13 @@ fn login_taken(e: StoreError) -> ApiError {
     ))]
 pub async fn list_employees(
     state: crate::state::State,
-    _staff: Staff<need::EmployeesRead>,
+    staff: Staff<need::EmployeesRead>,
     query: web::Query<PageQuery>,
 ) -> ApiResult<web::Json<EmployeePage>> {
     let page = query.to_request()?;
+    let scope = staff.scope().clone();
     let page = state
-        .db(move |store| Ok(store.list_employees(page)?))
+        .db(move |store| Ok(store.list_employees(&scope, page)?))
         .await?;
     Ok(web::Json(EmployeePage {
         next_cursor: page.next_cursor.map(|c| c.to_string()),
@@ -314,7 +317,7 @@ pub async fn create_employee(
         .json(EmployeeResponse::from(employee)))
 }
 
-/// Reads one employee.
+/// Reads one employee; one outside the caller's view (see the list) is not found.
 #[utoipa::path(get, path = "/api/v1/employees/{id}", tag = "employees", operation_id = "get_employee",
     params(("id" = Uuid, Path)), security(("bearer" = []), ("api_token" = [])),
     responses(
@@ -323,10 +326,13 @@ pub async fn create_employee(
     ))]
 pub async fn get_employee(
     state: crate::state::State,
-    _staff: Staff<need::EmployeesRead>,
+    staff: Staff<need::EmployeesRead>,
     id: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
     let employee = load_employee(&state, &id).await?;
+    if !staff.scope().sees_employee(&employee.providers) {
+        return Err(ApiError::NotFound("employee"));
+    }
     Ok(tagged(employee.version, EmployeeResponse::from(employee)))
 }
 
