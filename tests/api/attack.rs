@@ -211,9 +211,10 @@ async fn decayed_budgets_are_purged() {
     )
     .await;
     assert_eq!(app.run_job("throttle_purge").await, Some(0));
-    // The address's budget has decayed after a minute; unknown logins' after a day.
+    // The address's budget for keys has decayed after a minute, and so have the rate limits
+    // of the registration (per address and per provider); unknown logins' after a day.
     app.advance(chrono::Duration::minutes(2));
-    assert_eq!(app.run_job("throttle_purge").await, Some(1));
+    assert_eq!(app.run_job("throttle_purge").await, Some(3));
     app.advance(chrono::Duration::hours(24));
     assert_eq!(app.run_job("throttle_purge").await, Some(2));
     app.advance(chrono::Duration::days(365));
@@ -603,4 +604,64 @@ async fn every_list_is_scoped_by_the_callers_providers() {
         everyone.contains(&other_b.employee.id) && everyone.len() == 6,
         "{everyone:?}"
     );
+}
+
+/// Finding 2: registrations are rate-limited per address and per provider, whatever their
+/// answer, so probing which e-mails are registered is slowed to a trickle.
+#[tokio::test]
+async fn registration_is_rate_limited_per_address_and_provider() {
+    let app = TestApp::builder()
+        .settings(|s| s.trust_forwarded_for = true)
+        .spawn()
+        .await;
+    let admin = app.admin_token().await;
+    let acme = app.create_provider(&admin, "acme").await;
+    let registration = |email: &str, ip: &str| {
+        Call::post(
+            "/api/v1/providers/acme/registrations",
+            json!({ "email": email, "name": "Anna", "password": PASSWORD }),
+        )
+        .header("x-forwarded-for", ip)
+    };
+    let free = domain::throttle::Budget::RATE_PER_ADDRESS.free as usize;
+    app.assert_statuses(None, 201, [&registration("anna@example.com", "192.0.2.1")])
+        .await;
+    for i in 1..free {
+        let (email, status) = if i % 2 == 0 {
+            (format!("new{i}@example.com"), 201)
+        } else {
+            ("anna@example.com".to_owned(), 409)
+        };
+        app.assert_statuses(None, status, [&registration(&email, "192.0.2.1")])
+            .await;
+    }
+    // The address's budget is spent: taken and free e-mails get the same answer.
+    let taken = app
+        .request(&registration("anna@example.com", "192.0.2.1"), None)
+        .await;
+    let unknown = app
+        .request(&registration("ghost@example.com", "192.0.2.1"), None)
+        .await;
+    assert!(taken.headers().contains_key("retry-after"));
+    let taken = assert_problem(taken, 429, "too_many_attempts").await;
+    let unknown = assert_problem(unknown, 429, "too_many_attempts").await;
+    assert_eq!(taken["title"], unknown["title"]);
+    // Another address still may; a limit per provider holds across addresses.
+    app.assert_statuses(None, 201, [&registration("bert@example.com", "192.0.2.2")])
+        .await;
+    let key = format!("rate:provider:{}:registration", acme.id);
+    for _ in 0..domain::throttle::Budget::RATE_PER_PROVIDER.free {
+        app.store().reserve_attempt(&key, app.now()).unwrap();
+    }
+    app.assert_problems(
+        None,
+        429,
+        "too_many_attempts",
+        [&registration("carl@example.com", "192.0.2.3")],
+    )
+    .await;
+    // Both decay: a few minutes later registrations go through again.
+    app.advance(chrono::Duration::minutes(10));
+    app.assert_statuses(None, 201, [&registration("carl@example.com", "192.0.2.1")])
+        .await;
 }
