@@ -7,6 +7,7 @@ use std::pin::Pin;
 
 use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpRequest};
+use domain::api_token::api_token_may;
 use domain::model::Employee;
 use domain::permission::{Permission, ProviderScope, roles_grant};
 use uuid::Uuid;
@@ -59,6 +60,83 @@ impl<T> std::ops::Deref for Json<T> {
     }
 }
 
+/// A JSON value parsed with every object's keys checked: a key that comes twice is refused
+/// (`{"role":"support","role":"admin"}` means different things to different parsers; serde
+/// would silently keep the last).
+struct UniqueKeys(serde_json::Value);
+
+impl<'de> serde::Deserialize<'de> for UniqueKeys {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer
+            .deserialize_any(UniqueKeysVisitor)
+            .map(UniqueKeys)
+    }
+}
+
+struct UniqueKeysVisitor;
+
+impl<'de> serde::de::Visitor<'de> for UniqueKeysVisitor {
+    type Value = serde_json::Value;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_bool<E>(self, v: bool) -> Result<Self::Value, E> {
+        Ok(v.into())
+    }
+
+    fn visit_i64<E>(self, v: i64) -> Result<Self::Value, E> {
+        Ok(v.into())
+    }
+
+    fn visit_u64<E>(self, v: u64) -> Result<Self::Value, E> {
+        Ok(v.into())
+    }
+
+    fn visit_f64<E>(self, v: f64) -> Result<Self::Value, E> {
+        Ok(serde_json::Number::from_f64(v).map_or(serde_json::Value::Null, Into::into))
+    }
+
+    fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(v.into())
+    }
+
+    fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
+        Ok(v.into())
+    }
+
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(serde_json::Value::Null)
+    }
+
+    fn visit_none<E>(self) -> Result<Self::Value, E> {
+        Ok(serde_json::Value::Null)
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut items = Vec::new();
+        while let Some(UniqueKeys(item)) = seq.next_element()? {
+            items.push(item);
+        }
+        Ok(items.into())
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut object = serde_json::Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            if object.contains_key(&key) {
+                return Err(serde::de::Error::custom(format_args!(
+                    "duplicate key `{key}`"
+                )));
+            }
+            let UniqueKeys(value) = map.next_value()?;
+            object.insert(key, value);
+        }
+        Ok(object.into())
+    }
+}
+
 /// Turns a parsed body into `T`, refusing anything but an object.
 pub fn from_object<T: serde::de::DeserializeOwned>(
     value: serde_json::Value,
@@ -76,9 +154,9 @@ impl<T: serde::de::DeserializeOwned + 'static> FromRequest for Json<T> {
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         // actix's extractor does the content type, the size limit and the syntax (with the
         // app's error handler); the shape is checked here.
-        let body = actix_web::web::Json::<serde_json::Value>::from_request(req, payload);
+        let body = actix_web::web::Json::<UniqueKeys>::from_request(req, payload);
         Box::pin(async move {
-            let value = body.await?.into_inner();
+            let UniqueKeys(value) = body.await?.into_inner();
             Ok(Json(from_object(value)?))
         })
     }
@@ -167,6 +245,15 @@ impl<P: Need + 'static> FromRequest for Staff<P> {
             let Actor::Employee(employee) = &principal.actor else {
                 return Err(ApiError::Forbidden("this needs an employee".into()));
             };
+            if matches!(principal.credential, Credential::ApiToken { .. })
+                && !api_token_may(P::PERMISSION)
+            {
+                return Err(ApiError::Forbidden(format!(
+                    "an API token cannot use the permission {}: it creates credentials or \
+                     employees; sign in",
+                    P::PERMISSION
+                )));
+            }
             if !roles_grant(&employee.roles, P::PERMISSION) {
                 return Err(ApiError::Forbidden(format!(
                     "this needs the permission {}",

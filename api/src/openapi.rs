@@ -9,6 +9,16 @@ use utoipa::{Modify, OpenApi};
 use crate::problem::{FieldProblem, Problem};
 use crate::routes;
 
+/// What an API token can do, for the security scheme's description.
+const API_TOKEN_SCHEME: &str = "API token (`biat_…`) from POST /api/v1/me/api-tokens, sent as \
+     `Authorization: Bearer`. A `read` token may call GET and HEAD operations; a `full` token \
+     every operation whose security lists `api_token`, within its owner's roles and providers. \
+     No API token creates credentials, employees or roles: issuing one-time keys \
+     (POST …/temporary-keys), creating or changing employees and their roles \
+     (POST /api/v1/employees, PATCH /api/v1/employees/{id}, PUT /api/v1/employees/{id}/roles), \
+     new API tokens and passwords (POST /api/v1/me/api-tokens, POST /api/v1/me/password) all \
+     need a signed-in session (403 otherwise).";
+
 struct Security;
 
 impl Modify for Security {
@@ -31,7 +41,7 @@ impl Modify for Security {
             SecurityScheme::Http(
                 Http::builder()
                     .scheme(HttpAuthScheme::Bearer)
-                    .description(Some("API token (`biat_…`) from POST /api/v1/me/api-tokens, sent as `Authorization: Bearer`."))
+                    .description(Some(API_TOKEN_SCHEME))
                     .build(),
             ),
         );

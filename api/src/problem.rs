@@ -64,6 +64,11 @@ pub enum ApiError {
     Throttled(i64),
     #[error("too many failed attempts; the account needs a recovery by staff")]
     Locked,
+    /// A refresh token presented again within the reuse grace: a parallel refresh won.
+    #[error(
+        "this refresh token was exchanged a moment ago by another request; retry with the new refresh token"
+    )]
+    RefreshTokenRotated,
     #[error("{0} not found")]
     NotFound(&'static str),
     #[error("no such route")]
@@ -102,6 +107,7 @@ impl ApiError {
             ApiError::MethodDisabled(_) => "method_disabled",
             ApiError::Throttled(_) => "too_many_attempts",
             ApiError::Locked => "account_locked",
+            ApiError::RefreshTokenRotated => "refresh_token_rotated",
             ApiError::NotFound(_) => "not_found",
             ApiError::NoRoute => "no_route",
             ApiError::MethodNotAllowed => "method_not_allowed",
@@ -125,6 +131,7 @@ impl ApiError {
             ApiError::MethodDisabled(_) => "Method disabled",
             ApiError::Throttled(_) => "Too many attempts",
             ApiError::Locked => "Account locked",
+            ApiError::RefreshTokenRotated => "Refresh token already rotated",
             ApiError::NotFound(_) => "Not found",
             ApiError::NoRoute => "Not found",
             ApiError::MethodNotAllowed => "Method not allowed",
@@ -303,7 +310,7 @@ impl ResponseError for ApiError {
             ApiError::Throttled(_) | ApiError::Locked => StatusCode::TOO_MANY_REQUESTS,
             ApiError::NotFound(_) | ApiError::NoRoute => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            ApiError::Conflict { .. } => StatusCode::CONFLICT,
+            ApiError::Conflict { .. } | ApiError::RefreshTokenRotated => StatusCode::CONFLICT,
             ApiError::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
             ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::GatewayFailed(_) => StatusCode::BAD_GATEWAY,

@@ -29,6 +29,9 @@ pub struct Settings {
     /// Use the last `X-Forwarded-For` hop as the client IP (only behind a trusted proxy).
     pub trust_forwarded_for: bool,
     pub workers: usize,
+    /// How long after a refresh token's rotation a repeat of it is refused (409) instead of
+    /// revoking its session: parallel refreshes of two tabs.
+    pub refresh_reuse_grace: Duration,
     /// How often the auth-log purge runs.
     pub auth_log_purge_interval: Duration,
     /// Retention of auth events tied to no provider (employees' sign-ins), in days.
@@ -68,6 +71,9 @@ pub enum LogFormat {
 
 /// The shortest `METRICS_TOKEN` accepted: a guessable token would publish the metrics.
 pub const MIN_METRICS_TOKEN_LEN: usize = 16;
+/// A grace is a few seconds; longer would let a stolen token's replay pass unseen.
+pub const REFRESH_REUSE_GRACES: RangeInclusive<Duration> =
+    Duration::from_secs(0)..=Duration::from_secs(60);
 /// A gateway that takes longer than a minute to answer is down for a sign-in's purposes.
 pub const SMS_TIMEOUTS: RangeInclusive<Duration> = Duration::from_secs(1)..=Duration::from_secs(60);
 pub const SHUTDOWN_TIMEOUTS: RangeInclusive<Duration> =
@@ -152,6 +158,7 @@ impl Default for Settings {
             argon2_iterations: 2,
             trust_forwarded_for: false,
             workers: 0,
+            refresh_reuse_grace: Duration::from_secs(domain::refresh::DEFAULT_REUSE_GRACE_SECONDS),
             auth_log_purge_interval: Duration::from_secs(3600),
             employee_auth_log_retention_days: 180,
             sms_connect_timeout: Duration::from_secs(3),
@@ -276,6 +283,9 @@ impl Settings {
         }
         if let Some(v) = get("TRUST_FORWARDED_FOR") {
             s.trust_forwarded_for = matches!(v.as_str(), "1" | "true" | "yes");
+        }
+        if let Some(d) = bounded("REFRESH_REUSE_GRACE", REFRESH_REUSE_GRACES)? {
+            s.refresh_reuse_grace = d;
         }
         if let Some(d) = duration("AUTH_LOG_PURGE_INTERVAL")? {
             s.auth_log_purge_interval = d;

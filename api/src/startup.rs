@@ -13,7 +13,7 @@ use anyhow::Context;
 use persistence::Store;
 use uuid::Uuid;
 
-use crate::jobs::{AuthLogPurge, Job, JobRunner, PURGE_BATCH};
+use crate::jobs::{AuthLogPurge, Job, JobRunner, PURGE_BATCH, ThrottlePurge};
 use crate::middleware::{cors, request_metrics, security_headers};
 use crate::outside::sms::SmsGateway;
 use crate::outside::sms_gateways::GatewaySms;
@@ -180,11 +180,14 @@ pub async fn build_state(
         settings.argon2_iterations,
         settings.password_hash_concurrency,
     )?;
-    let jobs: Vec<Arc<dyn Job>> = vec![Arc::new(AuthLogPurge {
-        default_days: settings.employee_auth_log_retention_days,
-        batch: PURGE_BATCH,
-        interval: settings.auth_log_purge_interval,
-    })];
+    let jobs: Vec<Arc<dyn Job>> = vec![
+        Arc::new(AuthLogPurge {
+            default_days: settings.employee_auth_log_retention_days,
+            batch: PURGE_BATCH,
+            interval: settings.auth_log_purge_interval,
+        }),
+        Arc::new(ThrottlePurge::default()),
+    ];
     let jobs = Arc::new(JobRunner::new(store.clone(), outside.clock.clone(), jobs));
     let sms_gateways = Arc::new(
         GatewaySms::new(

@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::permission::Permission;
 use crate::provider::text_enum;
 
 text_enum!(
@@ -17,6 +18,18 @@ impl ApiTokenScope {
             ApiTokenScope::Read => matches!(http_method, "GET" | "HEAD"),
         }
     }
+}
+
+/// Permissions an API token never exercises, whatever its scope and its owner's roles: they
+/// create credentials (one-time keys) or employees and their roles. A leaked script token
+/// must not mint a way in that outlives it; these need a signed-in session (and the
+/// session-only operations, new API tokens and passwords, need one anyway).
+pub const NOT_WITH_API_TOKENS: &[Permission] =
+    &[Permission::TemporaryKeysIssue, Permission::EmployeesWrite];
+
+/// May an API token exercise `permission`?
+pub fn api_token_may(permission: Permission) -> bool {
+    !NOT_WITH_API_TOKENS.contains(&permission)
 }
 
 /// Characters of the secret shown in listings, so an owner can tell tokens apart: the
@@ -38,6 +51,17 @@ mod tests {
         ];
         for (scope, method, expected) in cases {
             assert_eq!(scope.allows(method), expected, "{scope} {method}");
+        }
+    }
+
+    #[test]
+    fn api_tokens_cannot_mint_credentials() {
+        for permission in Permission::ALL {
+            let expected = !matches!(
+                permission,
+                Permission::TemporaryKeysIssue | Permission::EmployeesWrite
+            );
+            assert_eq!(api_token_may(*permission), expected, "{permission}");
         }
     }
 }

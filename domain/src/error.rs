@@ -71,10 +71,22 @@ pub fn parse_name(value: &str, max_chars: usize) -> Result<String, NameError> {
     if trimmed.chars().count() > max_chars {
         return Err(NameError::TooLong(max_chars));
     }
-    if trimmed.chars().any(char::is_control) {
+    if trimmed
+        .chars()
+        .any(|c| c.is_control() || is_bidi_control(c))
+    {
         return Err(NameError::Control);
     }
     Ok(trimmed.to_owned())
+}
+
+/// The bidirectional formatting characters (Unicode's Bidi_Control): they reorder what is
+/// shown (U+202E turns `exe.txt` into `txt.exe`) and are refused like control characters.
+pub fn is_bidi_control(c: char) -> bool {
+    matches!(
+        c,
+        '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}'
+    )
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -83,7 +95,7 @@ pub enum NameError {
     Empty,
     #[error("must be at most {0} characters")]
     TooLong(usize),
-    #[error("must not contain control characters")]
+    #[error("must not contain control or bidirectional formatting characters")]
     Control,
 }
 
@@ -98,6 +110,12 @@ mod tests {
             ("", Err(NameError::Empty)),
             ("   ", Err(NameError::Empty)),
             ("a\u{0}b", Err(NameError::Control)),
+            ("Acme\u{202E}gnp.exe", Err(NameError::Control)),
+            ("a\u{2066}b", Err(NameError::Control)),
+            ("a\u{200F}b", Err(NameError::Control)),
+            ("a\u{061C}b", Err(NameError::Control)),
+            // Joiners are not bidi controls (emoji and some scripts need them).
+            ("a\u{200D}b", Ok("a\u{200D}b")),
             ("Ürsula", Ok("Ürsula")),
         ];
         for (input, expected) in cases {

@@ -99,15 +99,12 @@ impl Subject {
 
 /// An employee's login: what they type, so kept readable.
 pub fn parse_login(value: &str) -> Result<String, LoginError> {
+    let value = crate::identifier::normalize(value);
     let ok = (2..=64).contains(&value.len())
         && value
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '@'));
-    if ok {
-        Ok(value.to_ascii_lowercase())
-    } else {
-        Err(LoginError)
-    }
+    if ok { Ok(value) } else { Err(LoginError) }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -126,6 +123,8 @@ mod tests {
             ("a", None),
             ("with space", None),
             ("ünï", None),
+            (" Kim ", Some("kim")),
+            ("\u{212A}im", None),
         ];
         for (input, expected) in cases {
             assert_eq!(parse_login(input).ok().as_deref(), *expected, "{input:?}");

@@ -82,11 +82,42 @@ impl<Id: PartialEq> ProviderScope<Id> {
             ProviderScope::Only(ids) => ids.contains(provider),
         }
     }
+
+    /// May an employee with this scope see an employee with scope `other`? One who sees
+    /// every provider sees everyone; one limited to some providers sees the employees who
+    /// can reach at least one of them (those who see every provider, and those limited to
+    /// one of the same), never those limited to other providers only.
+    pub fn sees_employee(&self, other: &ProviderScope<Id>) -> bool {
+        match (self, other) {
+            (ProviderScope::All, _) => true,
+            (ProviderScope::Only(_), ProviderScope::All) => true,
+            (ProviderScope::Only(mine), ProviderScope::Only(theirs)) => {
+                theirs.iter().any(|id| mine.contains(id))
+            }
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn employees_seen_by_scope() {
+        use ProviderScope::{All, Only};
+        let cases: &[(ProviderScope<u8>, ProviderScope<u8>, bool)] = &[
+            (All, All, true),
+            (All, Only(vec![1]), true),
+            (Only(vec![1]), All, true),
+            (Only(vec![1]), Only(vec![1, 2]), true),
+            (Only(vec![1, 3]), Only(vec![2, 3]), true),
+            (Only(vec![1]), Only(vec![2]), false),
+            (Only(vec![1]), Only(vec![]), false),
+        ];
+        for (mine, theirs, expected) in cases {
+            assert_eq!(mine.sees_employee(theirs), *expected, "{mine:?} {theirs:?}");
+        }
+    }
 
     #[test]
     fn grants_table() {

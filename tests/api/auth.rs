@@ -494,8 +494,10 @@ async fn refresh_rotates_and_reuse_revokes_the_family() {
     assert_eq!(second["session_id"], first["session_id"]);
     json_ok(app.get("/api/v1/me", Some(access(&second))).await, 200).await;
 
-    // The old one comes back: a thief or a replay. The whole session dies, the newest
-    // refresh token with it.
+    // The old one comes back after the reuse grace: a thief or a replay. The whole session
+    // dies, the newest refresh token with it.
+    let grace = chrono::Duration::from_std(app.settings.refresh_reuse_grace).unwrap();
+    app.advance(grace);
     app.assert_problems(
         None,
         401,

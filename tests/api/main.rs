@@ -4,6 +4,7 @@
 mod helpers;
 
 mod admin;
+mod attack;
 mod auth;
 mod browsers;
 mod concurrency;

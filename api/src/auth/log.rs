@@ -18,6 +18,8 @@ pub enum Reason {
     InvalidKey,
     InvalidToken,
     TokenReused,
+    /// A used refresh token came back within the reuse grace: refused, nothing revoked.
+    TokenJustRotated,
     MethodDisabled,
     AccountDisabled,
     ProviderSuspended,
@@ -39,6 +41,7 @@ impl Reason {
             Reason::InvalidKey => "invalid_or_used_key",
             Reason::InvalidToken => "invalid_token",
             Reason::TokenReused => "refresh_token_reused",
+            Reason::TokenJustRotated => "refresh_token_just_rotated",
             Reason::MethodDisabled => "method_disabled",
             Reason::AccountDisabled => "account_disabled",
             Reason::ProviderSuspended => "provider_suspended",

@@ -75,7 +75,6 @@ pub async fn check_password(
                     ));
                 }
             }
-            let login = email.trim().to_lowercase();
             let found = match Email::parse(&email) {
                 Ok(email) => {
                     let provider_id = provider.id;
@@ -86,7 +85,7 @@ pub async fn check_password(
                 }
                 Err(_) => None,
             };
-            (found, Some(provider.id), provider.id.to_string(), login)
+            (found, Some(provider.id), provider.id.to_string(), email)
         }
         PasswordTarget::Employee { login } => {
             if method == AuthMethod::Authinfo {
@@ -107,7 +106,7 @@ pub async fn check_password(
                     }),
                 Err(_) => None,
             };
-            (found, None, "employees".to_owned(), login.to_lowercase())
+            (found, None, "employees".to_owned(), login)
         }
     };
     let subject = found.as_ref().map(|f| f.0);

@@ -87,7 +87,8 @@ fn tokens_for(
     }
 }
 
-/// Exchanges a refresh token for new tokens; a reused one revokes its whole session.
+/// Exchanges a refresh token for new tokens; a reused one revokes its whole session, unless
+/// it comes back within the reuse grace of its rotation (409 `refresh_token_rotated`).
 pub async fn refresh(
     state: &AppState,
     token: String,
@@ -106,14 +107,19 @@ pub async fn refresh(
         to_chrono(state.settings.user_session_idle),
         to_chrono(state.settings.employee_session_idle),
     );
+    let grace = to_chrono(state.settings.refresh_reuse_grace);
     let outcome = state
         .db(move |store| {
-            Ok(
-                store.rotate_refresh_token(&old_hash, &new_hash, now, |kind| match kind {
+            Ok(store.rotate_refresh_token(
+                &old_hash,
+                &new_hash,
+                now,
+                |kind| match kind {
                     SubjectKind::User => user_idle,
                     SubjectKind::Employee => employee_idle,
-                })?,
-            )
+                },
+                grace,
+            )?)
         })
         .await?;
     let session = match outcome {
@@ -127,6 +133,13 @@ pub async fn refresh(
                 .subject(Some(session.subject));
             record(state, attempt, client).await;
             return Err(ApiError::InvalidCredentials);
+        }
+        RefreshOutcome::JustRotated(session) => {
+            let attempt = Attempt::named(REFRESH, Reason::TokenJustRotated)
+                .provider(session.provider_id)
+                .subject(Some(session.subject));
+            record(state, attempt, client).await;
+            return Err(ApiError::RefreshTokenRotated);
         }
         RefreshOutcome::Rotated(session) => session,
     };

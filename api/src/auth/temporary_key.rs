@@ -2,6 +2,7 @@
 
 use domain::auth_method::AuthMethod;
 use domain::secret::{TEMPORARY_KEY_PREFIX, hash_secret, looks_like};
+use domain::throttle;
 
 use super::client_info::ClientInfo;
 use super::log::{Attempt, Reason, record};
@@ -11,26 +12,17 @@ use super::throttle::{reserve, reset, throttle_key};
 use crate::problem::ApiError;
 use crate::state::AppState;
 
-/// Redeems a one-time key. Wrong keys cannot be tied to an account, so they spend a budget
-/// of the caller's address; a right one resets the account's budget (it is the recovery
-/// path staff and the operator hand out).
+/// Redeems a one-time key. The key is looked up by its hash first: a valid key always
+/// works (it is 256 random bits; guessing one is hopeless), whatever its address did
+/// before. A key that matches nothing spends the address's budget
+/// (`domain::throttle::Budget::ADDRESS`): a delay that decays, never a stop. A right key
+/// resets the account's budget (it is the recovery path staff and the operator hand out).
 pub async fn redeem_temporary_key(
     state: &AppState,
     key: String,
     client: &ClientInfo,
 ) -> Result<LoginOutcome, ApiError> {
     let method = AuthMethod::TemporaryKey;
-    let ip_key = format!(
-        "ip:{}:temporary_key",
-        client.ip.as_deref().unwrap_or("unknown")
-    );
-    reserve(
-        state,
-        ip_key.clone(),
-        Attempt::new(method, Reason::Ok),
-        client,
-    )
-    .await?;
     let now = state.now();
     let redeemed = if looks_like(TEMPORARY_KEY_PREFIX, &key) {
         let hash = hash_secret(&key);
@@ -41,10 +33,21 @@ pub async fn redeem_temporary_key(
         None
     };
     let Some(redeemed) = redeemed else {
+        let ip_key = format!(
+            "{}{}:temporary_key",
+            throttle::ADDRESS_PREFIX,
+            client.ip.as_deref().unwrap_or("unknown")
+        );
+        reserve(
+            state,
+            ip_key,
+            Attempt::new(method, Reason::InvalidKey),
+            client,
+        )
+        .await?;
         record(state, Attempt::new(method, Reason::InvalidKey), client).await;
         return Err(ApiError::InvalidCredentials);
     };
-    reset(state, ip_key).await?;
     let attempt = Attempt::new(method, Reason::Ok)
         .provider(redeemed.provider_id)
         .subject(Some(redeemed.subject));

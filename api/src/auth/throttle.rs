@@ -2,20 +2,19 @@
 //! every path that checks a secret.
 
 use domain::model::Subject;
-use domain::secret::hash_secret;
-use domain::throttle::Decision;
+use domain::throttle::{self, Decision};
+use uuid::Uuid;
 
 use super::client_info::ClientInfo;
 use super::log::{Attempt, Reason, record};
 use crate::problem::ApiError;
 use crate::state::AppState;
 
-/// The budget's key. Unknown logins get one of their own, so both look alike from outside;
-/// the login is hashed: it may hold a mistyped password.
+/// The budget's key (`domain::throttle`): the account's, or the unknown login's.
 pub fn throttle_key(subject: Option<Subject>, scope: &str, login: &str) -> String {
     match subject {
-        Some(s) => format!("{}:{}", s.kind.as_str(), s.id),
-        None => format!("unknown:{scope}:{}", hash_secret(login)),
+        Some(s) => throttle::subject_key(s),
+        None => throttle::unknown_key(scope, login),
     }
 }
 
@@ -41,6 +40,27 @@ pub async fn reserve(
     });
     record(state, attempt.because(reason), client).await;
     Err(error)
+}
+
+/// The rate limit of an unauthenticated request that touches an identifier (`action`, such
+/// as a registration): one budget per address and one per provider
+/// (`domain::throttle::Budget::RATE_PER_ADDRESS`, `RATE_PER_PROVIDER`), counted for every
+/// request, whatever its answer, so the limit itself reveals nothing.
+pub async fn rate_limit(
+    state: &AppState,
+    action: &str,
+    attempt: impl Fn() -> Attempt<'static>,
+    provider: Option<Uuid>,
+    client: &ClientInfo,
+) -> Result<(), ApiError> {
+    let ip = client.ip.as_deref().unwrap_or("unknown");
+    let by_address = format!("{}{ip}:{action}", throttle::RATE_ADDRESS_PREFIX);
+    reserve(state, by_address, attempt(), client).await?;
+    if let Some(provider) = provider {
+        let by_provider = format!("{}{provider}:{action}", throttle::RATE_PROVIDER_PREFIX);
+        reserve(state, by_provider, attempt(), client).await?;
+    }
+    Ok(())
 }
 
 /// A correct secret empties the budget.

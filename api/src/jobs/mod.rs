@@ -4,6 +4,7 @@
 //! and a line in `startup`.
 
 mod auth_log_purge;
+mod throttle_purge;
 
 use std::sync::Arc;
 
@@ -12,6 +13,7 @@ use persistence::{Store, StoreError};
 use tokio::sync::watch;
 
 pub use auth_log_purge::{AUTH_LOG_PURGE, AuthLogPurge, PURGE_BATCH, purge_auth_log};
+pub use throttle_purge::{THROTTLE_PURGE, THROTTLE_PURGE_BATCH, ThrottlePurge};
 
 use crate::outside::clock::Clock;
 

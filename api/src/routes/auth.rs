@@ -21,6 +21,7 @@ use crate::auth::outcome::{FirstFactor, finish_sign_in, session_after_registrati
 use crate::auth::password::{PasswordTarget, check_password};
 use crate::auth::session::{self, TokenResponse};
 use crate::auth::temporary_key;
+use crate::auth::throttle::rate_limit;
 use crate::extract::{ClientInfo, Json, Principal};
 use crate::problem::{ApiError, ApiResult, Problem};
 use crate::state::State;
@@ -102,12 +103,16 @@ pub struct RefreshRequest {
 }
 
 /// Exchanges a refresh token for new tokens. Each refresh token works once; presenting a
-/// used one again revokes the whole session.
+/// used one again revokes the whole session. Within a short grace after a token's rotation
+/// (`REFRESH_REUSE_GRACE`, 5 seconds by default), a repeat of it (a second tab, a retried
+/// request) answers 409 `refresh_token_rotated` and revokes nothing: the client should use
+/// the refresh token the other request received.
 #[utoipa::path(post, path = "/api/v1/auth/refresh", tag = "auth", operation_id = "refresh",
     request_body = RefreshRequest,
     responses(
         (status = 200, body = TokenResponse),
         NeedsCredentials, Invalid, NotJson,
+        (status = 409, description = "`refresh_token_rotated`: the token was exchanged a moment ago (within the reuse grace) by another request; nothing was revoked, retry with the new refresh token", body = Problem, content_type = PROBLEM_JSON),
     ))]
 pub async fn refresh(
     state: State,
@@ -177,7 +182,10 @@ pub struct RegistrationResponse {
     pub tokens: TokenResponse,
 }
 
-/// Registers a client and its first user with a password, and signs the user in.
+/// Registers a client and its first user with a password, and signs the user in. Valid
+/// requests are rate-limited per address (10, then one more every 30 seconds) and per
+/// provider (100, then one a second), whatever their answer: a 409 says that an e-mail is
+/// registered, so probing it is slowed down, not prevented.
 #[utoipa::path(post, path = "/api/v1/providers/{provider}/registrations", tag = "auth", operation_id = "register",
     params(("provider" = String, Path, description = "The provider's slug")),
     request_body = RegistrationRequest,
@@ -187,6 +195,7 @@ pub struct RegistrationResponse {
         (status = 403, description = "Password registration is off for this provider (`method_disabled`)", body = Problem, content_type = PROBLEM_JSON),
         (status = 404, description = "No such provider", body = Problem, content_type = PROBLEM_JSON),
         (status = 409, description = "The e-mail is registered at this provider", body = Problem, content_type = PROBLEM_JSON),
+        (status = 429, description = "`too_many_attempts`: too many registrations from this address or at this provider; `Retry-After` says when to try again", body = Problem, content_type = PROBLEM_JSON),
     ))]
 pub async fn register(
     state: State,
@@ -242,6 +251,17 @@ pub async fn register(
         return Err(errors.into());
     };
     errors.into_result()?;
+    // Rate-limited before the e-mail is looked up: a 409 says that an address is taken, so
+    // probing is slowed to a few a minute per address and per provider.
+    let provider_id = provider.id;
+    rate_limit(
+        &state,
+        "registration",
+        || Attempt::new(method, Reason::Ok).provider(Some(provider_id)),
+        Some(provider.id),
+        &client,
+    )
+    .await?;
     let hash = state.passwords.hash(body.password).await?;
     let now = state.now();
     let new_client = Client {

@@ -238,7 +238,9 @@ fn login_taken(e: StoreError) -> ApiError {
     }
 }
 
-/// Lists employees, oldest first.
+/// Lists employees, oldest first. An employee limited to some providers sees only the
+/// employees who can reach one of them: those who see every provider, and those limited to
+/// at least one of the same providers.
 #[utoipa::path(get, path = "/api/v1/employees", tag = "employees", operation_id = "list_employees",
     params(PageQuery), security(("bearer" = []), ("api_token" = [])),
     responses(
@@ -247,12 +249,13 @@ fn login_taken(e: StoreError) -> ApiError {
     ))]
 pub async fn list_employees(
     state: crate::state::State,
-    _staff: Staff<need::EmployeesRead>,
+    staff: Staff<need::EmployeesRead>,
     query: web::Query<PageQuery>,
 ) -> ApiResult<web::Json<EmployeePage>> {
     let page = query.to_request()?;
+    let scope = staff.scope().clone();
     let page = state
-        .db(move |store| Ok(store.list_employees(page)?))
+        .db(move |store| Ok(store.list_employees(&scope, page)?))
         .await?;
     Ok(web::Json(EmployeePage {
         next_cursor: page.next_cursor.map(|c| c.to_string()),
@@ -263,8 +266,9 @@ pub async fn list_employees(
 /// Creates an active employee without a password; hand them a one-time key
 /// (POST /api/v1/employees/{id}/temporary-keys) to sign in for the first time. Only employees
 /// who see every provider may create employees.
+/// Not with an API token (403): API tokens create no credentials, employees or roles.
 #[utoipa::path(post, path = "/api/v1/employees", tag = "employees", operation_id = "create_employee",
-    request_body = CreateEmployee, security(("bearer" = []), ("api_token" = [])),
+    request_body = CreateEmployee, security(("bearer" = [])),
     responses(
         (status = 201, description = "The new employee", body = EmployeeResponse),
         NeedsPermission, Invalid, NotJson,
@@ -313,7 +317,7 @@ pub async fn create_employee(
         .json(EmployeeResponse::from(employee)))
 }
 
-/// Reads one employee.
+/// Reads one employee; one outside the caller's view (see the list) is not found.
 #[utoipa::path(get, path = "/api/v1/employees/{id}", tag = "employees", operation_id = "get_employee",
     params(("id" = Uuid, Path)), security(("bearer" = []), ("api_token" = [])),
     responses(
@@ -322,18 +326,22 @@ pub async fn create_employee(
     ))]
 pub async fn get_employee(
     state: crate::state::State,
-    _staff: Staff<need::EmployeesRead>,
+    staff: Staff<need::EmployeesRead>,
     id: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
     let employee = load_employee(&state, &id).await?;
+    if !staff.scope().sees_employee(&employee.providers) {
+        return Err(ApiError::NotFound("employee"));
+    }
     Ok(tagged(employee.version, EmployeeResponse::from(employee)))
 }
 
 /// Changes an employee's name, e-mail (`null` removes it) or status. Disabling revokes
 /// everything the employee holds at once; nobody can disable themselves (422), so the
 /// installation cannot lose its last administrator by accident.
+/// Not with an API token (403): API tokens create no credentials, employees or roles.
 #[utoipa::path(patch, path = "/api/v1/employees/{id}", tag = "employees", operation_id = "update_employee",
-    params(("id" = Uuid, Path), ("If-Match" = Option<String>, Header, description = "The `ETag` of the read this change is based on; 412 if the object changed since")), request_body = UpdateEmployee, security(("bearer" = []), ("api_token" = [])),
+    params(("id" = Uuid, Path), ("If-Match" = Option<String>, Header, description = "The `ETag` of the read this change is based on; 412 if the object changed since")), request_body = UpdateEmployee, security(("bearer" = [])),
     responses(
         (status = 200, description = "The employee after the change", body = EmployeeResponse, headers(("ETag" = String, description = "The version, for `If-Match`"))),
         NeedsPermission, NotFound, Invalid, NotJson, Stale,
@@ -387,8 +395,9 @@ pub async fn update_employee(
 
 /// Replaces an employee's roles and providers. Employees cannot take away their own `admin`
 /// role or limit their own providers (422), so the installation keeps an administrator.
+/// Not with an API token (403): API tokens create no credentials, employees or roles.
 #[utoipa::path(put, path = "/api/v1/employees/{id}/roles", tag = "employees", operation_id = "put_employee_roles",
-    params(("id" = Uuid, Path), ("If-Match" = Option<String>, Header, description = "The `ETag` of the read this change is based on; 412 if the object changed since")), request_body = EmployeeRolesBody, security(("bearer" = []), ("api_token" = [])),
+    params(("id" = Uuid, Path), ("If-Match" = Option<String>, Header, description = "The `ETag` of the read this change is based on; 412 if the object changed since")), request_body = EmployeeRolesBody, security(("bearer" = [])),
     responses(
         (status = 200, description = "The employee after the change", body = EmployeeResponse, headers(("ETag" = String, description = "The version, for `If-Match`"))),
         NeedsPermission, NotFound, Invalid, NotJson, Stale,
@@ -426,10 +435,11 @@ pub async fn put_employee_roles(
 /// Issues a one-time login key for an employee, for example a new one's first sign-in. Only
 /// employees who see every provider and may change employees can do this. The body is
 /// optional. The key is in this answer only; it is never logged.
+/// Not with an API token (403): API tokens create no credentials, employees or roles.
 #[utoipa::path(post, path = "/api/v1/employees/{id}/temporary-keys", tag = "employees", operation_id = "issue_employee_temporary_key",
     params(("id" = Uuid, Path)),
     request_body(content = Option<IssueTemporaryKey>, description = "Optional; `{}` or no body uses the default lifetime"),
-    security(("bearer" = []), ("api_token" = [])),
+    security(("bearer" = [])),
     responses(
         (status = 201, description = "The new key, shown this once", body = TemporaryKeyResponse),
         NeedsPermission, NotFound, Invalid, NotJson,

@@ -82,8 +82,24 @@ macro_rules! methods {
     };
 }
 
+impl Resource {
+    /// GET, and HEAD answered by the same handler (actix sends the head without the body).
+    pub fn get<F, Args>(mut self, handler: F) -> Self
+    where
+        F: Handler<Args>,
+        Args: FromRequest + 'static,
+        F::Output: Responder + 'static,
+    {
+        self.inner = self
+            .inner
+            .route(web::get().to(handler.clone()))
+            .route(web::head().to(handler));
+        self.allow.extend(["GET", "HEAD"]);
+        self
+    }
+}
+
 methods! {
-    get => get, "GET";
     post => post, "POST";
     put => put, "PUT";
     patch => patch, "PATCH";

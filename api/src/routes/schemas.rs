@@ -148,15 +148,18 @@ pub fn jurisdiction_or_null() -> ObjectBuilder {
         .examples(["DE"])
 }
 
-/// A name after trimming: at least one visible character, no control characters.
-const NAME_PATTERN: &str = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$";
-const NAME_RULE: &str =
-    "characters after leading and trailing white space is trimmed; no control characters.";
-/// What `Email::parse` accepts, in ASCII (the server also takes international addresses).
+/// A name after trimming: at least one visible character, no control characters and no
+/// bidirectional formatting characters (`domain::error::is_bidi_control`).
+const NAME_PATTERN: &str = r"^[^\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]*[^\s\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069][^\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]*$";
+const NAME_RULE: &str = "characters after leading and trailing white space is trimmed; no control \
+     characters and no bidirectional formatting characters (U+061C, U+200E, U+200F, \
+     U+202A to U+202E, U+2066 to U+2069).";
+/// What `Email::parse` accepts: ASCII only (an internationalized domain in punycode).
 const EMAIL_PATTERN: &str = r"^[\x21-\x3f\x41-\x7e]{1,64}@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$";
 const EMAIL_RULE: &str = "An e-mail address of at most 254 characters: a local part of 1 to 64 \
      printable ASCII characters other than `@`, then `@` and a domain of dot-separated labels \
-     of letters, digits and `-` (at least two labels). Compared and stored lower-cased.";
+     of ASCII letters, digits and `-` (at least two labels); an internationalized domain only \
+     in its punycode form (`xn--…`). Compared and stored lower-cased.";
 /// What `PhoneNumber::parse` accepts: 8 to 15 digits after `+`, the first not 0, with the
 /// separators people type.
 const PHONE_PATTERN: &str = r"^[ ().-]*\+[ ().-]*[1-9]([ ().-]*[0-9]){7,14}[ ().-]*$";

@@ -352,10 +352,11 @@ pub async fn update_user(
 /// Issues a one-time login key for a user, to hand over out of band (the user then signs in
 /// with POST /api/v1/auth/temporary-key). The body is optional. The key is in this answer
 /// only; it is never logged.
+/// Not with an API token (403): API tokens create no credentials, employees or roles.
 #[utoipa::path(post, path = "/api/v1/users/{id}/temporary-keys", tag = "users", operation_id = "issue_user_temporary_key",
     params(("id" = Uuid, Path)),
     request_body(content = Option<IssueTemporaryKey>, description = "Optional; `{}` or no body uses the default lifetime"),
-    security(("bearer" = []), ("api_token" = [])),
+    security(("bearer" = [])),
     responses(
         (status = 201, description = "The new key, shown this once", body = TemporaryKeyResponse),
         NeedsPermission, NotFound, Invalid, NotJson,

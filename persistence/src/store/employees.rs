@@ -9,6 +9,7 @@ use uuid::Uuid;
 
 use super::credentials::set_password_hash;
 use super::sessions::revoke_everything;
+use super::throttle::reset_on_status_change;
 use super::{Page, PageRequest, Store, missing_or_stale};
 use crate::error::corrupt;
 use crate::rows::{EmployeeRow, naive, status, utc, uuid};
@@ -140,7 +141,13 @@ impl Store {
             .first(&mut self.conn()?)?)
     }
 
-    pub fn list_employees(&self, page: PageRequest) -> Result<Page<Employee>, StoreError> {
+    /// A page of the employees someone with `scope` sees
+    /// (`domain::permission::ProviderScope::sees_employee`), oldest first.
+    pub fn list_employees(
+        &self,
+        scope: &ProviderScope<Uuid>,
+        page: PageRequest,
+    ) -> Result<Page<Employee>, StoreError> {
         let mut conn = self.conn()?;
         let mut query = employees::table
             .select(EmployeeRow::as_select())
@@ -149,6 +156,16 @@ impl Store {
             .into_boxed();
         if let Some(after) = page.after {
             query = query.filter(employees::id.gt(after.to_string()));
+        }
+        if let ProviderScope::Only(ids) = scope {
+            let sharing = employee_providers::table
+                .filter(employee_providers::provider_id.eq_any(ids.iter().map(Uuid::to_string)))
+                .select(employee_providers::employee_id);
+            query = query.filter(
+                employees::all_providers
+                    .eq(true)
+                    .or(employees::id.eq_any(sharing)),
+            );
         }
         let rows = query.load(&mut *conn)?;
         let items = rows
@@ -168,6 +185,17 @@ impl Store {
     ) -> Result<(), StoreError> {
         let row = EmployeeRow::new(employee, None);
         self.conn()?.transaction(|conn| {
+            let previous: Option<String> = employees::table
+                .find(&row.id)
+                .select(employees::status)
+                .first(conn)
+                .optional()?;
+            reset_on_status_change(
+                conn,
+                Subject::employee(employee.id),
+                previous.as_deref(),
+                employee.status,
+            )?;
             let changed = diesel::update(
                 employees::table
                     .find(&row.id)

@@ -4,11 +4,12 @@
 use chrono::{DateTime, Duration, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use domain::model::Subject;
+use domain::refresh::{Reuse, judge_reuse};
 use uuid::Uuid;
 
 use super::Store;
 use crate::records::{NewSession, SessionRecord};
-use crate::rows::{RefreshTokenRow, SessionRow, naive};
+use crate::rows::{RefreshTokenRow, SessionRow, naive, utc};
 use crate::schema::{api_tokens, refresh_tokens, sessions, temporary_keys};
 use crate::{DbConnection, StoreError};
 
@@ -55,6 +56,8 @@ pub enum RefreshOutcome {
     Rotated(SessionRecord),
     /// The token had already been used: the whole session (the token family) is revoked.
     Reused(SessionRecord),
+    /// The token was rotated a moment ago (within the grace): refused, nothing revoked.
+    JustRotated(SessionRecord),
     /// Unknown, expired, idle too long, or of a revoked session.
     Invalid,
 }
@@ -104,16 +107,31 @@ impl Store {
     }
 
     /// Spends `old_hash` and stores `new_hash` in its place. `idle` says how long a session
-    /// of each kind of subject may go without a refresh before it dies.
+    /// of each kind of subject may go without a refresh before it dies; a used token that
+    /// comes back within `grace` of its rotation is refused without revoking
+    /// (`domain::refresh::judge_reuse`).
     pub fn rotate_refresh_token(
         &self,
         old_hash: &str,
         new_hash: &str,
         now: DateTime<Utc>,
         idle: impl Fn(domain::provider::SubjectKind) -> Duration,
+        grace: Duration,
     ) -> Result<RefreshOutcome, StoreError> {
         let now_naive = naive(now);
         self.conn()?.transaction(|conn| {
+            // Spend the token first, with a conditional UPDATE: of concurrent refreshes with
+            // the same token exactly one wins. Writing first also makes SQLite take its write
+            // lock at once (waiting out the busy timeout) rather than failing a transaction
+            // whose snapshot another writer outdated. Spending a token of a dead session
+            // changes nothing: that session answers Invalid either way.
+            let spent = diesel::update(
+                refresh_tokens::table
+                    .find(old_hash)
+                    .filter(refresh_tokens::used_at.is_null()),
+            )
+            .set(refresh_tokens::used_at.eq(now_naive))
+            .execute(conn)?;
             let token = refresh_tokens::table
                 .find(old_hash)
                 .select(RefreshTokenRow::as_select())
@@ -134,20 +152,11 @@ impl Store {
             {
                 return Ok(RefreshOutcome::Invalid);
             }
-            // Spend the token with a conditional UPDATE: of two concurrent refreshes with the
-            // same token one wins, the other is a reuse.
-            let spent = if token.used_at.is_some() {
-                0
-            } else {
-                diesel::update(
-                    refresh_tokens::table
-                        .find(old_hash)
-                        .filter(refresh_tokens::used_at.is_null()),
-                )
-                .set(refresh_tokens::used_at.eq(now_naive))
-                .execute(conn)?
-            };
             if spent != 1 {
+                let used_at = token.used_at.map(utc);
+                if judge_reuse(used_at, now, grace) == Reuse::WithinGrace {
+                    return Ok(RefreshOutcome::JustRotated(session));
+                }
                 diesel::update(sessions::table.find(&token.session_id))
                     .set(sessions::revoked_at.eq(now_naive))
                     .execute(conn)?;

@@ -4,10 +4,13 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use domain::throttle::{self, Decision};
 
+use domain::model::Subject;
+use domain::provider::AccountStatus;
+
 use super::Store;
-use crate::StoreError;
 use crate::rows::{ThrottleRow, naive, utc};
 use crate::schema::auth_throttle;
+use crate::{DbConnection, StoreError};
 
 impl Store {
     /// Counts an attempt against `key`'s failure budget before the secret is checked. The
@@ -16,6 +19,7 @@ impl Store {
     pub fn reserve_attempt(&self, key: &str, now: DateTime<Utc>) -> Result<Decision, StoreError> {
         let mut conn = self.conn()?;
         let now_naive = naive(now);
+        let budget = throttle::budget_of(key);
         for _ in 0..20 {
             let row = auth_throttle::table
                 .find(key)
@@ -29,7 +33,8 @@ impl Store {
                 ),
                 None => (0, None),
             };
-            let decision = throttle::decide(failures, last, now);
+            let counted = throttle::still_counted(budget, failures, last, now);
+            let decision = throttle::decide_in(budget, counted, last, now);
             if decision != Decision::Allow {
                 return Ok(decision);
             }
@@ -56,7 +61,8 @@ impl Store {
                             .filter(auth_throttle::failures.eq(r.failures)),
                     )
                     .set((
-                        auth_throttle::failures.eq(r.failures + 1),
+                        auth_throttle::failures
+                            .eq(i32::try_from(counted).unwrap_or(i32::MAX - 1) + 1),
                         auth_throttle::last_attempt_at.eq(now_naive),
                     ))
                     .execute(&mut *conn)?
@@ -71,9 +77,67 @@ impl Store {
         Ok(Decision::RetryAfter(1))
     }
 
+    /// Deletes up to `batch` budgets that count nothing any more (`domain::throttle::expired`),
+    /// looking at the keys after `after`; returns how many went and the last key looked at
+    /// (`None` when there are no more). Accounts' budgets never expire and are not read.
+    pub fn purge_throttle(
+        &self,
+        after: &str,
+        batch: i64,
+        now: DateTime<Utc>,
+    ) -> Result<(usize, Option<String>), StoreError> {
+        let mut conn = self.conn()?;
+        let rows: Vec<ThrottleRow> = auth_throttle::table
+            .filter(auth_throttle::throttle_key.gt(after))
+            .filter(
+                auth_throttle::throttle_key
+                    .like(format!("{}%", throttle::UNKNOWN_PREFIX))
+                    .or(auth_throttle::throttle_key.like(format!("{}%", throttle::ADDRESS_PREFIX)))
+                    .or(auth_throttle::throttle_key.like("rate:%")),
+            )
+            .order(auth_throttle::throttle_key)
+            .limit(batch)
+            .select(ThrottleRow::as_select())
+            .load(&mut *conn)?;
+        let last = rows.last().map(|r| r.throttle_key.clone());
+        let mut deleted = 0;
+        for row in rows {
+            let failures = u32::try_from(row.failures).unwrap_or(0);
+            let budget = throttle::budget_of(&row.throttle_key);
+            if throttle::expired(budget, failures, utc(row.last_attempt_at), now) {
+                // Only if no attempt came in between.
+                deleted += diesel::delete(
+                    auth_throttle::table
+                        .find(&row.throttle_key)
+                        .filter(auth_throttle::failures.eq(row.failures))
+                        .filter(auth_throttle::last_attempt_at.eq(row.last_attempt_at)),
+                )
+                .execute(&mut *conn)?;
+            }
+        }
+        Ok((deleted, last))
+    }
+
     /// A correct secret (or a recovery) empties the budget.
     pub fn reset_attempts(&self, key: &str) -> Result<(), StoreError> {
         diesel::delete(auth_throttle::table.find(key)).execute(&mut self.conn()?)?;
         Ok(())
     }
+}
+
+/// In the caller's transaction, before an account's status is written: empties the budget
+/// when the change re-enables the account (`domain::throttle::status_change_resets`).
+pub(crate) fn reset_on_status_change(
+    conn: &mut DbConnection,
+    subject: Subject,
+    previous: Option<&str>,
+    next: AccountStatus,
+) -> Result<(), StoreError> {
+    let Some(previous) = previous.and_then(AccountStatus::parse) else {
+        return Ok(());
+    };
+    if throttle::status_change_resets(previous, next) {
+        diesel::delete(auth_throttle::table.find(throttle::subject_key(subject))).execute(conn)?;
+    }
+    Ok(())
 }

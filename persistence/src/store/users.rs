@@ -7,6 +7,7 @@ use uuid::Uuid;
 
 use super::credentials::set_password_hash;
 use super::sessions::revoke_everything;
+use super::throttle::reset_on_status_change;
 use super::{Page, PageRequest, Store, missing_or_stale};
 use crate::StoreError;
 use crate::rows::{ClientRow, UserRow, naive};
@@ -109,6 +110,17 @@ impl Store {
     pub fn update_user(&self, user: &User, now: DateTime<Utc>) -> Result<(), StoreError> {
         let row = UserRow::new(user, None);
         self.conn()?.transaction(|conn| {
+            let previous: Option<String> = users::table
+                .find(&row.id)
+                .select(users::status)
+                .first(conn)
+                .optional()?;
+            reset_on_status_change(
+                conn,
+                Subject::user(user.id),
+                previous.as_deref(),
+                user.status,
+            )?;
             let changed = diesel::update(
                 users::table
                     .find(&row.id)
