@@ -7,6 +7,7 @@ pub mod auth_method;
 pub mod country;
 pub mod email;
 pub mod error;
+pub mod gdpr;
 pub mod identifier;
 pub mod model;
 pub mod password;

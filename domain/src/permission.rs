@@ -20,6 +20,9 @@ text_enum!(
         AuthEventsRead = "auth_events:read",
         SmsGatewaysRead = "sms_gateways:read",
         SmsGatewaysWrite = "sms_gateways:write",
+        ModulesRead = "modules:read",
+        ModulesWrite = "modules:write",
+        ClientsClearData = "clients:clear_data",
     }
 );
 
@@ -49,6 +52,8 @@ impl Role {
                 UsersRead,
                 EmployeesRead,
                 AuthEventsRead,
+                ModulesRead,
+                ClientsClearData,
             ],
         }
     }
@@ -58,7 +63,9 @@ impl Role {
             Role::Admin => "everything, including employees and their roles",
             Role::Support => "clients and users, one-time keys for users, the auth log",
             Role::Billing => "clients and users, without keys or logs",
-            Role::Dpo => "read access for the data-protection officer, the auth log",
+            Role::Dpo => {
+                "read access for the data-protection officer, the auth log, clearing a client's data"
+            }
         }
     }
 }
@@ -129,6 +136,11 @@ mod tests {
             (&[Role::Billing], TemporaryKeysIssue, false),
             (&[Role::Dpo], AuthEventsRead, true),
             (&[Role::Dpo], UsersWrite, false),
+            (&[Role::Dpo], ClientsClearData, true),
+            (&[Role::Admin], ClientsClearData, true),
+            (&[Role::Support], ClientsClearData, false),
+            (&[Role::Billing], ClientsClearData, false),
+            (&[Role::Dpo], ModulesWrite, false),
             (&[Role::Billing, Role::Dpo], AuthEventsRead, true),
             (&[], ProvidersRead, false),
         ];
