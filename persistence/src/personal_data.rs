@@ -155,6 +155,16 @@ pub const COLUMNS: &[(&str, &str, DataClass)] = &[
     ("job_leases", "name", NotPersonal),
     ("job_leases", "holder", NotPersonal),
     ("job_leases", "expires_at", NotPersonal),
+    ("modules", "name", NotPersonal),
+    ("modules", "installed", NotPersonal),
+    ("modules", "updated_at", NotPersonal),
+    // The audit trail of clearing: ids, counts and the officer's reason. The reason is
+    // asked for without personal data (the API says so); the report holds counts only.
+    ("client_clearings", "client_id", NotPersonal),
+    ("client_clearings", "employee_id", NotPersonal),
+    ("client_clearings", "reason", NotPersonal),
+    ("client_clearings", "report", NotPersonal),
+    ("client_clearings", "created_at", NotPersonal),
 ];
 
 /// The class of `table.column`, if it is listed.

@@ -189,6 +189,24 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    modules (name) {
+        name -> Text,
+        installed -> Bool,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    client_clearings (client_id) {
+        client_id -> Text,
+        employee_id -> Text,
+        reason -> Text,
+        report -> Text,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(clients -> providers (provider_id));
 diesel::joinable!(users -> clients (client_id));
 diesel::joinable!(employee_roles -> employees (employee_id));
@@ -211,4 +229,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     auth_events,
     job_leases,
     sms_gateways,
+    modules,
+    client_clearings,
 );

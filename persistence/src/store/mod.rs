@@ -6,6 +6,7 @@ use crate::connection::{self, DatabaseUrl, Manager, Pool};
 
 mod api_tokens;
 mod auth_events;
+mod clearing;
 mod clients;
 mod credentials;
 mod employees;
@@ -19,6 +20,7 @@ mod users;
 
 pub use crate::records::{ApiTokenRecord, AuthEventRecord, NewApiToken, NewSession, SessionRecord};
 pub use auth_events::AuthEventFilter;
+pub use clearing::{CLEARED_COLUMNS, NOT_A_CLIENTS_DATA};
 pub use employees::EmployeeCredentials;
 pub use keys::*;
 pub use sessions::RefreshOutcome;

@@ -1,0 +1,2 @@
+DROP TABLE client_clearings;
+DROP TABLE modules;
