@@ -205,6 +205,9 @@ needs!(
     AuthEventsRead => AuthEventsRead,
     SmsGatewaysRead => SmsGatewaysRead,
     SmsGatewaysWrite => SmsGatewaysWrite,
+    ModulesRead => ModulesRead,
+    ModulesWrite => ModulesWrite,
+    ClientsClearData => ClientsClearData,
 );
 
 /// An employee holding permission `P`. Anyone else gets 401 (no credentials) or 403.

@@ -81,6 +81,9 @@ pub enum ApiError {
         detail: String,
         pointer: Option<&'static str>,
     },
+    /// The operation belongs to an optional module that is not installed.
+    #[error("the module {0} is not installed; an administrator installs it under /api/v1/modules")]
+    ModuleNotInstalled(&'static str),
     /// `If-Match` named a version that is no longer the current one.
     #[error("the object has changed since it was read; read it again and retry")]
     PreconditionFailed,
@@ -112,6 +115,7 @@ impl ApiError {
             ApiError::NoRoute => "no_route",
             ApiError::MethodNotAllowed => "method_not_allowed",
             ApiError::Conflict { .. } => "conflict",
+            ApiError::ModuleNotInstalled(_) => "module_not_installed",
             ApiError::PreconditionFailed => "precondition_failed",
             ApiError::Unavailable => "unavailable",
             ApiError::GatewayFailed(_) => "sms_gateway_failed",
@@ -136,6 +140,7 @@ impl ApiError {
             ApiError::NoRoute => "Not found",
             ApiError::MethodNotAllowed => "Method not allowed",
             ApiError::Conflict { .. } => "Conflict",
+            ApiError::ModuleNotInstalled(_) => "Module not installed",
             ApiError::PreconditionFailed => "Precondition failed",
             ApiError::Unavailable => "Service unavailable",
             ApiError::GatewayFailed(_) => "SMS gateway failed",
@@ -310,7 +315,9 @@ impl ResponseError for ApiError {
             ApiError::Throttled(_) | ApiError::Locked => StatusCode::TOO_MANY_REQUESTS,
             ApiError::NotFound(_) | ApiError::NoRoute => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            ApiError::Conflict { .. } | ApiError::RefreshTokenRotated => StatusCode::CONFLICT,
+            ApiError::Conflict { .. }
+            | ApiError::RefreshTokenRotated
+            | ApiError::ModuleNotInstalled(_) => StatusCode::CONFLICT,
             ApiError::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
             ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::GatewayFailed(_) => StatusCode::BAD_GATEWAY,
@@ -373,6 +380,7 @@ mod tests {
             ApiError::NoRoute,
             ApiError::MethodNotAllowed,
             ApiError::conflict(""),
+            ApiError::ModuleNotInstalled("x"),
             ApiError::PreconditionFailed,
             ApiError::Unavailable,
             ApiError::GatewayFailed(String::new()),

@@ -9,6 +9,7 @@ mod auth;
 mod browsers;
 mod concurrency;
 mod contract;
+mod gdpr;
 mod operators;
 mod outage;
 mod retention;

@@ -13,6 +13,7 @@ pub mod auth;
 pub mod auth_events;
 pub mod clients;
 pub mod employees;
+pub mod gdpr;
 pub mod me;
 pub mod params;
 pub mod precondition;
@@ -33,6 +34,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     employees::configure(cfg);
     auth_events::configure(cfg);
     sms_gateways::configure(cfg);
+    gdpr::configure(cfg);
 }
 
 /// The OpenAPI parts of every route module.
@@ -47,6 +49,7 @@ pub fn documents() -> Vec<Document> {
         employees::document(),
         auth_events::document(),
         sms_gateways::document(),
+        gdpr::document(),
     ]
 }
 

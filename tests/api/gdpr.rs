@@ -1,0 +1,441 @@
+//! Issue 10: the GDPR client data cleaning module and clearing a client's data.
+
+use std::collections::BTreeMap;
+
+use diesel::prelude::*;
+use diesel::sql_types::{Nullable, Text};
+use persistence::connection::connect;
+use persistence::personal_data::COLUMNS;
+use persistence::{DatabaseUrl, DbConnection};
+use serde_json::{Value, json};
+
+use crate::helpers::{Call, PASSWORD, TestApp, access, assert_problem, json_ok};
+
+const IP: &str = "198.51.100.23";
+const IP2: &str = "203.0.113.77";
+const UA: &str = "Mozilla/5.0 (Kimberly-Vance-Phone) ClearMeBrowser/7731";
+const UA2: &str = "OswaldAgent/4242 (Finch desktop)";
+const EMAIL: &str = "kimberly.vance@example.org";
+const EMAIL2: &str = "oswald.finch@example.org";
+const NAME: &str = "Kimberly Vance";
+const NAME2: &str = "Oswald Finch";
+const PHONE: &str = "+493055501234";
+const TOKEN_NAME: &str = "Vance laptop";
+
+/// Every stored value, column by column (sorted), read with raw SQL from every table that
+/// `personal_data::COLUMNS` lists: a column added later is read as well.
+fn dump(app: &TestApp) -> BTreeMap<(String, String), Vec<Option<String>>> {
+    #[derive(QueryableByName)]
+    struct Cell {
+        #[diesel(sql_type = Nullable<Text>)]
+        v: Option<String>,
+    }
+    let mut conn = connect(&DatabaseUrl::parse(&app.db.url).unwrap()).unwrap();
+    let mut out = BTreeMap::new();
+    for (table, column, _) in COLUMNS {
+        let sql = format!("SELECT CAST({column} AS TEXT) AS v FROM {table}");
+        let query = diesel::sql_query(sql);
+        let cells: Vec<Cell> = match &mut conn {
+            DbConnection::Sqlite(c) => query.load(c),
+            DbConnection::Pg(c) => query.load(c),
+        }
+        .unwrap_or_else(|e| panic!("{table}.{column}: {e}"));
+        let mut values: Vec<Option<String>> = cells.into_iter().map(|c| c.v).collect();
+        values.sort();
+        out.insert(((*table).to_owned(), (*column).to_owned()), values);
+    }
+    out
+}
+
+/// Where in the database `needle` still is (case-insensitive).
+fn found(
+    dump: &BTreeMap<(String, String), Vec<Option<String>>>,
+    needle: &str,
+) -> Vec<(String, String)> {
+    let needle = needle.to_lowercase();
+    dump.iter()
+        .filter(|(_, values)| {
+            values
+                .iter()
+                .flatten()
+                .any(|v| v.to_lowercase().contains(&needle))
+        })
+        .map(|(key, _)| key.clone())
+        .collect()
+}
+
+struct Filled {
+    client_id: String,
+    anna_id: String,
+    anna_tokens: Value,
+    api_token: String,
+    oswald_access: String,
+    unused_key: String,
+}
+
+/// A client (registered by Kimberly) with a second user (Oswald, with a phone), sessions,
+/// an API token, an unused one-time key, a failed login and auth events from two addresses.
+async fn fill(app: &TestApp, admin: &str) -> Filled {
+    let registered = json_ok(
+        app.request(
+            &Call::post(
+                "/api/v1/providers/acme/registrations",
+                json!({ "email": EMAIL, "name": NAME, "password": PASSWORD }),
+            )
+            .header("x-forwarded-for", IP)
+            .header("user-agent", UA),
+            None,
+        )
+        .await,
+        201,
+    )
+    .await;
+    let client_id = registered["client_id"].as_str().unwrap().to_owned();
+    let anna_id = registered["user_id"].as_str().unwrap().to_owned();
+    let login = |password: &str| {
+        Call::post(
+            "/api/v1/auth/login",
+            json!({ "provider": "acme", "login": EMAIL, "password": password }),
+        )
+        .header("x-forwarded-for", IP)
+        .header("user-agent", UA)
+    };
+    let wrong = app.request(&login("not the password at all"), None).await;
+    assert_eq!(wrong.status(), 401);
+    let anna_tokens = json_ok(app.request(&login(PASSWORD), None).await, 200).await;
+    let api_token = app
+        .create_api_token(
+            access(&anna_tokens),
+            json!({ "name": TOKEN_NAME, "scope": "full" }),
+        )
+        .await["secret"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // A request with the API token, so that it has been used.
+    let me = app.get("/api/v1/me", Some(&api_token)).await;
+    assert_eq!(me.status(), 200);
+
+    let oswald = json_ok(
+        app.post(
+            &format!("/api/v1/clients/{client_id}/users"),
+            Some(admin),
+            json!({ "email": EMAIL2, "name": NAME2, "phone": PHONE }),
+        )
+        .await,
+        201,
+    )
+    .await;
+    let keys = format!(
+        "/api/v1/users/{}/temporary-keys",
+        oswald["id"].as_str().unwrap()
+    );
+    let key = json_ok(app.post(&keys, Some(admin), json!({})).await, 201).await;
+    let redeemed = json_ok(
+        app.request(
+            &Call::post("/api/v1/auth/temporary-key", json!({ "key": key["key"] }))
+                .header("x-forwarded-for", IP2)
+                .header("user-agent", UA2),
+            None,
+        )
+        .await,
+        200,
+    )
+    .await;
+    let unused = json_ok(app.post(&keys, Some(admin), json!({})).await, 201).await;
+    Filled {
+        client_id,
+        anna_id,
+        anna_tokens,
+        api_token,
+        oswald_access: access(&redeemed).to_owned(),
+        unused_key: unused["key"].as_str().unwrap().to_owned(),
+    }
+}
+
+async fn install(app: &TestApp, admin: &str) {
+    let installed = json_ok(
+        app.put(
+            "/api/v1/modules/gdpr_cleanup",
+            Some(admin),
+            json!({ "installed": true }),
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(installed["installed"], true);
+}
+
+fn clear_call(client_id: &str, dry_run: bool) -> Call {
+    Call::post(
+        format!("/api/v1/clients/{client_id}/clear-data"),
+        json!({ "dry_run": dry_run, "reason": "erasure request, ticket 4711" }),
+    )
+}
+
+async fn spawn() -> (TestApp, String) {
+    let app = TestApp::builder()
+        .settings(|s| s.trust_forwarded_for = true)
+        .spawn()
+        .await;
+    let admin = app.admin_token().await;
+    app.create_provider(&admin, "acme").await;
+    (app, admin)
+}
+
+/// The module must be installed; only the DPO and admins may clear or install.
+#[tokio::test]
+async fn the_module_gate_and_permissions() {
+    let (app, admin) = spawn().await;
+    let filled = fill(&app, &admin).await;
+    let support = app.create_employee(&admin, "sue", &["support"], None).await;
+    let billing = app
+        .create_employee(&admin, "bill", &["billing"], None)
+        .await;
+    let dpo = app.create_employee(&admin, "dora", &["dpo"], None).await;
+    let clear = clear_call(&filled.client_id, false);
+    let install_call = Call::put("/api/v1/modules/gdpr_cleanup", json!({ "installed": true }));
+
+    let modules = json_ok(app.get("/api/v1/modules", Some(&dpo.token)).await, 200).await;
+    assert_eq!(
+        modules["items"],
+        json!([{ "name": "gdpr_cleanup", "installed": false,
+                 "description": modules["items"][0]["description"] }])
+    );
+    app.assert_problems(None, 401, "unauthenticated", [&clear, &install_call])
+        .await;
+    for token in [&support.token, &billing.token] {
+        app.assert_problems(Some(token), 403, "forbidden", [&clear, &install_call])
+            .await;
+    }
+    app.assert_problems(Some(&dpo.token), 403, "forbidden", [&install_call])
+        .await;
+    app.assert_problems(Some(&dpo.token), 409, "module_not_installed", [&clear])
+        .await;
+    let unknown = app
+        .put(
+            "/api/v1/modules/nope",
+            Some(&admin),
+            json!({ "installed": true }),
+        )
+        .await;
+    assert_problem(unknown, 404, "not_found").await;
+
+    install(&app, &admin).await;
+    let modules = json_ok(app.get("/api/v1/modules", Some(&admin)).await, 200).await;
+    assert_eq!(modules["items"][0]["installed"], true);
+    let no_reason = app
+        .post(
+            &format!("/api/v1/clients/{}/clear-data", filled.client_id),
+            Some(&dpo.token),
+            json!({ "reason": "  " }),
+        )
+        .await;
+    assert_problem(no_reason, 422, "validation_failed").await;
+    let report = json_ok(app.request(&clear, Some(&dpo.token)).await, 200).await;
+    assert_eq!(report["dry_run"], false);
+    // Uninstalled again, it answers 409 again.
+    let off = app
+        .put(
+            "/api/v1/modules/gdpr_cleanup",
+            Some(&admin),
+            json!({ "installed": false }),
+        )
+        .await;
+    assert_eq!(off.status(), 200);
+    app.assert_problems(Some(&dpo.token), 409, "module_not_installed", [&clear])
+        .await;
+    let _ = filled.anna_id;
+}
+
+/// Clearing leaves no trace of the old values anywhere in the database, every credential
+/// is refused, a dry run changes nothing, a second call answers the stored report, and the
+/// other client is untouched.
+#[tokio::test]
+async fn clearing_a_client_leaves_no_personal_data_and_no_credential() {
+    let (app, admin) = spawn().await;
+    install(&app, &admin).await;
+    let filled = fill(&app, &admin).await;
+    let dpo = app.create_employee(&admin, "dora", &["dpo"], None).await;
+    // A second client, from another address, to be left intact.
+    let other = json_ok(
+        app.request(
+            &Call::post(
+                "/api/v1/providers/acme/registrations",
+                json!({ "email": "bert@example.net", "name": "Bert Bystander", "password": PASSWORD }),
+            )
+            .header("x-forwarded-for", "192.0.2.200"),
+            None,
+        )
+        .await,
+        201,
+    )
+    .await;
+
+    let needles = [
+        EMAIL, EMAIL2, NAME, NAME2, "Kimberly", "Oswald", PHONE, IP, IP2, UA, UA2, TOKEN_NAME,
+    ];
+    let before = dump(&app);
+    for needle in needles {
+        assert!(!found(&before, needle).is_empty(), "{needle} was stored");
+    }
+
+    // A dry run answers the report and changes nothing.
+    let dry = json_ok(
+        app.request(&clear_call(&filled.client_id, true), Some(&dpo.token))
+            .await,
+        200,
+    )
+    .await;
+    assert_eq!(dry["dry_run"], true);
+    assert!(dry["cleared_at"].is_null());
+    assert_eq!(dump(&app), before, "a dry run changed the database");
+
+    let report = json_ok(
+        app.request(&clear_call(&filled.client_id, false), Some(&dpo.token))
+            .await,
+        200,
+    )
+    .await;
+    assert_eq!(report["dry_run"], false);
+    for part in ["anonymized", "deleted", "revoked", "kept"] {
+        assert_eq!(
+            report[part], dry[part],
+            "{part}: the dry run said otherwise"
+        );
+    }
+    assert_eq!(report["anonymized"]["clients"], 1);
+    assert_eq!(report["anonymized"]["users"], 2);
+    assert_eq!(report["anonymized"]["api_tokens"], 1);
+    assert_eq!(report["deleted"]["phones"], 1);
+    assert_eq!(report["deleted"]["password_hashes"], 1);
+    assert_eq!(report["revoked"]["api_tokens"], 1);
+    assert_eq!(report["revoked"]["temporary_keys"], 1);
+    assert_eq!(report["revoked"]["users_disabled"], 2);
+    assert!(
+        report["revoked"]["sessions"].as_u64().unwrap() >= 3,
+        "{report}"
+    );
+    assert!(
+        report["deleted"]["throttle_budgets"].as_u64().unwrap() >= 1,
+        "{report}"
+    );
+    assert!(
+        report["kept"]["auth_events"].as_u64().unwrap() >= 4,
+        "{report}"
+    );
+    assert_eq!(report["kept"]["legal_hold"], 0);
+    assert!(
+        report["kept"]["note"]
+            .as_str()
+            .unwrap()
+            .contains("legal hold")
+    );
+    assert_eq!(
+        report["anonymized"]["auth_events"],
+        report["kept"]["auth_events"]
+    );
+
+    // Nothing of the old values is left anywhere.
+    let after = dump(&app);
+    for needle in needles {
+        assert_eq!(
+            found(&after, needle),
+            Vec::<(String, String)>::new(),
+            "{needle} is still stored"
+        );
+    }
+    // The audit record: who and why, without personal data (it is part of the scan above).
+    let audit = &after[&("client_clearings".to_owned(), "employee_id".to_owned())];
+    assert_eq!(audit, &vec![Some(dpo.employee.id.clone())]);
+    let reason = &after[&("client_clearings".to_owned(), "reason".to_owned())];
+    assert_eq!(
+        reason,
+        &vec![Some("erasure request, ticket 4711".to_owned())]
+    );
+
+    // Every credential is refused.
+    let refused = [
+        app.get("/api/v1/me", Some(access(&filled.anna_tokens)))
+            .await,
+        app.get("/api/v1/me", Some(&filled.api_token)).await,
+        app.get("/api/v1/me", Some(&filled.oswald_access)).await,
+        app.post(
+            "/api/v1/auth/refresh",
+            None,
+            json!({ "refresh_token": filled.anna_tokens["refresh_token"] }),
+        )
+        .await,
+        app.post(
+            "/api/v1/auth/login",
+            None,
+            json!({ "provider": "acme", "login": EMAIL, "password": PASSWORD }),
+        )
+        .await,
+        app.post(
+            "/api/v1/auth/temporary-key",
+            None,
+            json!({ "key": filled.unused_key }),
+        )
+        .await,
+    ];
+    for response in refused {
+        assert_eq!(response.status(), 401, "{:?}", response.url().path());
+    }
+    // The client and its users are disabled, with anonymized names and e-mails.
+    let client = json_ok(
+        app.get(
+            &format!("/api/v1/clients/{}", filled.client_id),
+            Some(&admin),
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(client["status"], "disabled");
+    let user = json_ok(
+        app.get(&format!("/api/v1/users/{}", filled.anna_id), Some(&admin))
+            .await,
+        200,
+    )
+    .await;
+    assert_eq!(user["status"], "disabled");
+    assert!(
+        user["email"]
+            .as_str()
+            .unwrap()
+            .ends_with("@anonymized.invalid"),
+        "{user}"
+    );
+
+    // A second call (dry run or not) answers the stored report and changes nothing.
+    let before_again = dump(&app);
+    for dry_run in [false, true] {
+        let again = json_ok(
+            app.request(&clear_call(&filled.client_id, dry_run), Some(&admin))
+                .await,
+            200,
+        )
+        .await;
+        assert_eq!(again, report);
+    }
+    assert_eq!(dump(&app), before_again);
+
+    // The other client is untouched: its user signs in, its data is as it was.
+    let bert = json_ok(
+        app.post(
+            "/api/v1/auth/login",
+            None,
+            json!({ "provider": "acme", "login": "bert@example.net", "password": PASSWORD }),
+        )
+        .await,
+        200,
+    )
+    .await;
+    let me = json_ok(app.get("/api/v1/me", Some(access(&bert))).await, 200).await;
+    assert_eq!(me["email"], "bert@example.net");
+    assert!(!found(&after, "Bert Bystander").is_empty());
+    assert!(!found(&after, "192.0.2.200").is_empty());
+    let _ = other;
+}
