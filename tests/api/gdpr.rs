@@ -233,6 +233,13 @@ async fn the_module_gate_and_permissions() {
         )
         .await;
     assert_problem(no_reason, 422, "validation_failed").await;
+    // A DPO limited to another provider does not see the client.
+    let other = app.create_provider(&admin, "other").await;
+    let elsewhere = app
+        .create_employee(&admin, "olga", &["dpo"], Some(&[other.id.as_str()]))
+        .await;
+    app.assert_problems(Some(&elsewhere.token), 404, "not_found", [&clear])
+        .await;
     let report = json_ok(app.request(&clear, Some(&dpo.token)).await, 200).await;
     assert_eq!(report["dry_run"], false);
     // Uninstalled again, it answers 409 again.
@@ -246,7 +253,6 @@ async fn the_module_gate_and_permissions() {
     assert_eq!(off.status(), 200);
     app.assert_problems(Some(&dpo.token), 409, "module_not_installed", [&clear])
         .await;
-    let _ = filled.anna_id;
 }
 
 /// Clearing leaves no trace of the old values anywhere in the database, every credential
