@@ -20,6 +20,8 @@ text_enum!(
         AuthEventsRead = "auth_events:read",
         SmsGatewaysRead = "sms_gateways:read",
         SmsGatewaysWrite = "sms_gateways:write",
+        ProcessorsRead = "processors:read",
+        ProcessorsWrite = "processors:write",
     }
 );
 
@@ -49,6 +51,7 @@ impl Role {
                 UsersRead,
                 EmployeesRead,
                 AuthEventsRead,
+                ProcessorsRead,
             ],
         }
     }
@@ -58,7 +61,9 @@ impl Role {
             Role::Admin => "everything, including employees and their roles",
             Role::Support => "clients and users, one-time keys for users, the auth log",
             Role::Billing => "clients and users, without keys or logs",
-            Role::Dpo => "read access for the data-protection officer, the auth log",
+            Role::Dpo => {
+                "read access for the data-protection officer, the auth log, the processors"
+            }
         }
     }
 }
@@ -129,6 +134,10 @@ mod tests {
             (&[Role::Billing], TemporaryKeysIssue, false),
             (&[Role::Dpo], AuthEventsRead, true),
             (&[Role::Dpo], UsersWrite, false),
+            (&[Role::Dpo], ProcessorsRead, true),
+            (&[Role::Dpo], ProcessorsWrite, false),
+            (&[Role::Admin], ProcessorsWrite, true),
+            (&[Role::Support], ProcessorsRead, false),
             (&[Role::Billing, Role::Dpo], AuthEventsRead, true),
             (&[], ProvidersRead, false),
         ];

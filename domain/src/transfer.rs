@@ -1,0 +1,249 @@
+//! Transfers of personal data to processors (GDPR chapter V, Art. 44–49) and the register
+//! of processors (Art. 28, 30): where each processor is, on which ground data may go there.
+//!
+//! The rule, for a provider (the exporter) in the EEA: data may go to a processor in the
+//! EEA, or in a country with an EU adequacy decision, or under a recorded transfer
+//! mechanism (standard contractual clauses, binding corporate rules, an Art. 49
+//! derogation; the EU-US Data Privacy Framework only for the United States). A provider
+//! outside the EEA is not bound by this EU rule, and the verdict says so.
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::auth_method::AuthMethod;
+use crate::country::CountryCode;
+use crate::provider::text_enum;
+
+/// Countries and territories with an EU adequacy decision (Art. 45), checked on 2026-11-26
+/// against the European Commission's list "Adequacy decisions: how the EU determines if a
+/// non-EU country has an adequate level of data protection"
+/// (<https://commission.europa.eu/law/law-topic/data-protection/international-dimension-data-protection/adequacy-decisions_en>).
+/// Notes from the same page: Canada's covers commercial organisations (PIPEDA); the United
+/// States' (decision 2023/1795) covers only organisations certified under the EU-US Data
+/// Privacy Framework, so the United States is not here: it needs the mechanism `dpf`
+/// (or SCCs, BCRs, Art. 49). The EEA members (EU 27, Iceland, Liechtenstein, Norway) are in
+/// `country::EEA`. Review this table when the Commission adds or withdraws a decision.
+pub const ADEQUACY_CHECKED_ON: &str = "2026-11-26";
+const ADEQUACY: [&str; 14] = [
+    "AD", // Andorra
+    "AR", // Argentina
+    "CA", // Canada (commercial organisations)
+    "CH", // Switzerland
+    "FO", // Faroe Islands
+    "GB", // United Kingdom
+    "GG", // Guernsey
+    "IL", // Israel
+    "IM", // Isle of Man
+    "JE", // Jersey
+    "JP", // Japan
+    "KR", // Republic of Korea
+    "NZ", // New Zealand
+    "UY", // Uruguay
+];
+
+/// The one country whose adequacy decision depends on the organisation's certification.
+const DPF_COUNTRY: &str = "US";
+
+/// Whether `country` has an EU adequacy decision for every organisation in it.
+pub fn has_adequacy(country: CountryCode) -> bool {
+    ADEQUACY.contains(&country.as_str())
+}
+
+text_enum!(
+    /// The ground on which personal data goes to a processor.
+    TransferMechanism {
+        Eea = "eea",
+        Adequacy = "adequacy",
+        Dpf = "dpf",
+        Scc = "scc",
+        Bcr = "bcr",
+        Art49Derogation = "art49_derogation",
+        None = "none",
+    }
+);
+
+/// What the rule says about one processor for one provider.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verdict {
+    pub allowed: bool,
+    /// Why, in a sentence, whichever way it went.
+    pub reason: String,
+}
+
+fn allowed(reason: String) -> Verdict {
+    Verdict {
+        allowed: true,
+        reason,
+    }
+}
+
+fn refused(reason: String) -> Verdict {
+    Verdict {
+        allowed: false,
+        reason,
+    }
+}
+
+/// May a provider in `jurisdiction` send personal data to a processor in `country` with
+/// `mechanism` recorded? `None` as the jurisdiction asks the EU rule itself (an exporter
+/// in the EEA): what the register shows for a processor on its own.
+pub fn verdict(
+    jurisdiction: Option<CountryCode>,
+    country: CountryCode,
+    mechanism: TransferMechanism,
+) -> Verdict {
+    use TransferMechanism as M;
+    if let Some(j) = jurisdiction
+        && !j.is_eea()
+    {
+        return allowed(format!(
+            "the EU transfer rule binds providers in the EEA; {j} is not in the EEA"
+        ));
+    }
+    if country.is_eea() {
+        return allowed(format!("{country} is in the EEA"));
+    }
+    if has_adequacy(country) {
+        return allowed(format!("{country} has an EU adequacy decision"));
+    }
+    let us = country.as_str() == DPF_COUNTRY;
+    match mechanism {
+        M::Scc => allowed("standard contractual clauses are recorded".into()),
+        M::Bcr => allowed("binding corporate rules are recorded".into()),
+        M::Art49Derogation => allowed("an Art. 49 derogation is recorded".into()),
+        M::Dpf if us => allowed("the processor is certified under the EU-US DPF".into()),
+        M::Dpf => refused(format!(
+            "the EU-US Data Privacy Framework covers only the United States, not {country}"
+        )),
+        M::Eea => refused(format!("{country} is not in the EEA")),
+        M::Adequacy if us => refused(
+            "the United States' adequacy decision covers only DPF-certified organisations: \
+             record dpf, scc, bcr or art49_derogation"
+                .into(),
+        ),
+        M::Adequacy => refused(format!("{country} has no EU adequacy decision")),
+        M::None => refused(format!(
+            "{country} is outside the EEA without an EU adequacy decision and no transfer \
+             mechanism is recorded"
+        )),
+    }
+}
+
+/// A processor in the register.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Processor {
+    pub id: Uuid,
+    pub name: String,
+    pub purpose: String,
+    pub country: CountryCode,
+    pub mechanism: TransferMechanism,
+    /// When the data processing agreement (Art. 28(3)) was signed; `None`: not yet.
+    pub dpa_signed_on: Option<chrono::NaiveDate>,
+    /// The sign-in methods that send data to it, sorted.
+    pub auth_methods: Vec<AuthMethod>,
+    /// The SMS gateways that send data to it, sorted.
+    pub sms_gateway_ids: Vec<Uuid>,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    pub updated_at: chrono::DateTime<chrono::Utc>,
+    pub version: i64,
+}
+
+impl Processor {
+    pub fn verdict(&self, jurisdiction: Option<CountryCode>) -> Verdict {
+        verdict(jurisdiction, self.country, self.mechanism)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cc(code: &str) -> CountryCode {
+        CountryCode::parse(code).unwrap()
+    }
+
+    #[test]
+    fn adequacy_table_holds_assigned_codes_outside_the_eea() {
+        for code in ADEQUACY {
+            let country = CountryCode::parse(code).unwrap();
+            assert!(!country.is_eea(), "{code}");
+        }
+        assert!(!has_adequacy(cc(DPF_COUNTRY)));
+    }
+
+    #[test]
+    fn jurisdiction_country_mechanism() {
+        use TransferMechanism as M;
+        // (jurisdiction, processor country, mechanism, allowed, a word of the reason)
+        let cases: &[(Option<&str>, &str, TransferMechanism, bool, &str)] = &[
+            // In the EEA: any mechanism, even none.
+            (Some("DE"), "IE", M::None, true, "EEA"),
+            (Some("DE"), "NO", M::Eea, true, "EEA"),
+            (Some("FR"), "LI", M::Scc, true, "EEA"),
+            (None, "IS", M::None, true, "EEA"),
+            // Adequacy.
+            (Some("DE"), "CH", M::None, true, "adequacy"),
+            (Some("DE"), "GB", M::Adequacy, true, "adequacy"),
+            (Some("DE"), "JP", M::Scc, true, "adequacy"),
+            (Some("DE"), "KR", M::None, true, "adequacy"),
+            (Some("DE"), "CA", M::Adequacy, true, "adequacy"),
+            (Some("DE"), "UY", M::None, true, "adequacy"),
+            (None, "NZ", M::None, true, "adequacy"),
+            // The United States: DPF or another mechanism.
+            (Some("DE"), "US", M::None, false, "no transfer mechanism"),
+            (Some("DE"), "US", M::Dpf, true, "DPF"),
+            (Some("DE"), "US", M::Scc, true, "contractual"),
+            (Some("DE"), "US", M::Bcr, true, "corporate"),
+            (Some("DE"), "US", M::Art49Derogation, true, "Art. 49"),
+            (Some("DE"), "US", M::Adequacy, false, "DPF-certified"),
+            (Some("DE"), "US", M::Eea, false, "not in the EEA"),
+            (None, "US", M::None, false, "no transfer mechanism"),
+            // Elsewhere: a recorded mechanism, never DPF.
+            (Some("AT"), "IN", M::None, false, "no transfer mechanism"),
+            (Some("AT"), "IN", M::Dpf, false, "only the United States"),
+            (Some("AT"), "IN", M::Adequacy, false, "no EU adequacy"),
+            (Some("AT"), "IN", M::Eea, false, "not in the EEA"),
+            (Some("AT"), "IN", M::Scc, true, "contractual"),
+            (Some("AT"), "RU", M::Bcr, true, "corporate"),
+            (Some("NL"), "BR", M::Art49Derogation, true, "Art. 49"),
+            (None, "CN", M::None, false, "no transfer mechanism"),
+            // A provider outside the EEA is not bound by the EU rule.
+            (
+                Some("US"),
+                "US",
+                M::None,
+                true,
+                "binds providers in the EEA",
+            ),
+            (
+                Some("CH"),
+                "IN",
+                M::None,
+                true,
+                "binds providers in the EEA",
+            ),
+            (Some("GB"), "CN", M::Dpf, true, "binds providers in the EEA"),
+        ];
+        for (jurisdiction, country, mechanism, expected, word) in cases {
+            let v = verdict(jurisdiction.map(cc), cc(country), *mechanism);
+            assert_eq!(
+                v.allowed, *expected,
+                "{jurisdiction:?} {country} {mechanism}: {}",
+                v.reason
+            );
+            assert!(
+                v.reason.contains(word),
+                "{jurisdiction:?} {country} {mechanism}: {}",
+                v.reason
+            );
+        }
+    }
+
+    #[test]
+    fn mechanisms_round_trip() {
+        for m in TransferMechanism::ALL {
+            assert_eq!(TransferMechanism::parse(m.as_str()), Some(*m));
+        }
+        assert_eq!(TransferMechanism::parse("SCC"), None);
+    }
+}
