@@ -127,6 +127,7 @@ const UNIQUE_RULES: &[UniqueRule] = &[
     rule("auth_events_pkey", "auth_events", &["id"], "/id"),
     rule("job_leases_pkey", "job_leases", &["name"], "/name"),
     rule("sms_gateways_pkey", "sms_gateways", &["id"], "/id"),
+    rule("processors_pkey", "processors", &["id"], "/id"),
 ];
 
 const SQLITE_UNIQUE_PREFIX: &str = "UNIQUE constraint failed: ";

@@ -11,6 +11,7 @@ mod credentials;
 mod employees;
 mod jobs;
 mod keys;
+mod processors;
 mod providers;
 mod sessions;
 mod sms_gateways;
