@@ -10,7 +10,8 @@
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::auth_method::AuthMethod;
+use crate::ValidationErrors;
+use crate::auth_method::{AuthMethod, AuthMethods};
 use crate::country::CountryCode;
 use crate::provider::text_enum;
 
@@ -154,6 +155,56 @@ impl Processor {
     }
 }
 
+/// The switches that `after` turns on and `before` had off, each with the processors behind
+/// its method that fail the rule for a provider in `jurisdiction`: one error per switch and
+/// processor, at `/<method>/login` or `/<method>/registration`. A method's processors are
+/// those linked to it, and for `phone` also those linked to a gateway in `phone_gateways`
+/// (the gateways serving the provider). Switches already on are left to the compliance
+/// report: an unrelated change must not be blocked by them.
+pub fn refusals(
+    jurisdiction: CountryCode,
+    before: &AuthMethods,
+    after: &AuthMethods,
+    processors: &[Processor],
+    phone_gateways: &[Uuid],
+) -> ValidationErrors {
+    let mut errors = ValidationErrors::new();
+    for method in AuthMethod::ALL {
+        let switches = [
+            (
+                "registration",
+                !before.registration_enabled(*method) && after.registration_enabled(*method),
+            ),
+            (
+                "login",
+                !before.login_enabled(*method) && after.login_enabled(*method),
+            ),
+        ];
+        for (switch, turned_on) in switches {
+            if !turned_on {
+                continue;
+            }
+            for p in processors.iter().filter(|p| {
+                p.auth_methods.contains(method)
+                    || (*method == AuthMethod::Phone
+                        && p.sms_gateway_ids.iter().any(|g| phone_gateways.contains(g)))
+            }) {
+                let v = p.verdict(Some(jurisdiction));
+                if !v.allowed {
+                    errors.add(
+                        &format!("/{method}/{switch}"),
+                        format!(
+                            "processor {} ({}) fails the transfer rule: {}",
+                            p.name, p.id, v.reason
+                        ),
+                    );
+                }
+            }
+        }
+    }
+    errors
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -237,6 +288,84 @@ mod tests {
                 v.reason
             );
         }
+    }
+
+    fn processor(name: &str, country: &str, mechanism: TransferMechanism) -> Processor {
+        Processor {
+            id: Uuid::nil(),
+            name: name.into(),
+            purpose: String::new(),
+            country: cc(country),
+            mechanism,
+            dpa_signed_on: None,
+            auth_methods: Vec::new(),
+            sms_gateway_ids: Vec::new(),
+            created_at: chrono::DateTime::UNIX_EPOCH,
+            updated_at: chrono::DateTime::UNIX_EPOCH,
+            version: 1,
+        }
+    }
+
+    #[test]
+    fn refusals_name_the_switch_turned_on_and_the_processor() {
+        use TransferMechanism as M;
+        let gateway = Uuid::from_u128(7);
+        let google = Processor {
+            auth_methods: vec![AuthMethod::Google],
+            ..processor("Google", "US", M::None)
+        };
+        let sms = Processor {
+            sms_gateway_ids: vec![gateway],
+            ..processor("Far SMS", "IN", M::None)
+        };
+        let swiss = Processor {
+            auth_methods: vec![AuthMethod::Keycloak],
+            ..processor("Swiss IdP", "CH", M::None)
+        };
+        let all = [google.clone(), sms.clone(), swiss];
+        let off = AuthMethods::default();
+        let mut on = AuthMethods::default();
+        on.google.login = true;
+        on.google.registration = true;
+        on.phone.login = true;
+        on.keycloak.login = true;
+        let pointers = |j: &str, before: &AuthMethods, gateways: &[Uuid], ps: &[Processor]| {
+            refusals(cc(j), before, &on, ps, gateways)
+                .0
+                .into_iter()
+                .map(|e| e.pointer)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            pointers("DE", &off, &[gateway], &all),
+            ["/phone/login", "/google/registration", "/google/login"]
+        );
+        // The gateway does not serve this provider.
+        assert_eq!(
+            pointers("DE", &off, &[], &all),
+            ["/google/registration", "/google/login"]
+        );
+        // Already on: not a refusal here.
+        assert!(pointers("DE", &on, &[gateway], &all).is_empty());
+        // Outside the EEA the EU rule does not bind.
+        assert!(pointers("US", &off, &[gateway], &all).is_empty());
+        // Recorded mechanisms fix it.
+        let fixed = [
+            Processor {
+                mechanism: M::Dpf,
+                ..google
+            },
+            Processor {
+                mechanism: M::Scc,
+                ..sms
+            },
+        ];
+        assert!(pointers("DE", &off, &[gateway], &fixed).is_empty());
+        let detail = &refusals(cc("DE"), &off, &on, &all, &[gateway]).0[0].detail;
+        assert!(
+            detail.contains("Far SMS") && detail.contains("no transfer mechanism"),
+            "{detail}"
+        );
     }
 
     #[test]
