@@ -205,6 +205,8 @@ needs!(
     AuthEventsRead => AuthEventsRead,
     SmsGatewaysRead => SmsGatewaysRead,
     SmsGatewaysWrite => SmsGatewaysWrite,
+    ProcessorsRead => ProcessorsRead,
+    ProcessorsWrite => ProcessorsWrite,
 );
 
 /// An employee holding permission `P`. Anyone else gets 401 (no credentials) or 403.

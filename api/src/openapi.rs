@@ -71,6 +71,7 @@ impl Modify for Security {
         (name = "employees", description = "Staff and their roles"),
         (name = "auth-events", description = "The authentication log"),
         (name = "sms-gateways", description = "SMS gateways, their failover order and health"),
+        (name = "processors", description = "The register of processors and the transfer rule"),
     )
 )]
 struct Base;

@@ -11,6 +11,7 @@ mod concurrency;
 mod contract;
 mod operators;
 mod outage;
+mod processors;
 mod retention;
 mod sms_gateways;
 mod system;

@@ -16,6 +16,7 @@ pub mod employees;
 pub mod me;
 pub mod params;
 pub mod precondition;
+pub mod processors;
 pub mod providers;
 pub mod responses;
 pub mod schemas;
@@ -33,6 +34,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     employees::configure(cfg);
     auth_events::configure(cfg);
     sms_gateways::configure(cfg);
+    processors::configure(cfg);
 }
 
 /// The OpenAPI parts of every route module.
@@ -47,6 +49,7 @@ pub fn documents() -> Vec<Document> {
         employees::document(),
         auth_events::document(),
         sms_gateways::document(),
+        processors::document(),
     ]
 }
 
