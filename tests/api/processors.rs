@@ -286,25 +286,29 @@ async fn a_method_whose_processor_fails_the_rule_is_not_turned_on_until_a_mechan
 #[tokio::test]
 async fn phone_is_refused_through_a_gateway_whose_processor_fails_the_rule() {
     let (app, admin, [acme, other]) = TestApp::with_providers(["acme", "other"]).await;
+    let gateway_form = |providers: Value| {
+        json!({
+            "name": "far",
+            "kind": "http",
+            "provider_ids": providers,
+            "priority": 1,
+            "resend_timeout_seconds": 60,
+            "code_validity_seconds": 300,
+            "templates": { "en": "Code {code}" },
+            "http": { "method": "GET", "url": "http://127.0.0.1:9/send?to={phone}&text={message}" }
+        })
+    };
     let gateway = json_ok(
         app.post(
             "/api/v1/sms-gateways",
             Some(&admin),
-            json!({
-                "name": "far",
-                "kind": "http",
-                "provider_ids": [acme.id],
-                "priority": 1,
-                "resend_timeout_seconds": 60,
-                "code_validity_seconds": 300,
-                "templates": { "en": "Code {code}" },
-                "http": { "method": "GET", "url": "http://127.0.0.1:9/send?to={phone}&text={message}" }
-            }),
+            gateway_form(json!([acme.id])),
         )
         .await,
         201,
     )
     .await;
+    let gateway_path = format!("/api/v1/sms-gateways/{}", gateway["id"].as_str().unwrap());
     let mut far = processor("Far SMS", "IN", "none");
     far["auth_methods"] = json!([]);
     far["sms_gateway_ids"] = json!([gateway["id"]]);
@@ -334,6 +338,18 @@ async fn phone_is_refused_through_a_gateway_whose_processor_fails_the_rule() {
         200,
     )
     .await;
+    // Nor may the gateway start serving it while its processor fails the rule.
+    for providers in [json!([acme.id, other.id]), Value::Null] {
+        let problem = assert_problem(
+            app.put(&gateway_path, Some(&admin), gateway_form(providers))
+                .await,
+            422,
+            "validation_failed",
+        )
+        .await;
+        assert_eq!(pointers(&problem), ["/provider_ids"]);
+        assert!(problem.to_string().contains("Far SMS"), "{problem}");
+    }
     // Binding corporate rules recorded: allowed.
     app.update(
         &admin,
@@ -347,6 +363,12 @@ async fn phone_is_refused_through_a_gateway_whose_processor_fails_the_rule() {
     let methods = json_ok(app.get(&methods_path(&acme.id), Some(&admin)).await, 200).await;
     json_ok(
         app.put(&methods_path(&acme.id), Some(&admin), phone_on(&methods))
+            .await,
+        200,
+    )
+    .await;
+    json_ok(
+        app.put(&gateway_path, Some(&admin), gateway_form(Value::Null))
             .await,
         200,
     )
