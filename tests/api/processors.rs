@@ -373,4 +373,9 @@ async fn phone_is_refused_through_a_gateway_whose_processor_fails_the_rule() {
         200,
     )
     .await;
+    // Removing the gateway removes it from the processor's entry.
+    assert_eq!(app.delete(&gateway_path, Some(&admin)).await.status(), 204);
+    let far_path = format!("{PATH}/{}", far["id"].as_str().unwrap());
+    let far = json_ok(app.get(&far_path, Some(&admin)).await, 200).await;
+    assert_eq!(far["sms_gateway_ids"], json!([]));
 }
