@@ -15,10 +15,12 @@ use crate::auth_method::{AuthMethod, AuthMethods};
 use crate::country::CountryCode;
 use crate::provider::text_enum;
 
-/// Countries and territories with an EU adequacy decision (Art. 45), checked on 2026-11-26
-/// against the European Commission's list "Adequacy decisions: how the EU determines if a
-/// non-EU country has an adequate level of data protection"
+/// Countries and territories with an EU adequacy decision (Art. 45), as of 2026-11-26: the
+/// list of issue 9, which follows the European Commission's page "Adequacy decisions: how the
+/// EU determines if a non-EU country has an adequate level of data protection"
 /// (<https://commission.europa.eu/law/law-topic/data-protection/international-dimension-data-protection/adequacy-decisions_en>).
+/// Written without network access on that date: compare it with that page before relying on
+/// it, and move `ADEQUACY_CHECKED_ON` when you do.
 /// Notes from the same page: Canada's covers commercial organisations (PIPEDA); the United
 /// States' (decision 2023/1795) covers only organisations certified under the EU-US Data
 /// Privacy Framework, so the United States is not here: it needs the mechanism `dpf`
