@@ -208,6 +208,8 @@ needs!(
     ModulesRead => ModulesRead,
     ModulesWrite => ModulesWrite,
     ClientsClearData => ClientsClearData,
+    ProcessorsRead => ProcessorsRead,
+    ProcessorsWrite => ProcessorsWrite,
 );
 
 /// An employee holding permission `P`. Anyone else gets 401 (no credentials) or 403.

@@ -72,6 +72,7 @@ impl Modify for Security {
         (name = "auth-events", description = "The authentication log"),
         (name = "sms-gateways", description = "SMS gateways, their failover order and health"),
         (name = "modules", description = "Optional modules, installed by an administrator"),
+        (name = "processors", description = "The register of processors and the transfer rule"),
     )
 )]
 struct Base;

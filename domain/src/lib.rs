@@ -20,5 +20,6 @@ pub mod secret;
 pub mod sign_in;
 pub mod sms_gateway;
 pub mod throttle;
+pub mod transfer;
 
 pub use error::{FieldError, ValidationErrors};

@@ -23,6 +23,8 @@ text_enum!(
         ModulesRead = "modules:read",
         ModulesWrite = "modules:write",
         ClientsClearData = "clients:clear_data",
+        ProcessorsRead = "processors:read",
+        ProcessorsWrite = "processors:write",
     }
 );
 
@@ -54,6 +56,7 @@ impl Role {
                 AuthEventsRead,
                 ModulesRead,
                 ClientsClearData,
+                ProcessorsRead,
             ],
         }
     }
@@ -64,7 +67,7 @@ impl Role {
             Role::Support => "clients and users, one-time keys for users, the auth log",
             Role::Billing => "clients and users, without keys or logs",
             Role::Dpo => {
-                "read access for the data-protection officer, the auth log, clearing a client's data"
+                "read access for the data-protection officer, the auth log, the processors, clearing a client's data"
             }
         }
     }
@@ -141,6 +144,10 @@ mod tests {
             (&[Role::Support], ClientsClearData, false),
             (&[Role::Billing], ClientsClearData, false),
             (&[Role::Dpo], ModulesWrite, false),
+            (&[Role::Dpo], ProcessorsRead, true),
+            (&[Role::Dpo], ProcessorsWrite, false),
+            (&[Role::Admin], ProcessorsWrite, true),
+            (&[Role::Support], ProcessorsRead, false),
             (&[Role::Billing, Role::Dpo], AuthEventsRead, true),
             (&[], ProvidersRead, false),
         ];

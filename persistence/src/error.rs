@@ -134,6 +134,7 @@ const UNIQUE_RULES: &[UniqueRule] = &[
         &["client_id"],
         "/client_id",
     ),
+    rule("processors_pkey", "processors", &["id"], "/id"),
 ];
 
 const SQLITE_UNIQUE_PREFIX: &str = "UNIQUE constraint failed: ";

@@ -1,6 +1,6 @@
 //! Rows as the database holds them, and their conversion into domain types.
 
-use chrono::{DateTime, NaiveDateTime, Utc};
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use domain::country::CountryCode;
 use domain::email::Email;
@@ -9,6 +9,7 @@ use domain::permission::ProviderScope;
 use domain::phone::PhoneNumber;
 use domain::provider::{AccountStatus, ProviderSlug, ProviderStatus, SubjectKind};
 use domain::sms_gateway::{GatewayKind, SmsGateway};
+use domain::transfer::{Processor, TransferMechanism};
 use uuid::Uuid;
 
 use crate::StoreError;
@@ -490,6 +491,67 @@ impl TryFrom<SmsGatewayRow> for SmsGateway {
             kind,
             credentials: serde_json::from_str(&row.credentials)
                 .map_err(|_| corrupt("credentials"))?,
+            created_at: utc(row.created_at),
+            updated_at: utc(row.updated_at),
+            version: row.version,
+        })
+    }
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = processors)]
+pub(crate) struct ProcessorRow {
+    pub id: String,
+    pub name: String,
+    pub purpose: String,
+    pub country: String,
+    pub mechanism: String,
+    pub dpa_signed_on: Option<String>,
+    pub auth_methods: String,
+    pub sms_gateway_ids: String,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+    pub version: i64,
+}
+
+impl From<&Processor> for ProcessorRow {
+    fn from(p: &Processor) -> Self {
+        Self {
+            id: p.id.to_string(),
+            name: p.name.clone(),
+            purpose: p.purpose.clone(),
+            country: p.country.to_string(),
+            mechanism: p.mechanism.as_str().to_owned(),
+            dpa_signed_on: p.dpa_signed_on.map(|d| d.format("%Y-%m-%d").to_string()),
+            auth_methods: serde_json::to_string(&p.auth_methods).unwrap_or_default(),
+            sms_gateway_ids: serde_json::to_string(&p.sms_gateway_ids).unwrap_or_default(),
+            created_at: naive(p.created_at),
+            updated_at: naive(p.updated_at),
+            version: p.version,
+        }
+    }
+}
+
+impl TryFrom<ProcessorRow> for Processor {
+    type Error = StoreError;
+
+    fn try_from(row: ProcessorRow) -> Result<Self, StoreError> {
+        Ok(Processor {
+            id: uuid(&row.id)?,
+            name: row.name,
+            purpose: row.purpose,
+            country: CountryCode::parse(&row.country).map_err(|_| corrupt("country"))?,
+            mechanism: TransferMechanism::parse(&row.mechanism)
+                .ok_or_else(|| corrupt("mechanism"))?,
+            dpa_signed_on: row
+                .dpa_signed_on
+                .map(|d| NaiveDate::parse_from_str(&d, "%Y-%m-%d"))
+                .transpose()
+                .map_err(|_| corrupt("dpa_signed_on"))?,
+            auth_methods: serde_json::from_str(&row.auth_methods)
+                .map_err(|_| corrupt("auth_methods"))?,
+            sms_gateway_ids: serde_json::from_str(&row.sms_gateway_ids)
+                .map_err(|_| corrupt("sms_gateway_ids"))?,
             created_at: utc(row.created_at),
             updated_at: utc(row.updated_at),
             version: row.version,

@@ -207,6 +207,22 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    processors (id) {
+        id -> Text,
+        name -> Text,
+        purpose -> Text,
+        country -> Text,
+        mechanism -> Text,
+        dpa_signed_on -> Nullable<Text>,
+        auth_methods -> Text,
+        sms_gateway_ids -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        version -> BigInt,
+    }
+}
+
 diesel::joinable!(clients -> providers (provider_id));
 diesel::joinable!(users -> clients (client_id));
 diesel::joinable!(employee_roles -> employees (employee_id));
@@ -231,4 +247,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     sms_gateways,
     modules,
     client_clearings,
+    processors,
 );

@@ -498,3 +498,64 @@ fn sms_gateways_round_trip_in_priority_order_and_by_provider() {
         assert_not_found(store.delete_sms_gateway(first.id), "deleting twice");
     }
 }
+
+#[test]
+fn processors_round_trip_by_name_with_versions() {
+    use domain::auth_method::AuthMethod;
+    use domain::transfer::{Processor, TransferMechanism};
+
+    for db in TestDb::all() {
+        let store = open(&db);
+        let google = Processor {
+            id: Uuid::now_v7(),
+            name: "Google".into(),
+            purpose: "Sign-in with Google".into(),
+            country: CountryCode::parse("US").unwrap(),
+            mechanism: TransferMechanism::Dpf,
+            dpa_signed_on: chrono::NaiveDate::from_ymd_opt(2025, 1, 31),
+            auth_methods: vec![AuthMethod::Google],
+            sms_gateway_ids: vec![Uuid::now_v7()],
+            created_at: now(),
+            updated_at: now(),
+            version: 1,
+        };
+        let acme = Processor {
+            id: Uuid::now_v7(),
+            name: "Acme SMS".into(),
+            country: CountryCode::parse("DE").unwrap(),
+            mechanism: TransferMechanism::Eea,
+            dpa_signed_on: None,
+            auth_methods: vec![],
+            ..google.clone()
+        };
+        store.insert_processor(&google).unwrap();
+        store.insert_processor(&acme).unwrap();
+        assert_eq!(store.processor(google.id).unwrap(), google);
+        let names: Vec<String> = store
+            .list_processors()
+            .unwrap()
+            .into_iter()
+            .map(|p| p.name)
+            .collect();
+        assert_eq!(names, ["Acme SMS", "Google"]);
+
+        let mut changed = google.clone();
+        changed.mechanism = TransferMechanism::Scc;
+        store.update_processor(&changed).unwrap();
+        let read = store.processor(google.id).unwrap();
+        assert_eq!((read.mechanism, read.version), (TransferMechanism::Scc, 2));
+        assert!(matches!(
+            store.update_processor(&changed),
+            Err(StoreError::Stale)
+        ));
+        store.delete_processor(acme.id).unwrap();
+        assert!(matches!(
+            store.processor(acme.id),
+            Err(StoreError::NotFound)
+        ));
+        assert!(matches!(
+            store.delete_processor(acme.id),
+            Err(StoreError::NotFound)
+        ));
+    }
+}

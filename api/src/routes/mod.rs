@@ -17,6 +17,7 @@ pub mod gdpr;
 pub mod me;
 pub mod params;
 pub mod precondition;
+pub mod processors;
 pub mod providers;
 pub mod responses;
 pub mod schemas;
@@ -35,6 +36,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     auth_events::configure(cfg);
     sms_gateways::configure(cfg);
     gdpr::configure(cfg);
+    processors::configure(cfg);
 }
 
 /// The OpenAPI parts of every route module.
@@ -50,6 +52,7 @@ pub fn documents() -> Vec<Document> {
         auth_events::document(),
         sms_gateways::document(),
         gdpr::document(),
+        processors::document(),
     ]
 }
 

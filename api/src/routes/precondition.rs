@@ -11,6 +11,7 @@ use actix_web::http::header;
 use actix_web::{FromRequest, HttpRequest, HttpResponse};
 use domain::model::{Client, Employee, Provider, User};
 use domain::sms_gateway::SmsGateway;
+use domain::transfer::Processor;
 use persistence::Store;
 use serde::Serialize;
 use utoipa::IntoResponses;
@@ -37,7 +38,7 @@ macro_rules! versioned {
         }
     )+};
 }
-versioned!(Provider, Client, User, Employee, SmsGateway);
+versioned!(Provider, Client, User, Employee, SmsGateway, Processor);
 
 /// The strong entity tag of a version.
 pub fn etag(version: i64) -> String {

@@ -427,7 +427,10 @@ pub async fn get_auth_methods(
 }
 
 /// Replaces the whole form: every method, both switches. Registration can be on only for
-/// `password`, `phone` and `google`.
+/// `password`, `phone` and `google`. Turning a switch on is refused (422 at
+/// `/<method>/login` or `/<method>/registration`, naming the processor and the reason) when
+/// a processor behind the method (or, for `phone`, behind a gateway serving the provider)
+/// fails the transfer rule for the provider's jurisdiction.
 #[utoipa::path(put, path = "/api/v1/providers/{id}/auth-methods", tag = "providers", operation_id = "put_auth_methods",
     params(("id" = Uuid, Path), ("If-Match" = Option<String>, Header, description = "The `ETag` of the read this change is based on; 412 if the provider changed since")), request_body = AuthMethodsBody, security(("bearer" = []), ("api_token" = [])),
     responses(
@@ -444,6 +447,25 @@ pub async fn put_auth_methods(
     let provider = visible_provider(&state, &staff, &id).await?;
     let methods = AuthMethods::from(body.into_inner());
     methods.validate()?;
+    let provider_id = provider.id;
+    let (processors, gateways) = state
+        .db(move |store| {
+            let gateways: Vec<Uuid> = store
+                .sms_gateways_for(Some(provider_id))?
+                .into_iter()
+                .map(|g| g.id)
+                .collect();
+            Ok((store.list_processors()?, gateways))
+        })
+        .await?;
+    domain::transfer::refusals(
+        provider.jurisdiction,
+        &provider.auth_methods,
+        &methods,
+        &processors,
+        &gateways,
+    )
+    .into_result()?;
     let provider = edit_provider(&state, &provider, if_match, move |provider| {
         provider.auth_methods = methods.clone();
     })

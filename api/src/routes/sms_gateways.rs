@@ -554,6 +554,68 @@ async fn provider_scope(
     Ok(ProviderScope::Only(ids))
 }
 
+/// Serving more providers sends their people's numbers to this gateway's processors: a
+/// provider newly served whose phone sign-in is on is refused (422 at `/provider_ids`) when a
+/// processor linked to the gateway fails the transfer rule for its jurisdiction.
+async fn check_transfers(
+    state: &AppState,
+    gateway: Uuid,
+    before: ProviderScope<Uuid>,
+    after: ProviderScope<Uuid>,
+) -> ApiResult<()> {
+    use domain::auth_method::AuthMethod;
+    let errors = state
+        .db(move |store| {
+            let mut errors = ValidationErrors::new();
+            let processors: Vec<_> = store
+                .list_processors()?
+                .into_iter()
+                .filter(|p| p.sms_gateway_ids.contains(&gateway))
+                .collect();
+            if processors.is_empty() {
+                return Ok(errors);
+            }
+            let mut cursor = None;
+            loop {
+                let page = store.list_providers(
+                    &after,
+                    persistence::PageRequest {
+                        after: cursor,
+                        limit: 100,
+                    },
+                )?;
+                for provider in &page.items {
+                    let phone = provider.auth_methods.login_enabled(AuthMethod::Phone)
+                        || provider
+                            .auth_methods
+                            .registration_enabled(AuthMethod::Phone);
+                    if before.allows(&provider.id) || !phone {
+                        continue;
+                    }
+                    for p in &processors {
+                        let verdict = p.verdict(Some(provider.jurisdiction));
+                        if !verdict.allowed {
+                            errors.add(
+                                "/provider_ids",
+                                format!(
+                                    "provider {} ({}) signs in by phone; processor {} ({}) fails \
+                                     the transfer rule: {}",
+                                    provider.name, provider.id, p.name, p.id, verdict.reason
+                                ),
+                            );
+                        }
+                    }
+                }
+                match page.next_cursor {
+                    Some(next) => cursor = Some(next),
+                    None => return Ok(errors),
+                }
+            }
+        })
+        .await?;
+    Ok(errors.into_result()?)
+}
+
 /// Gateways serve the whole installation: an employee limited to some providers may not
 /// see or route the others' messages.
 fn installation_wide<P>(staff: &Staff<P>) -> ApiResult<()> {
@@ -665,7 +727,8 @@ pub async fn get_sms_gateway(
 }
 
 /// Replaces a gateway's settings. Credentials left out stay as they are; sent, they replace
-/// the stored ones.
+/// the stored ones. Serving another provider whose phone sign-in is on is refused (422 at
+/// `/provider_ids`) when a processor linked to the gateway fails the transfer rule for it.
 #[utoipa::path(put, path = "/api/v1/sms-gateways/{id}", tag = "sms-gateways", operation_id = "update_sms_gateway",
     params(("id" = Uuid, Path), ("If-Match" = Option<String>, Header, description = "The `ETag` of the read this change is based on; 412 if the object changed since")),
     request_body = SmsGatewayForm, security(("bearer" = []), ("api_token" = [])),
@@ -684,6 +747,13 @@ pub async fn update_sms_gateway(
     let current = load(&state, &id).await?;
     let (name, ids, parts) = parse_form(body.into_inner(), Some(&current.credentials))?;
     let providers = provider_scope(&state, ids).await?;
+    check_transfers(
+        &state,
+        current.id,
+        current.providers.clone(),
+        providers.clone(),
+    )
+    .await?;
     let now = state.now();
     let id = current.id;
     let gateway = edit(

@@ -12,6 +12,7 @@ mod credentials;
 mod employees;
 mod jobs;
 mod keys;
+mod processors;
 mod providers;
 mod sessions;
 mod sms_gateways;

@@ -5,8 +5,9 @@ use uuid::Uuid;
 
 use super::{Store, missing_or_stale};
 use crate::StoreError;
+use crate::error::corrupt;
 use crate::rows::SmsGatewayRow;
-use crate::schema::sms_gateways;
+use crate::schema::{processors, sms_gateways};
 
 impl Store {
     pub fn insert_sms_gateway(&self, gateway: &SmsGateway) -> Result<(), StoreError> {
@@ -78,12 +79,32 @@ impl Store {
         Ok(())
     }
 
+    /// Removes a gateway and, in the same transaction, its id from the processors that
+    /// listed it (their version moves).
     pub fn delete_sms_gateway(&self, id: Uuid) -> Result<(), StoreError> {
-        let deleted =
-            diesel::delete(sms_gateways::table.find(id.to_string())).execute(&mut self.conn()?)?;
-        if deleted == 0 {
-            return Err(StoreError::NotFound);
-        }
-        Ok(())
+        let id = id.to_string();
+        self.conn()?.transaction(|conn| {
+            let deleted = diesel::delete(sms_gateways::table.find(&id)).execute(conn)?;
+            if deleted == 0 {
+                return Err(StoreError::NotFound);
+            }
+            let linked: Vec<(String, String)> = processors::table
+                .filter(processors::sms_gateway_ids.like(format!("%{id}%")))
+                .select((processors::id, processors::sms_gateway_ids))
+                .load(conn)?;
+            for (processor, ids) in linked {
+                let mut ids: Vec<String> =
+                    serde_json::from_str(&ids).map_err(|_| corrupt("sms_gateway_ids"))?;
+                ids.retain(|g| *g != id);
+                diesel::update(processors::table.find(&processor))
+                    .set((
+                        processors::sms_gateway_ids
+                            .eq(serde_json::to_string(&ids).unwrap_or_default()),
+                        processors::version.eq(processors::version + 1),
+                    ))
+                    .execute(conn)?;
+            }
+            Ok(())
+        })
     }
 }
