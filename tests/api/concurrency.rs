@@ -138,3 +138,21 @@ async fn clients_users_and_employees_carry_versions() {
     assert_eq!(etag(&response), "\"3\"");
     assert_eq!(json_ok(response, 200).await["roles"], json!(["billing"]));
 }
+
+/// Edits that read before they write (an employee's status decides what else changes) must
+/// wait their turn on SQLite, not fail with "database is locked" (a 503).
+#[tokio::test]
+async fn parallel_edits_that_read_first_do_not_fail() {
+    let (app, admin, _) = TestApp::with_providers(["acme"]).await;
+    let bob = app.create_employee(&admin, "bob", &["support"], None).await;
+    let path = format!("/api/v1/employees/{}", bob.employee.id);
+    let calls: Vec<Call> = (0..16)
+        .map(|i| Call::patch(&path, json!({ "name": format!("Bob {i}") })))
+        .collect();
+    let responses =
+        futures_util::future::join_all(calls.iter().map(|c| app.request(c, Some(&admin)))).await;
+    for response in responses {
+        assert_eq!(response.status(), 200);
+    }
+    assert_eq!(etag(&app.get(&path, Some(&admin)).await), "\"17\"");
+}

@@ -84,7 +84,7 @@ impl Store {
         installed: bool,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        self.conn()?.transaction(|conn| {
+        self.write(|conn| {
             let changed = diesel::update(modules::table.find(module.as_str()))
                 .set((
                     modules::installed.eq(installed),
@@ -115,7 +115,7 @@ impl Store {
         dry_run: bool,
         now: DateTime<Utc>,
     ) -> Result<ClearReport, StoreError> {
-        self.conn()?.transaction(|conn| {
+        self.write(|conn| {
             let id = client_id.to_string();
             // Take the client's row first: concurrent clearings queue here, and SQLite takes
             // its write lock at once.

@@ -54,7 +54,7 @@ impl Store {
     /// everything its users hold (sessions, tokens, keys) dies in the same transaction.
     pub fn update_client(&self, client: &Client, now: DateTime<Utc>) -> Result<(), StoreError> {
         let row = ClientRow::from(client);
-        self.conn()?.transaction(|conn| {
+        self.write(|conn| {
             let changed = diesel::update(
                 clients::table
                     .find(&row.id)

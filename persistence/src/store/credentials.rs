@@ -71,7 +71,7 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         let now = naive(now);
-        self.conn()?.transaction(|conn| {
+        self.write(|conn| {
             set_password_hash(conn, subject, hash)?;
             revoke_everything(conn, subject, now)?;
             if let Some(keep) = keep_session {

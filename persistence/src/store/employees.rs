@@ -104,7 +104,7 @@ impl Store {
         employee: &Employee,
         password_hash: Option<String>,
     ) -> Result<(), StoreError> {
-        self.conn()?.transaction(|conn| {
+        self.write(|conn| {
             diesel::insert_into(employees::table)
                 .values(EmployeeRow::new(employee, password_hash))
                 .execute(conn)?;
@@ -184,7 +184,7 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         let row = EmployeeRow::new(employee, None);
-        self.conn()?.transaction(|conn| {
+        self.write(|conn| {
             let previous: Option<String> = employees::table
                 .find(&row.id)
                 .select(employees::status)
@@ -225,7 +225,6 @@ impl Store {
 
     /// Replaces an employee's password hash (a rehash at login keeps the sessions).
     pub fn set_employee_password_hash(&self, id: Uuid, hash: &str) -> Result<(), StoreError> {
-        self.conn()?
-            .transaction(|conn| set_password_hash(conn, Subject::employee(id), hash))
+        self.write(|conn| set_password_hash(conn, Subject::employee(id), hash))
     }
 }

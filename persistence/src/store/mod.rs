@@ -1,6 +1,7 @@
 use diesel::r2d2::PooledConnection;
 use uuid::Uuid;
 
+use crate::DbConnection;
 use crate::StoreError;
 use crate::connection::{self, DatabaseUrl, Manager, Pool};
 
@@ -101,6 +102,26 @@ impl Store {
 
     pub(crate) fn conn(&self) -> Result<Conn, StoreError> {
         Ok(self.pool.get()?)
+    }
+
+    /// Runs `work` in a write transaction. On SQLite its first statement takes the write
+    /// lock (waiting under `busy_timeout`): a deferred transaction that reads, then writes
+    /// after another connection committed, fails at once with "database is locked", which
+    /// no timeout can help (its snapshot is stale). PostgreSQL needs nothing of the kind.
+    pub(crate) fn write<T>(
+        &self,
+        work: impl FnOnce(&mut DbConnection) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        use diesel::{Connection, RunQueryDsl};
+        let mut pooled = self.conn()?;
+        let conn: &mut DbConnection = &mut pooled;
+        conn.transaction(|conn| {
+            if matches!(conn, DbConnection::Sqlite(_)) {
+                diesel::sql_query("UPDATE job_leases SET holder = holder WHERE 0 = 1")
+                    .execute(conn)?;
+            }
+            work(conn)
+        })
     }
 
     /// Applies pending migrations; returns how many ran.

@@ -78,7 +78,7 @@ impl Store {
         refresh_hash: &str,
     ) -> Result<(), StoreError> {
         let row = SessionRow::from(session);
-        self.conn()?.transaction(|conn| {
+        self.write(|conn| {
             diesel::insert_into(sessions::table)
                 .values(&row)
                 .execute(conn)?;
@@ -119,7 +119,7 @@ impl Store {
         grace: Duration,
     ) -> Result<RefreshOutcome, StoreError> {
         let now_naive = naive(now);
-        self.conn()?.transaction(|conn| {
+        self.write(|conn| {
             // Spend the token first, with a conditional UPDATE: of concurrent refreshes with
             // the same token exactly one wins. Writing first also makes SQLite take its write
             // lock at once (waiting out the busy timeout) rather than failing a transaction

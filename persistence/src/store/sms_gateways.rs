@@ -83,7 +83,7 @@ impl Store {
     /// listed it (their version moves).
     pub fn delete_sms_gateway(&self, id: Uuid) -> Result<(), StoreError> {
         let id = id.to_string();
-        self.conn()?.transaction(|conn| {
+        self.write(|conn| {
             let deleted = diesel::delete(sms_gateways::table.find(&id)).execute(conn)?;
             if deleted == 0 {
                 return Err(StoreError::NotFound);

@@ -39,7 +39,7 @@ impl Store {
         user: &User,
         password_hash: &str,
     ) -> Result<(), StoreError> {
-        self.conn()?.transaction(|conn| {
+        self.write(|conn| {
             diesel::insert_into(clients::table)
                 .values(ClientRow::from(client))
                 .execute(conn)?;
@@ -109,7 +109,7 @@ impl Store {
     /// not), and bumps the version; disabling revokes everything the user holds, at once.
     pub fn update_user(&self, user: &User, now: DateTime<Utc>) -> Result<(), StoreError> {
         let row = UserRow::new(user, None);
-        self.conn()?.transaction(|conn| {
+        self.write(|conn| {
             let previous: Option<String> = users::table
                 .find(&row.id)
                 .select(users::status)
@@ -148,7 +148,6 @@ impl Store {
 
     /// Replaces a user's password hash (a rehash at login keeps the sessions).
     pub fn set_user_password_hash(&self, id: Uuid, hash: &str) -> Result<(), StoreError> {
-        self.conn()?
-            .transaction(|conn| set_password_hash(conn, Subject::user(id), hash))
+        self.write(|conn| set_password_hash(conn, Subject::user(id), hash))
     }
 }
