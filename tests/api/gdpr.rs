@@ -428,6 +428,18 @@ async fn clearing_a_client_leaves_no_personal_data_and_no_credential() {
     }
     assert_eq!(dump(&app), before_again);
 
+    // Erasure is irreversible: the anonymized client cannot be made active again.
+    let client = format!("/api/v1/clients/{}", filled.client_id);
+    let refused = assert_problem(
+        app.patch(&client, Some(&admin), json!({ "status": "active" }))
+            .await,
+        409,
+        "conflict",
+    )
+    .await;
+    assert_eq!(refused["errors"][0]["pointer"], "/status");
+    assert_eq!(dump(&app), before_again);
+
     // The other client is untouched: its user signs in, its data is as it was.
     let bert = json_ok(
         app.post(

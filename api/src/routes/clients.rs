@@ -12,10 +12,10 @@ use super::params::{PageQuery, parse_id};
 use super::precondition::{IfMatch, Stale, edit, tagged};
 use super::providers::visible_provider;
 use super::resource;
-use super::responses::{BadQuery, Invalid, NeedsPermission, NotFound, NotJson};
+use super::responses::{BadQuery, Invalid, NeedsPermission, NotFound, NotJson, PROBLEM_JSON};
 use super::schemas::{self, AccountStatusName};
 use crate::extract::{Json, Staff, need};
-use crate::problem::{ApiError, ApiResult};
+use crate::problem::{ApiError, ApiResult, Problem};
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -163,6 +163,7 @@ pub async fn get_client(
     responses(
         (status = 200, description = "The client after the change", body = ClientResponse, headers(("ETag" = String, description = "The version, for `If-Match`"))),
         NeedsPermission, NotFound, Invalid, NotJson, Stale,
+        (status = 409, description = "The client's data was cleared (GDPR): it cannot be active again", body = Problem, content_type = PROBLEM_JSON),
     ))]
 pub async fn update_client(
     state: crate::state::State,
@@ -200,6 +201,13 @@ pub async fn update_client(
             Ok(())
         },
         move |store, client| {
+            // Erasure is irreversible (GDPR Art. 17): an anonymized client stays disabled.
+            if client.status == AccountStatus::Active && store.client_cleared(client.id)? {
+                return Err(ApiError::conflict_on(
+                    "/status",
+                    "this client's data was cleared; it cannot be active again",
+                ));
+            }
             store
                 .update_client(client, now)
                 .map_err(ApiError::from_store("client"))

@@ -104,6 +104,14 @@ impl Store {
         })
     }
 
+    /// Whether the client's data was cleared (it has a clearing record).
+    pub fn client_cleared(&self, client_id: Uuid) -> Result<bool, StoreError> {
+        Ok(diesel::select(diesel::dsl::exists(
+            client_clearings::table.find(client_id.to_string()),
+        ))
+        .get_result(&mut self.conn()?)?)
+    }
+
     /// Clears the client `client_id` and all its users in one transaction, or (`dry_run`)
     /// only counts what it would do. A client cleared before answers its stored report and
     /// nothing changes. `employee_id` and `reason` go into the audit record.
