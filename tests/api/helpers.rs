@@ -17,6 +17,11 @@ use reqwest::{Method, Response, StatusCode};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
+/// The PostgreSQL URL rules the store's own tests use (no TLS on loopback).
+#[path = "../../persistence/src/test_support.rs"]
+mod test_support;
+use test_support::test_database_urls;
+
 /// A database of its own for one test, removed when the test ends.
 pub struct TestDb {
     pub url: String,
@@ -693,25 +698,4 @@ pub async fn json_ok(response: Response, status: u16) -> Value {
     let text = response.text().await.unwrap();
     assert_eq!(actual, status, "body: {text}");
     serde_json::from_str(&text).unwrap_or(Value::Null)
-}
-
-/// `TEST_DATABASE_URL` with `sslmode=disable` unless it says otherwise, and the URL of the
-/// database `name` on the same server. Tests talk to loopback, which needs no TLS; and with
-/// TLS, libpq's OpenSSL clean-up at process exit races the pool's threads that still hold
-/// connections (a test process that passed then died of SIGSEGV).
-pub fn test_database_urls(admin_url: &str, name: &str) -> (String, String) {
-    let (url, query) = admin_url.split_once('?').unwrap_or((admin_url, ""));
-    let mut query = query.to_owned();
-    if !query.contains("sslmode=") {
-        query = if query.is_empty() {
-            "sslmode=disable".to_owned()
-        } else {
-            format!("{query}&sslmode=disable")
-        };
-    }
-    let base = url
-        .rsplit_once('/')
-        .map(|(base, _)| base)
-        .expect("TEST_DATABASE_URL ends with /database");
-    (format!("{url}?{query}"), format!("{base}/{name}?{query}"))
 }
