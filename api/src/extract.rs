@@ -208,6 +208,7 @@ needs!(
     ModulesRead => ModulesRead,
     ModulesWrite => ModulesWrite,
     ClientsClearData => ClientsClearData,
+    ClientsExportData => ClientsExportData,
     ProcessorsRead => ProcessorsRead,
     ProcessorsWrite => ProcessorsWrite,
 );

@@ -23,6 +23,7 @@ text_enum!(
         ModulesRead = "modules:read",
         ModulesWrite = "modules:write",
         ClientsClearData = "clients:clear_data",
+        ClientsExportData = "clients:export_data",
         ProcessorsRead = "processors:read",
         ProcessorsWrite = "processors:write",
     }
@@ -56,6 +57,7 @@ impl Role {
                 AuthEventsRead,
                 ModulesRead,
                 ClientsClearData,
+                ClientsExportData,
                 ProcessorsRead,
             ],
         }
@@ -67,7 +69,7 @@ impl Role {
             Role::Support => "clients and users, one-time keys for users, the auth log",
             Role::Billing => "clients and users, without keys or logs",
             Role::Dpo => {
-                "read access for the data-protection officer, the auth log, the processors, clearing a client's data"
+                "read access for the data-protection officer, the auth log, the processors, exporting and clearing a client's data"
             }
         }
     }
@@ -143,6 +145,9 @@ mod tests {
             (&[Role::Admin], ClientsClearData, true),
             (&[Role::Support], ClientsClearData, false),
             (&[Role::Billing], ClientsClearData, false),
+            (&[Role::Dpo], ClientsExportData, true),
+            (&[Role::Support], ClientsExportData, false),
+            (&[Role::Billing], ClientsExportData, false),
             (&[Role::Dpo], ModulesWrite, false),
             (&[Role::Dpo], ProcessorsRead, true),
             (&[Role::Dpo], ProcessorsWrite, false),

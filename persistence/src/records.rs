@@ -69,3 +69,46 @@ pub struct SessionRecord {
     pub last_seen_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
 }
+
+/// A session as a person's data export shows it: ended ones too.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExportedSession {
+    pub session: SessionRecord,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+/// An API token's metadata (never its secret or prefix), revoked ones too.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExportedApiToken {
+    pub token: ApiTokenRecord,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+/// A one-time key issued for a person, without the key.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExportedTemporaryKey {
+    pub id: Uuid,
+    pub issued_by: Option<Uuid>,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub used_at: Option<DateTime<Utc>>,
+}
+
+/// Everything held about one user (GDPR Art. 15 and 20).
+#[derive(Debug, Clone)]
+pub struct UserExport {
+    pub user: domain::model::User,
+    pub sessions: Vec<ExportedSession>,
+    pub api_tokens: Vec<ExportedApiToken>,
+    pub temporary_keys: Vec<ExportedTemporaryKey>,
+    pub auth_events: Vec<AuthEventRecord>,
+}
+
+/// Everything held about a client and its users.
+#[derive(Debug, Clone)]
+pub struct ClientExport {
+    pub client: domain::model::Client,
+    pub users: Vec<UserExport>,
+    /// When the client's data was cleared, if it was.
+    pub cleared_at: Option<DateTime<Utc>>,
+}

@@ -11,20 +11,20 @@ use serde_json::{Value, json};
 
 use crate::helpers::{Call, PASSWORD, TestApp, access, assert_problem, json_ok};
 
-const IP: &str = "198.51.100.23";
-const IP2: &str = "203.0.113.77";
-const UA: &str = "Mozilla/5.0 (Kimberly-Vance-Phone) ClearMeBrowser/7731";
-const UA2: &str = "OswaldAgent/4242 (Finch desktop)";
-const EMAIL: &str = "kimberly.vance@example.org";
-const EMAIL2: &str = "oswald.finch@example.org";
-const NAME: &str = "Kimberly Vance";
-const NAME2: &str = "Oswald Finch";
-const PHONE: &str = "+493055501234";
-const TOKEN_NAME: &str = "Vance laptop";
+pub(crate) const IP: &str = "198.51.100.23";
+pub(crate) const IP2: &str = "203.0.113.77";
+pub(crate) const UA: &str = "Mozilla/5.0 (Kimberly-Vance-Phone) ClearMeBrowser/7731";
+pub(crate) const UA2: &str = "OswaldAgent/4242 (Finch desktop)";
+pub(crate) const EMAIL: &str = "kimberly.vance@example.org";
+pub(crate) const EMAIL2: &str = "oswald.finch@example.org";
+pub(crate) const NAME: &str = "Kimberly Vance";
+pub(crate) const NAME2: &str = "Oswald Finch";
+pub(crate) const PHONE: &str = "+493055501234";
+pub(crate) const TOKEN_NAME: &str = "Vance laptop";
 
 /// Every stored value, column by column (sorted), read with raw SQL from every table that
 /// `personal_data::COLUMNS` lists: a column added later is read as well.
-fn dump(app: &TestApp) -> BTreeMap<(String, String), Vec<Option<String>>> {
+pub(crate) fn dump(app: &TestApp) -> BTreeMap<(String, String), Vec<Option<String>>> {
     #[derive(QueryableByName)]
     struct Cell {
         #[diesel(sql_type = Nullable<Text>)]
@@ -48,7 +48,7 @@ fn dump(app: &TestApp) -> BTreeMap<(String, String), Vec<Option<String>>> {
 }
 
 /// Where in the database `needle` still is (case-insensitive).
-fn found(
+pub(crate) fn found(
     dump: &BTreeMap<(String, String), Vec<Option<String>>>,
     needle: &str,
 ) -> Vec<(String, String)> {
@@ -64,18 +64,18 @@ fn found(
         .collect()
 }
 
-struct Filled {
-    client_id: String,
-    anna_id: String,
-    anna_tokens: Value,
-    api_token: String,
-    oswald_access: String,
-    unused_key: String,
+pub(crate) struct Filled {
+    pub client_id: String,
+    pub anna_id: String,
+    pub anna_tokens: Value,
+    pub api_token: String,
+    pub oswald_access: String,
+    pub unused_key: String,
 }
 
 /// A client (registered by Kimberly) with a second user (Oswald, with a phone), sessions,
 /// an API token, an unused one-time key, a failed login and auth events from two addresses.
-async fn fill(app: &TestApp, admin: &str) -> Filled {
+pub(crate) async fn fill(app: &TestApp, admin: &str) -> Filled {
     let registered = json_ok(
         app.request(
             &Call::post(
@@ -153,7 +153,7 @@ async fn fill(app: &TestApp, admin: &str) -> Filled {
     }
 }
 
-async fn install(app: &TestApp, admin: &str) {
+pub(crate) async fn install(app: &TestApp, admin: &str) {
     let installed = json_ok(
         app.put(
             "/api/v1/modules/gdpr_cleanup",
@@ -167,14 +167,14 @@ async fn install(app: &TestApp, admin: &str) {
     assert_eq!(installed["installed"], true);
 }
 
-fn clear_call(client_id: &str, dry_run: bool) -> Call {
+pub(crate) fn clear_call(client_id: &str, dry_run: bool) -> Call {
     Call::post(
         format!("/api/v1/clients/{client_id}/clear-data"),
         json!({ "dry_run": dry_run, "reason": "erasure request, ticket 4711" }),
     )
 }
 
-async fn spawn() -> (TestApp, String) {
+pub(crate) async fn spawn() -> (TestApp, String) {
     let app = TestApp::builder()
         .settings(|s| s.trust_forwarded_for = true)
         .spawn()

@@ -9,6 +9,7 @@ mod auth;
 mod browsers;
 mod concurrency;
 mod contract;
+mod data_export;
 mod gdpr;
 mod operators;
 mod outage;

@@ -3,7 +3,7 @@
 use actix_web::web;
 use chrono::{DateTime, Utc};
 use domain::auth_method::AuthMethod;
-use persistence::AuthEventFilter;
+use persistence::{AuthEventFilter, AuthEventRecord};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, OpenApi, ToSchema};
 use uuid::Uuid;
@@ -56,6 +56,23 @@ pub struct AuthEventResponse {
     pub ip: Option<String>,
     pub user_agent: Option<String>,
     pub created_at: DateTime<Utc>,
+}
+
+impl From<AuthEventRecord> for AuthEventResponse {
+    fn from(e: AuthEventRecord) -> Self {
+        Self {
+            id: e.id,
+            provider_id: e.provider_id,
+            subject_kind: e.subject.map(|s| s.kind.as_str().to_owned()),
+            subject_id: e.subject.map(|s| s.id),
+            method: e.method,
+            outcome: e.outcome,
+            reason: e.reason,
+            ip: e.ip,
+            user_agent: e.user_agent,
+            created_at: e.created_at,
+        }
+    }
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -119,18 +136,7 @@ pub async fn list_auth_events(
         items: page
             .items
             .into_iter()
-            .map(|e| AuthEventResponse {
-                id: e.id,
-                provider_id: e.provider_id,
-                subject_kind: e.subject.map(|s| s.kind.as_str().to_owned()),
-                subject_id: e.subject.map(|s| s.id),
-                method: e.method,
-                outcome: e.outcome,
-                reason: e.reason,
-                ip: e.ip,
-                user_agent: e.user_agent,
-                created_at: e.created_at,
-            })
+            .map(AuthEventResponse::from)
             .collect(),
     }))
 }

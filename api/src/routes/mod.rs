@@ -12,6 +12,7 @@ use crate::problem::ApiError;
 pub mod auth;
 pub mod auth_events;
 pub mod clients;
+pub mod data_export;
 pub mod employees;
 pub mod gdpr;
 pub mod me;
@@ -36,6 +37,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     auth_events::configure(cfg);
     sms_gateways::configure(cfg);
     gdpr::configure(cfg);
+    data_export::configure(cfg);
     processors::configure(cfg);
 }
 
@@ -52,6 +54,7 @@ pub fn documents() -> Vec<Document> {
         auth_events::document(),
         sms_gateways::document(),
         gdpr::document(),
+        data_export::document(),
         processors::document(),
     ]
 }

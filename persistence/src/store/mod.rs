@@ -11,6 +11,7 @@ mod clearing;
 mod clients;
 mod credentials;
 mod employees;
+mod export;
 mod jobs;
 mod keys;
 mod processors;
@@ -20,7 +21,10 @@ mod sms_gateways;
 mod throttle;
 mod users;
 
-pub use crate::records::{ApiTokenRecord, AuthEventRecord, NewApiToken, NewSession, SessionRecord};
+pub use crate::records::{
+    ApiTokenRecord, AuthEventRecord, ClientExport, ExportedApiToken, ExportedSession,
+    ExportedTemporaryKey, NewApiToken, NewSession, SessionRecord, UserExport,
+};
 pub use auth_events::AuthEventFilter;
 pub use clearing::{CLEARED_COLUMNS, NOT_A_CLIENTS_DATA};
 pub use employees::EmployeeCredentials;
