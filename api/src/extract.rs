@@ -144,7 +144,10 @@ pub fn from_object<T: serde::de::DeserializeOwned>(
     if !value.is_object() {
         return Err(ApiError::validation("", "the body must be a JSON object"));
     }
-    serde_json::from_value(value).map_err(|e| ApiError::from_serde(&e))
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let pointer = crate::problem::pointer_of(e.path());
+        ApiError::from_serde_at(&pointer, e.inner())
+    })
 }
 
 impl<T: serde::de::DeserializeOwned + 'static> FromRequest for Json<T> {

@@ -220,21 +220,46 @@ impl ApiError {
     /// A body that is JSON but not of the operation's shape is a 422 pointing at the field
     /// when serde names it; anything else is malformed JSON (400).
     pub fn from_serde(error: &serde_json::Error) -> Self {
+        Self::from_serde_at("", error)
+    }
+
+    /// Like `from_serde`, for an error met at `pointer` (a JSON pointer, from
+    /// `serde_path_to_error`): the field a type error is about, or the object a missing
+    /// or unknown field belongs to.
+    pub fn from_serde_at(pointer: &str, error: &serde_json::Error) -> Self {
         let message = error.to_string();
         if !error.is_data() {
             return ApiError::MalformedJson(redact_values(&message));
         }
         // "missing field `name`" and "unknown field `x`" name the field: point at it.
-        let pointer = message
-            .split('`')
-            .nth(1)
-            .filter(|_| {
-                message.starts_with("missing field") || message.starts_with("unknown field")
-            })
-            .map(|field| format!("/{field}"))
-            .unwrap_or_default();
+        let field = message.split('`').nth(1).filter(|_| {
+            message.starts_with("missing field") || message.starts_with("unknown field")
+        });
+        let pointer = match field {
+            Some(field) if !pointer.ends_with(&format!("/{}", escape_pointer(field))) => {
+                format!("{pointer}/{}", escape_pointer(field))
+            }
+            _ => pointer.to_owned(),
+        };
         ApiError::validation(&pointer, redact_values(&message))
     }
+}
+
+/// A JSON pointer's reference token (RFC 6901): `~` and `/` escaped.
+pub fn escape_pointer(token: &str) -> String {
+    token.replace('~', "~0").replace('/', "~1")
+}
+
+/// The JSON pointer of a `serde_path_to_error` path.
+pub fn pointer_of(path: &serde_path_to_error::Path) -> String {
+    use serde_path_to_error::Segment;
+    path.iter()
+        .filter_map(|segment| match segment {
+            Segment::Seq { index } => Some(format!("/{index}")),
+            Segment::Map { key } => Some(format!("/{}", escape_pointer(key))),
+            Segment::Enum { .. } | Segment::Unknown => None,
+        })
+        .collect()
 }
 
 /// serde messages quote the string values they choke on in double quotes (field names go in

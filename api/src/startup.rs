@@ -13,7 +13,9 @@ use anyhow::Context;
 use persistence::Store;
 use uuid::Uuid;
 
-use crate::jobs::{AuthLogPurge, Job, JobRunner, PURGE_BATCH, ThrottlePurge};
+use crate::jobs::{
+    AuthLogPurge, InactiveClientCleaning, Job, JobRunner, PURGE_BATCH, ThrottlePurge,
+};
 use crate::middleware::{cors, request_metrics, security_headers};
 use crate::outside::sms::SmsGateway;
 use crate::outside::sms_gateways::GatewaySms;
@@ -187,6 +189,7 @@ pub async fn build_state(
             interval: settings.auth_log_purge_interval,
         }),
         Arc::new(ThrottlePurge::default()),
+        Arc::new(InactiveClientCleaning::default()),
     ];
     let jobs = Arc::new(JobRunner::new(store.clone(), outside.clock.clone(), jobs));
     let sms_gateways = Arc::new(

@@ -20,6 +20,45 @@ impl Module {
     }
 }
 
+/// Who cleared a client.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClearedBy {
+    /// An employee, on request (an erasure request, the end of a contract).
+    Employee(Uuid),
+    /// The scheduled cleaning of clients inactive for longer than their provider's
+    /// `inactive_client_retention_months`.
+    Schedule,
+}
+
+impl ClearedBy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ClearedBy::Employee(_) => "employee",
+            ClearedBy::Schedule => "schedule",
+        }
+    }
+
+    pub fn employee(self) -> Option<Uuid> {
+        match self {
+            ClearedBy::Employee(id) => Some(id),
+            ClearedBy::Schedule => None,
+        }
+    }
+}
+
+/// The last moment of activity that still keeps a client under a retention of `months`:
+/// a client whose last activity is before it is inactive. Calendar months: the retention
+/// of one month on 31 March ends on 28 (or 29) February.
+pub fn inactivity_cutoff(now: DateTime<Utc>, months: u32) -> DateTime<Utc> {
+    now.checked_sub_months(chrono::Months::new(months))
+        .unwrap_or(DateTime::<Utc>::MIN_UTC)
+}
+
+/// Whether a client last active at `last_activity` is inactive under `months`.
+pub fn is_inactive(last_activity: DateTime<Utc>, now: DateTime<Utc>, months: u32) -> bool {
+    last_activity < inactivity_cutoff(now, months)
+}
+
 /// The domain that never routes mail (RFC 2606): anonymized e-mails end in it.
 pub const ANONYMIZED_EMAIL_DOMAIN: &str = "anonymized.invalid";
 
@@ -114,5 +153,37 @@ mod tests {
             anonymized_name(random),
             format!("anonymized {}", random.simple())
         );
+    }
+
+    #[test]
+    fn inactivity_table() {
+        let at = |s: &str| s.parse::<DateTime<Utc>>().unwrap();
+        let now = at("2026-03-31T12:00:00Z");
+        let table = [
+            // (last activity, months, inactive)
+            ("2026-02-28T12:00:00Z", 1, false),
+            ("2026-02-28T11:59:59Z", 1, true),
+            ("2025-03-31T12:00:00Z", 12, false),
+            ("2025-03-31T11:59:59Z", 12, true),
+            ("2026-03-31T11:00:00Z", 1, false),
+            ("2016-03-30T00:00:00Z", 120, true),
+            ("2016-04-01T00:00:00Z", 120, false),
+        ];
+        for (last, months, inactive) in table {
+            assert_eq!(
+                is_inactive(at(last), now, months),
+                inactive,
+                "{last} {months}"
+            );
+        }
+    }
+
+    #[test]
+    fn who_cleared() {
+        let id = Uuid::from_u128(7);
+        assert_eq!(ClearedBy::Employee(id).as_str(), "employee");
+        assert_eq!(ClearedBy::Employee(id).employee(), Some(id));
+        assert_eq!(ClearedBy::Schedule.as_str(), "schedule");
+        assert_eq!(ClearedBy::Schedule.employee(), None);
     }
 }

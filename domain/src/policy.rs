@@ -8,6 +8,10 @@ use crate::ValidationErrors;
 pub const MIN_AUTH_LOG_RETENTION_DAYS: u32 = 1;
 /// Longest auth-log retention: ten years. GDPR Art. 5(1)(e) wants "no longer than necessary".
 pub const MAX_AUTH_LOG_RETENTION_DAYS: u32 = 3650;
+/// Shortest and longest inactivity after which the schedule clears a client: a month, ten
+/// years.
+pub const MIN_INACTIVE_CLIENT_RETENTION_MONTHS: u32 = 1;
+pub const MAX_INACTIVE_CLIENT_RETENTION_MONTHS: u32 = 120;
 /// Entries an `authinfo` allowlist may hold.
 pub const MAX_ALLOWLIST_ENTRIES: usize = 100;
 
@@ -25,6 +29,9 @@ pub struct ProviderPolicies {
     pub auth_log_retention_days: u32,
     /// Addresses and networks (CIDR) that may use `authinfo`; empty means any.
     pub authinfo_ip_allowlist: Vec<String>,
+    /// Months without any activity after which the scheduled cleaning clears a client (GDPR
+    /// Art. 5(1)(e)); `None`: never (the default).
+    pub inactive_client_retention_months: Option<u32>,
 }
 
 impl Default for ProviderPolicies {
@@ -34,6 +41,7 @@ impl Default for ProviderPolicies {
             mfa_required_for_everyone: false,
             auth_log_retention_days: 180,
             authinfo_ip_allowlist: Vec::new(),
+            inactive_client_retention_months: None,
         }
     }
 }
@@ -46,6 +54,19 @@ impl ProviderPolicies {
             errors.add(
                 "/auth_log_retention_days",
                 format!("must be between {} and {}", days.start(), days.end()),
+            );
+        }
+        let months = MIN_INACTIVE_CLIENT_RETENTION_MONTHS..=MAX_INACTIVE_CLIENT_RETENTION_MONTHS;
+        if let Some(m) = self.inactive_client_retention_months
+            && !months.contains(&m)
+        {
+            errors.add(
+                "/inactive_client_retention_months",
+                format!(
+                    "must be between {} and {}, or null",
+                    months.start(),
+                    months.end()
+                ),
             );
         }
         if self.authinfo_ip_allowlist.len() > MAX_ALLOWLIST_ENTRIES {
@@ -129,6 +150,7 @@ mod tests {
                 mfa_required_for_everyone: true,
                 auth_log_retention_days: 30,
                 authinfo_ip_allowlist: Vec::new(),
+                inactive_client_retention_months: None,
             }
         );
         let newer = r#"{"admin_mfa_required": true, "webauthn_only": true}"#;
@@ -158,5 +180,24 @@ mod tests {
                 "/authinfo_ip_allowlist/2"
             ]
         );
+    }
+
+    #[test]
+    fn inactive_client_retention_bounds() {
+        let table = [
+            (None, true),
+            (Some(0), false),
+            (Some(1), true),
+            (Some(24), true),
+            (Some(120), true),
+            (Some(121), false),
+        ];
+        for (months, ok) in table {
+            let policies = ProviderPolicies {
+                inactive_client_retention_months: months,
+                ..ProviderPolicies::default()
+            };
+            assert_eq!(policies.validate().is_ok(), ok, "{months:?}");
+        }
     }
 }

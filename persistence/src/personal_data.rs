@@ -173,6 +173,7 @@ pub const COLUMNS: &[(&str, &str, DataClass)] = &[
     // The audit trail of clearing: ids, counts and the officer's reason. The reason is
     // asked for without personal data (the API says so); the report holds counts only.
     ("client_clearings", "client_id", NotPersonal),
+    ("client_clearings", "cleared_by", NotPersonal),
     ("client_clearings", "employee_id", NotPersonal),
     ("client_clearings", "reason", NotPersonal),
     ("client_clearings", "report", NotPersonal),

@@ -200,7 +200,8 @@ diesel::table! {
 diesel::table! {
     client_clearings (client_id) {
         client_id -> Text,
-        employee_id -> Text,
+        cleared_by -> Text,
+        employee_id -> Nullable<Text>,
         reason -> Text,
         report -> Text,
         created_at -> Timestamp,

@@ -385,6 +385,8 @@ fn provider_rows_written_by_other_versions_read() {
                 mfa_required_for_everyone: true,
                 auth_log_retention_days: 30,
                 authinfo_ip_allowlist: Vec::new(),
+                // Fields added later read as a new provider's.
+                ..ProviderPolicies::default()
             },
             "{backend}"
         );

@@ -188,7 +188,7 @@ async fn registration_refuses_bad_input() {
             ),
             (
                 register(json!({ "email": "a@example.com", "name": "A", "password": 12 })),
-                &[""],
+                &["/password"],
             ),
             (
                 register(
@@ -677,7 +677,10 @@ async fn api_tokens_scopes_expiry_and_revocation() {
                 mint_with(json!({ "name": "", "scope": "read" })),
                 &["/name"],
             ),
-            (mint_with(json!({ "name": "x", "scope": "admin" })), &[""]),
+            (
+                mint_with(json!({ "name": "x", "scope": "admin" })),
+                &["/scope"],
+            ),
             (
                 mint_with(json!({ "name": "x", "scope": "read", "expires_in_days": 0 })),
                 &["/expires_in_days"],
@@ -1268,6 +1271,7 @@ async fn policies_have_defaults_and_refuse_bad_values() {
             "mfa_required_for_everyone": false,
             "auth_log_retention_days": 180,
             "authinfo_ip_allowlist": [],
+            "inactive_client_retention_months": null,
         })
     );
     let with = |field: &str, value: Option<Value>| {
@@ -1286,13 +1290,16 @@ async fn policies_have_defaults_and_refuse_bad_values() {
         &[
             (with(days, Some(json!(0))), &["/auth_log_retention_days"]),
             (with(days, Some(json!(4000))), &["/auth_log_retention_days"]),
-            (with(days, Some(json!(-1))), &[""]),
+            (with(days, Some(json!(-1))), &["/auth_log_retention_days"]),
             (with(days, None), &["/auth_log_retention_days"]),
             (
                 with("authinfo_ip_allowlist", Some(json!("10.0.0.0/8"))),
-                &[""],
+                &["/authinfo_ip_allowlist"],
             ),
-            (with("admin_mfa_required", Some(json!("yes"))), &[""]),
+            (
+                with("admin_mfa_required", Some(json!("yes"))),
+                &["/admin_mfa_required"],
+            ),
         ],
     )
     .await;

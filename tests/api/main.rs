@@ -11,6 +11,7 @@ mod concurrency;
 mod contract;
 mod data_export;
 mod gdpr;
+mod inactive_clients;
 mod operators;
 mod outage;
 mod processors;

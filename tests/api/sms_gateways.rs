@@ -687,7 +687,7 @@ async fn bad_gateways_are_refused_with_pointers() {
             }),
             &["/code_validity_seconds", "/priority"],
         ),
-        (twilio(|b| b["kind"] = json!("smpp")), &[""]),
+        (twilio(|b| b["kind"] = json!("smpp")), &["/kind"]),
         (twilio(|b| b["extra"] = json!(1)), &["/extra"]),
         (
             twilio(|b| {

@@ -4,6 +4,7 @@
 //! and a line in `startup`.
 
 mod auth_log_purge;
+mod inactive_clients;
 mod throttle_purge;
 
 use std::sync::Arc;
@@ -13,6 +14,7 @@ use persistence::{Store, StoreError};
 use tokio::sync::watch;
 
 pub use auth_log_purge::{AUTH_LOG_PURGE, AuthLogPurge, PURGE_BATCH, purge_auth_log};
+pub use inactive_clients::{CLIENTS_PER_RUN, INACTIVE_CLIENT_CLEANING, InactiveClientCleaning};
 pub use throttle_purge::{THROTTLE_PURGE, THROTTLE_PURGE_BATCH, ThrottlePurge};
 
 use crate::outside::clock::Clock;

@@ -3,7 +3,7 @@
 
 use actix_web::web;
 use chrono::{DateTime, Utc};
-use domain::gdpr::{self, ClearReport, Module};
+use domain::gdpr::{self, ClearReport, ClearedBy, Module};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoResponses, OpenApi, ToSchema};
 use uuid::Uuid;
@@ -244,7 +244,13 @@ pub async fn clear_data(
     let report = state
         .db(move |store| {
             store
-                .clear_client(client.id, employee, &reason, body.dry_run, now)
+                .clear_client(
+                    client.id,
+                    ClearedBy::Employee(employee),
+                    &reason,
+                    body.dry_run,
+                    now,
+                )
                 .map_err(ApiError::from_store("client"))
         })
         .await?;

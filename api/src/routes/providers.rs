@@ -180,6 +180,11 @@ pub struct PoliciesBody {
     /// empty allows any.
     #[schema(example = json!(["203.0.113.0/24"]), max_items = 100)]
     pub authinfo_ip_allowlist: Vec<String>,
+    /// Months (1 to 120) without any activity after which a client is cleared by the
+    /// schedule (needs the `gdpr_cleanup` module); `null` or left out: never.
+    #[serde(default)]
+    #[schema(example = 36, minimum = 1, maximum = 120)]
+    pub inactive_client_retention_months: Option<u32>,
 }
 
 impl From<PoliciesBody> for ProviderPolicies {
@@ -189,6 +194,7 @@ impl From<PoliciesBody> for ProviderPolicies {
             mfa_required_for_everyone: b.mfa_required_for_everyone,
             auth_log_retention_days: b.auth_log_retention_days,
             authinfo_ip_allowlist: b.authinfo_ip_allowlist,
+            inactive_client_retention_months: b.inactive_client_retention_months,
         }
     }
 }
@@ -200,6 +206,7 @@ impl From<ProviderPolicies> for PoliciesBody {
             mfa_required_for_everyone: p.mfa_required_for_everyone,
             auth_log_retention_days: p.auth_log_retention_days,
             authinfo_ip_allowlist: p.authinfo_ip_allowlist,
+            inactive_client_retention_months: p.inactive_client_retention_months,
         }
     }
 }

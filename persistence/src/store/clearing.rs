@@ -6,7 +6,9 @@ use std::collections::BTreeSet;
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use domain::gdpr::{ClearReport, Kept, Module, NO_LEGAL_HOLD, anonymized_email, anonymized_name};
+use domain::gdpr::{
+    ClearReport, ClearedBy, Kept, Module, NO_LEGAL_HOLD, anonymized_email, anonymized_name,
+};
 use domain::model::Subject;
 use domain::provider::{AccountStatus, SubjectKind};
 use domain::throttle;
@@ -114,11 +116,11 @@ impl Store {
 
     /// Clears the client `client_id` and all its users in one transaction, or (`dry_run`)
     /// only counts what it would do. A client cleared before answers its stored report and
-    /// nothing changes. `employee_id` and `reason` go into the audit record.
+    /// nothing changes. `cleared_by` and `reason` go into the audit record.
     pub fn clear_client(
         &self,
         client_id: Uuid,
-        employee_id: Uuid,
+        cleared_by: ClearedBy,
         reason: &str,
         dry_run: bool,
         now: DateTime<Utc>,
@@ -149,7 +151,9 @@ impl Store {
                 diesel::insert_into(client_clearings::table)
                     .values((
                         client_clearings::client_id.eq(&id),
-                        client_clearings::employee_id.eq(employee_id.to_string()),
+                        client_clearings::cleared_by.eq(cleared_by.as_str()),
+                        client_clearings::employee_id
+                            .eq(cleared_by.employee().map(|id| id.to_string())),
                         client_clearings::reason.eq(reason),
                         client_clearings::report.eq(text),
                         client_clearings::created_at.eq(naive(now)),

@@ -7,8 +7,8 @@ use uuid::Uuid;
 
 use super::Store;
 use crate::StoreError;
-use crate::rows::{naive, uuid};
-use crate::schema::{auth_events, job_leases, providers};
+use crate::rows::naive;
+use crate::schema::{auth_events, job_leases};
 
 impl Store {
     /// Takes or renews the lease of job `name` for `holder` until `now + ttl`. False when
@@ -68,16 +68,11 @@ impl Store {
 
     /// Each provider's id and auth-log retention in days.
     pub fn auth_log_retentions(&self) -> Result<Vec<(Uuid, u32)>, StoreError> {
-        let rows: Vec<(String, String)> = providers::table
-            .select((providers::id, providers::policies))
-            .load(&mut self.conn()?)?;
-        rows.into_iter()
-            .map(|(id, policies)| {
-                let policies: domain::policy::ProviderPolicies = serde_json::from_str(&policies)
-                    .map_err(|_| crate::error::corrupt("policies"))?;
-                Ok((uuid(&id)?, policies.auth_log_retention_days))
-            })
-            .collect()
+        Ok(self
+            .provider_policies()?
+            .into_iter()
+            .map(|(id, policies)| (id, policies.auth_log_retention_days))
+            .collect())
     }
 
     /// Deletes at most `batch` auth events of `provider` (`None`: events tied to no provider,

@@ -12,6 +12,7 @@ mod clients;
 mod credentials;
 mod employees;
 mod export;
+mod inactivity;
 mod jobs;
 mod keys;
 mod processors;
