@@ -14,7 +14,8 @@ use persistence::Store;
 use uuid::Uuid;
 
 use crate::jobs::{
-    AuthLogPurge, InactiveClientCleaning, Job, JobRunner, PURGE_BATCH, ThrottlePurge,
+    AuthLogPurge, InactiveClientCleaning, Job, JobRunner, LegalHoldRelease, PURGE_BATCH,
+    ThrottlePurge,
 };
 use crate::middleware::{cors, request_metrics, security_headers};
 use crate::outside::sms::SmsGateway;
@@ -190,6 +191,7 @@ pub async fn build_state(
         }),
         Arc::new(ThrottlePurge::default()),
         Arc::new(InactiveClientCleaning::default()),
+        Arc::new(LegalHoldRelease::default()),
     ];
     let jobs = Arc::new(JobRunner::new(store.clone(), outside.clock.clone(), jobs));
     let sms_gateways = Arc::new(

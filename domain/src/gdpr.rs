@@ -111,6 +111,10 @@ pub struct Deleted {
     pub refresh_tokens: u64,
     /// One-time keys, used or not (the unused ones are also counted as revoked).
     pub temporary_keys: u64,
+    /// The client's billing details, when no legal hold runs (reports stored before they
+    /// existed read 0).
+    #[serde(default)]
+    pub billing_details: u64,
 }
 
 /// Credentials that no longer work.
@@ -128,15 +132,24 @@ pub struct Revoked {
 pub struct Kept {
     /// Auth events kept as evidence, now without address or user agent.
     pub auth_events: u64,
-    /// Data kept under a legal hold (tax law). None yet: billing details are not stored.
+    /// Records kept under a legal hold (tax law): the client's billing details (1), or 0.
     pub legal_hold: u64,
     pub legal_hold_until: Option<DateTime<Utc>>,
     pub note: String,
 }
 
-/// What the report says is kept under legal hold while the service stores no billing details.
-pub const NO_LEGAL_HOLD: &str =
-    "nothing is under legal hold: the service stores no billing details yet";
+/// What the report says about the legal hold: billing details kept until `until`, or
+/// nothing kept.
+pub fn legal_hold_note(until: Option<DateTime<Utc>>) -> String {
+    match until {
+        Some(until) => format!(
+            "the billing details (legal name, tax id, billing address) are kept under a legal \
+             hold (tax law) until {}, then anonymized",
+            until.format("%Y-%m-%d")
+        ),
+        None => "nothing is kept under a legal hold".to_owned(),
+    }
+}
 
 #[cfg(test)]
 mod tests {

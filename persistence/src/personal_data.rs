@@ -27,7 +27,7 @@ pub enum DataClass {
 }
 
 use Clearing::{DeleteRow, Remove, Replace};
-use DataClass::{Credential, NotPersonal, Personal};
+use DataClass::{Credential, LegalHold, NotPersonal, Personal};
 
 /// Every column of every table, with its class.
 pub const COLUMNS: &[(&str, &str, DataClass)] = &[
@@ -50,6 +50,12 @@ pub const COLUMNS: &[(&str, &str, DataClass)] = &[
     ("clients", "created_at", NotPersonal),
     ("clients", "updated_at", NotPersonal),
     ("clients", "version", NotPersonal),
+    // Billing details: a sole trader's legal name and address are personal; tax law makes
+    // the provider keep them after clearing until the hold ends.
+    ("clients", "legal_name", LegalHold),
+    ("clients", "tax_id", LegalHold),
+    ("clients", "billing_address", LegalHold),
+    ("clients", "legal_hold_until", NotPersonal),
     ("users", "id", NotPersonal),
     ("users", "provider_id", NotPersonal),
     ("users", "client_id", NotPersonal),

@@ -108,6 +108,7 @@ pub struct UserExport {
 #[derive(Debug, Clone)]
 pub struct ClientExport {
     pub client: domain::model::Client,
+    pub billing: Option<domain::billing::BillingDetails>,
     pub users: Vec<UserExport>,
     /// When the client's data was cleared, if it was.
     pub cleared_at: Option<DateTime<Utc>>,

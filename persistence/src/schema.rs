@@ -24,6 +24,10 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         version -> BigInt,
+        legal_name -> Nullable<Text>,
+        tax_id -> Nullable<Text>,
+        billing_address -> Nullable<Text>,
+        legal_hold_until -> Nullable<Timestamp>,
     }
 }
 

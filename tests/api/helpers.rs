@@ -478,6 +478,16 @@ impl TestApp {
         }
     }
 
+    /// A full-scope API token that never expires, for whoever `token` signs in: for tests
+    /// that skip years, which access tokens do not outlive.
+    pub async fn lasting_token(&self, token: &str) -> String {
+        self.create_api_token(token, json!({ "name": "lasting", "scope": "full" }))
+            .await["secret"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
     /// Mints an API token for whoever `token` signs in: the answer, with its `secret`.
     pub async fn create_api_token(&self, token: &str, body: Value) -> Value {
         json_ok(

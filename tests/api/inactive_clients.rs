@@ -38,12 +38,7 @@ async fn clients_inactive_for_longer_than_the_policy_are_cleared() {
     let app = TestApp::builder().spawn().await;
     let admin = app.admin_token().await;
     // Access tokens do not outlive the years this test skips; an API token does.
-    let admin = app
-        .create_api_token(&admin, json!({ "name": "ops", "scope": "full" }))
-        .await["secret"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let admin = app.lasting_token(&admin).await;
     let acme = app.create_provider(&admin, "acme").await;
     app.create_provider(&admin, "other").await;
     set_retention(&app, &admin, &acme.id, json!(12)).await;

@@ -12,6 +12,7 @@ mod contract;
 mod data_export;
 mod gdpr;
 mod inactive_clients;
+mod legal_hold;
 mod operators;
 mod outage;
 mod processors;

@@ -11,6 +11,7 @@ use utoipa::{OpenApi, ToSchema};
 use uuid::Uuid;
 
 use super::auth_events::AuthEventResponse;
+use super::billing::{BillingDetailsResponse, billing_response};
 use super::clients::{ClientResponse, visible_client};
 use super::resource;
 use super::responses::{NeedsPermission, NotFound};
@@ -77,6 +78,8 @@ pub struct DataExport {
     pub format_version: u32,
     pub exported_at: DateTime<Utc>,
     pub client: ClientResponse,
+    /// The client's billing details, if stored (kept under a legal hold after clearing).
+    pub billing_details: Option<BillingDetailsResponse>,
     /// When the client's data was cleared (then the profile holds random values).
     pub cleared_at: Option<DateTime<Utc>>,
     pub users: Vec<ExportedUser>,
@@ -132,6 +135,9 @@ fn download(export: ClientExport, now: DateTime<Utc>, name: String) -> HttpRespo
     let document = DataExport {
         format_version: 1,
         exported_at: now,
+        billing_details: export
+            .billing
+            .map(|b| billing_response(export.client.id, b, export.cleared_at.is_some())),
         client: export.client.into(),
         cleared_at: export.cleared_at,
         users: export.users.into_iter().map(exported_user).collect(),

@@ -117,6 +117,8 @@ pub struct DeletedCounts {
     pub throttle_budgets: u64,
     pub refresh_tokens: u64,
     pub temporary_keys: u64,
+    /// The client's billing details, when no legal hold runs (1), or 0.
+    pub billing_details: u64,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -134,7 +136,8 @@ pub struct RevokedCounts {
 pub struct KeptCounts {
     /// Auth events kept, without address or user agent.
     pub auth_events: u64,
-    /// Records kept under a legal hold (tax law); none while no billing details are stored.
+    /// Records kept under a legal hold (tax law): the client's billing details (1), or 0.
+    /// They are anonymized the day the hold ends.
     pub legal_hold: u64,
     pub legal_hold_until: Option<DateTime<Utc>>,
     pub note: String,
@@ -180,6 +183,7 @@ impl From<ClearReport> for ClearReportResponse {
                 throttle_budgets: r.deleted.throttle_budgets,
                 refresh_tokens: r.deleted.refresh_tokens,
                 temporary_keys: r.deleted.temporary_keys,
+                billing_details: r.deleted.billing_details,
             },
             revoked: RevokedCounts {
                 sessions: r.revoked.sessions,

@@ -11,6 +11,7 @@ use crate::problem::ApiError;
 
 pub mod auth;
 pub mod auth_events;
+pub mod billing;
 pub mod clients;
 pub mod data_export;
 pub mod employees;
@@ -32,6 +33,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     me::configure(cfg);
     providers::configure(cfg);
     clients::configure(cfg);
+    billing::configure(cfg);
     users::configure(cfg);
     employees::configure(cfg);
     auth_events::configure(cfg);
@@ -49,6 +51,7 @@ pub fn documents() -> Vec<Document> {
         me::document(),
         providers::document(),
         clients::document(),
+        billing::document(),
         users::document(),
         employees::document(),
         auth_events::document(),

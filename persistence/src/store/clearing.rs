@@ -6,8 +6,9 @@ use std::collections::BTreeSet;
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
+use domain::billing::hold_runs;
 use domain::gdpr::{
-    ClearReport, ClearedBy, Kept, Module, NO_LEGAL_HOLD, anonymized_email, anonymized_name,
+    ClearReport, ClearedBy, Kept, Module, anonymized_email, anonymized_name, legal_hold_note,
 };
 use domain::model::Subject;
 use domain::provider::{AccountStatus, SubjectKind};
@@ -15,6 +16,7 @@ use domain::throttle;
 use uuid::Uuid;
 
 use super::Store;
+use super::billing::{load_billing, remove_billing};
 use super::sessions::revoke_everything;
 use crate::error::corrupt;
 use crate::rows::{naive, uuid};
@@ -312,11 +314,19 @@ fn count_clearing(
             .count()
             .get_result(conn)?,
     );
+    let held_until = match load_billing(conn, client_id)? {
+        Some(billing) if hold_runs(billing.legal_hold_until, now) => billing.legal_hold_until,
+        Some(_) => {
+            report.deleted.billing_details = 1;
+            None
+        }
+        None => None,
+    };
     report.kept = Kept {
         auth_events: count(events),
-        legal_hold: 0,
-        legal_hold_until: None,
-        note: NO_LEGAL_HOLD.to_owned(),
+        legal_hold: u64::from(held_until.is_some()),
+        legal_hold_until: held_until,
+        note: legal_hold_note(held_until),
     };
     Ok(report)
 }
@@ -328,6 +338,13 @@ fn apply_clearing(
 ) -> Result<(), StoreError> {
     let s = scope(conn, client_id)?;
     let now_naive = naive(now);
+    // Billing details stay while their legal hold runs; the legal-hold job removes them
+    // the day it ends.
+    let held = load_billing(conn, client_id)?
+        .is_some_and(|billing| hold_runs(billing.legal_hold_until, now));
+    if !held {
+        remove_billing(conn, client_id)?;
+    }
     let disabled = AccountStatus::Disabled.as_str();
     diesel::update(clients::table.find(client_id.to_string()))
         .set((

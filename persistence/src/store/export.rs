@@ -7,6 +7,7 @@ use domain::provider::SubjectKind;
 use uuid::Uuid;
 
 use super::Store;
+use super::billing::load_billing;
 use crate::records::{
     ApiTokenRecord, AuthEventRecord, ClientExport, ExportedApiToken, ExportedSession,
     ExportedTemporaryKey, SessionRecord, UserExport,
@@ -48,6 +49,7 @@ impl Store {
                 .map(|row| user_export(conn, row.try_into()?))
                 .collect::<Result<_, StoreError>>()?;
             Ok(ClientExport {
+                billing: load_billing(conn, client.id)?,
                 client,
                 users,
                 cleared_at,
@@ -78,6 +80,7 @@ impl Store {
                 .optional()?
                 .map(utc);
             Ok(ClientExport {
+                billing: load_billing(conn, client.id)?,
                 client,
                 users: vec![user_export(conn, user)?],
                 cleared_at,

@@ -7,6 +7,7 @@ use crate::connection::{self, DatabaseUrl, Manager, Pool};
 
 mod api_tokens;
 mod auth_events;
+mod billing;
 mod clearing;
 mod clients;
 mod credentials;
