@@ -72,6 +72,9 @@ pub struct Deleted {
     pub refresh_tokens: u64,
     /// One-time keys, used or not (the unused ones are also counted as revoked).
     pub temporary_keys: u64,
+    /// One-time SMS codes, used or not (a report stored before they existed reads 0).
+    #[serde(default)]
+    pub phone_codes: u64,
 }
 
 /// Credentials that no longer work.

@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::ValidationErrors;
+use crate::phone_code::{MAX_SEND_LIMIT, SmsSendLimits};
 
 /// Shortest auth-log retention: a day, so that a misclick cannot wipe the evidence at once.
 pub const MIN_AUTH_LOG_RETENTION_DAYS: u32 = 1;
@@ -25,6 +26,8 @@ pub struct ProviderPolicies {
     pub auth_log_retention_days: u32,
     /// Addresses and networks (CIDR) that may use `authinfo`; empty means any.
     pub authinfo_ip_allowlist: Vec<String>,
+    /// Caps on the SMS codes sent per hour (per number, per account, per IP address).
+    pub sms_send_limits: SmsSendLimits,
 }
 
 impl Default for ProviderPolicies {
@@ -34,6 +37,7 @@ impl Default for ProviderPolicies {
             mfa_required_for_everyone: false,
             auth_log_retention_days: 180,
             authinfo_ip_allowlist: Vec::new(),
+            sms_send_limits: SmsSendLimits::default(),
         }
     }
 }
@@ -59,6 +63,19 @@ impl ProviderPolicies {
                 errors.add(
                     &format!("/authinfo_ip_allowlist/{i}"),
                     "must be an IP address or a network in CIDR form",
+                );
+            }
+        }
+        let limits = &self.sms_send_limits;
+        for (field, value) in [
+            ("per_number_per_hour", limits.per_number_per_hour),
+            ("per_account_per_hour", limits.per_account_per_hour),
+            ("per_ip_per_hour", limits.per_ip_per_hour),
+        ] {
+            if !(1..=MAX_SEND_LIMIT).contains(&value) {
+                errors.add(
+                    &format!("/sms_send_limits/{field}"),
+                    format!("must be between 1 and {MAX_SEND_LIMIT}"),
                 );
             }
         }
@@ -129,6 +146,7 @@ mod tests {
                 mfa_required_for_everyone: true,
                 auth_log_retention_days: 30,
                 authinfo_ip_allowlist: Vec::new(),
+                sms_send_limits: SmsSendLimits::default(),
             }
         );
         let newer = r#"{"admin_mfa_required": true, "webauthn_only": true}"#;
@@ -141,6 +159,10 @@ mod tests {
         assert!(ProviderPolicies::default().validate().is_ok());
         let bad = ProviderPolicies {
             auth_log_retention_days: 0,
+            sms_send_limits: SmsSendLimits {
+                per_ip_per_hour: 0,
+                ..SmsSendLimits::default()
+            },
             ..with_allowlist(&["10.0.0.0/8", "not-an-ip", "10.0.0.0/33"])
         };
         let pointers: Vec<String> = bad
@@ -155,7 +177,8 @@ mod tests {
             [
                 "/auth_log_retention_days",
                 "/authinfo_ip_allowlist/1",
-                "/authinfo_ip_allowlist/2"
+                "/authinfo_ip_allowlist/2",
+                "/sms_send_limits/per_ip_per_hour"
             ]
         );
     }

@@ -12,6 +12,7 @@ mod contract;
 mod gdpr;
 mod operators;
 mod outage;
+mod phone;
 mod processors;
 mod retention;
 mod sms_gateways;

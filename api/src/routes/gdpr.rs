@@ -117,6 +117,8 @@ pub struct DeletedCounts {
     pub throttle_budgets: u64,
     pub refresh_tokens: u64,
     pub temporary_keys: u64,
+    /// One-time SMS codes sent to the users or their numbers, used or not.
+    pub phone_codes: u64,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -180,6 +182,7 @@ impl From<ClearReport> for ClearReportResponse {
                 throttle_budgets: r.deleted.throttle_budgets,
                 refresh_tokens: r.deleted.refresh_tokens,
                 temporary_keys: r.deleted.temporary_keys,
+                phone_codes: r.deleted.phone_codes,
             },
             revoked: RevokedCounts {
                 sessions: r.revoked.sessions,

@@ -16,6 +16,7 @@ pub mod employees;
 pub mod gdpr;
 pub mod me;
 pub mod params;
+pub mod phone;
 pub mod precondition;
 pub mod processors;
 pub mod providers;
@@ -29,6 +30,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     system::configure(cfg);
     auth::configure(cfg);
     me::configure(cfg);
+    phone::configure(cfg);
     providers::configure(cfg);
     clients::configure(cfg);
     users::configure(cfg);
@@ -45,6 +47,7 @@ pub fn documents() -> Vec<Document> {
         system::document(),
         auth::document(),
         me::document(),
+        phone::document(),
         providers::document(),
         clients::document(),
         users::document(),

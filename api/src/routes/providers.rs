@@ -5,6 +5,7 @@ use domain::auth_method::{AuthMethod, AuthMethods, MethodConfig, NoSettings};
 use domain::country::CountryCode;
 use domain::error::parse_name;
 use domain::model::Provider;
+use domain::phone_code::SmsSendLimits;
 use domain::policy::ProviderPolicies;
 use domain::provider::{ProviderSlug, ProviderStatus};
 use serde::{Deserialize, Serialize};
@@ -180,6 +181,51 @@ pub struct PoliciesBody {
     /// empty allows any.
     #[schema(example = json!(["203.0.113.0/24"]), max_items = 100)]
     pub authinfo_ip_allowlist: Vec<String>,
+    /// Caps on the SMS codes sent per hour, against SMS pumping; left out: the defaults.
+    #[serde(default)]
+    pub sms_send_limits: SmsSendLimitsBody,
+}
+
+/// Most SMS codes sent in any hour (each 1 to 10000). A code asked for beyond a cap is
+/// refused with 429 `sms_rate_limited`.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct SmsSendLimitsBody {
+    /// To one number (default 5).
+    #[schema(example = 5, minimum = 1, maximum = 10000)]
+    pub per_number_per_hour: u32,
+    /// For one account, whatever the number (default 10).
+    #[schema(example = 10, minimum = 1, maximum = 10000)]
+    pub per_account_per_hour: u32,
+    /// Asked for from one IP address (default 20).
+    #[schema(example = 20, minimum = 1, maximum = 10000)]
+    pub per_ip_per_hour: u32,
+}
+
+impl Default for SmsSendLimitsBody {
+    fn default() -> Self {
+        SmsSendLimits::default().into()
+    }
+}
+
+impl From<SmsSendLimits> for SmsSendLimitsBody {
+    fn from(l: SmsSendLimits) -> Self {
+        Self {
+            per_number_per_hour: l.per_number_per_hour,
+            per_account_per_hour: l.per_account_per_hour,
+            per_ip_per_hour: l.per_ip_per_hour,
+        }
+    }
+}
+
+impl From<SmsSendLimitsBody> for SmsSendLimits {
+    fn from(b: SmsSendLimitsBody) -> Self {
+        Self {
+            per_number_per_hour: b.per_number_per_hour,
+            per_account_per_hour: b.per_account_per_hour,
+            per_ip_per_hour: b.per_ip_per_hour,
+        }
+    }
 }
 
 impl From<PoliciesBody> for ProviderPolicies {
@@ -189,6 +235,7 @@ impl From<PoliciesBody> for ProviderPolicies {
             mfa_required_for_everyone: b.mfa_required_for_everyone,
             auth_log_retention_days: b.auth_log_retention_days,
             authinfo_ip_allowlist: b.authinfo_ip_allowlist,
+            sms_send_limits: b.sms_send_limits.into(),
         }
     }
 }
@@ -200,6 +247,7 @@ impl From<ProviderPolicies> for PoliciesBody {
             mfa_required_for_everyone: p.mfa_required_for_everyone,
             auth_log_retention_days: p.auth_log_retention_days,
             authinfo_ip_allowlist: p.authinfo_ip_allowlist,
+            sms_send_limits: p.sms_send_limits.into(),
         }
     }
 }
