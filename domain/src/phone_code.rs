@@ -8,6 +8,7 @@ use uuid::Uuid;
 
 use crate::model::Subject;
 use crate::phone::PhoneNumber;
+pub use crate::policy::SmsSendLimits;
 use crate::provider::text_enum;
 use crate::secret::hash_secret;
 use crate::sms_gateway::MAX_CODE_VALIDITY_SECONDS;
@@ -91,33 +92,6 @@ pub fn validity(gateway_seconds: Option<u32>) -> Duration {
         .min(MAX_CODE_VALIDITY_SECONDS);
     Duration::seconds(i64::from(seconds))
 }
-
-/// Caps on the codes sent in any hour (SMS pumping: an attacker who makes us text premium
-/// numbers). Stored in the provider's policies; a field missing from stored JSON takes its
-/// default.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct SmsSendLimits {
-    /// Codes to one number.
-    pub per_number_per_hour: u32,
-    /// Codes for one account (whatever the number).
-    pub per_account_per_hour: u32,
-    /// Codes asked for from one IP address.
-    pub per_ip_per_hour: u32,
-}
-
-impl Default for SmsSendLimits {
-    fn default() -> Self {
-        Self {
-            per_number_per_hour: 5,
-            per_account_per_hour: 10,
-            per_ip_per_hour: 20,
-        }
-    }
-}
-
-/// Largest value of a cap.
-pub const MAX_SEND_LIMIT: u32 = 10_000;
 
 /// The codes already sent in the last hour, and when the holder's last one went out.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

@@ -3,7 +3,6 @@
 use serde::{Deserialize, Serialize};
 
 use crate::ValidationErrors;
-use crate::phone_code::{MAX_SEND_LIMIT, SmsSendLimits};
 
 /// Shortest auth-log retention: a day, so that a misclick cannot wipe the evidence at once.
 pub const MIN_AUTH_LOG_RETENTION_DAYS: u32 = 1;
@@ -11,6 +10,33 @@ pub const MIN_AUTH_LOG_RETENTION_DAYS: u32 = 1;
 pub const MAX_AUTH_LOG_RETENTION_DAYS: u32 = 3650;
 /// Entries an `authinfo` allowlist may hold.
 pub const MAX_ALLOWLIST_ENTRIES: usize = 100;
+
+/// Caps on the codes sent in any hour (SMS pumping: an attacker who makes us text premium
+/// numbers). Stored in the provider's policies; a field missing from stored JSON takes its
+/// default.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SmsSendLimits {
+    /// Codes to one number.
+    pub per_number_per_hour: u32,
+    /// Codes for one account (whatever the number).
+    pub per_account_per_hour: u32,
+    /// Codes asked for from one IP address.
+    pub per_ip_per_hour: u32,
+}
+
+impl Default for SmsSendLimits {
+    fn default() -> Self {
+        Self {
+            per_number_per_hour: 5,
+            per_account_per_hour: 10,
+            per_ip_per_hour: 20,
+        }
+    }
+}
+
+/// Largest value of a cap.
+pub const MAX_SEND_LIMIT: u32 = 10_000;
 
 /// Stored as JSON in the providers row: a field missing from a row written before it existed
 /// takes the value a new provider gets, and a field unknown here (written by a newer

@@ -385,6 +385,7 @@ fn provider_rows_written_by_other_versions_read() {
                 mfa_required_for_everyone: true,
                 auth_log_retention_days: 30,
                 authinfo_ip_allowlist: Vec::new(),
+                sms_send_limits: Default::default(),
             },
             "{backend}"
         );

@@ -1304,8 +1304,8 @@ async fn policies_have_defaults_and_refuse_bad_values() {
                     Some(json!({"per_number_per_hour": 0, "per_ip_per_hour": 10001})),
                 ),
                 &[
-                    "/sms_send_limits/per_number_per_hour",
                     "/sms_send_limits/per_ip_per_hour",
+                    "/sms_send_limits/per_number_per_hour",
                 ],
             ),
         ],
