@@ -51,6 +51,8 @@ pub enum Reason {
     /// A phone sign-in for a number no user of the provider verified.
     UnknownNumber,
     PhoneVerified,
+    /// A sensitive change (a verified number replaced) without a fresh first factor.
+    ReauthenticationRequired,
 }
 
 impl Reason {
@@ -85,6 +87,7 @@ impl Reason {
             Reason::NoCode => "no_code",
             Reason::UnknownNumber => "unknown_number",
             Reason::PhoneVerified => "phone_verified",
+            Reason::ReauthenticationRequired => "reauthentication_required",
         }
     }
 

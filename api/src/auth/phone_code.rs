@@ -17,8 +17,8 @@ use domain::auth_method::AuthMethod;
 use domain::model::Subject;
 use domain::phone::PhoneNumber;
 use domain::phone_code::{
-    CodeCheck, CodeHolder, CodePurpose, SendRefusal, SmsSendLimits, code_from_random, hash_code,
-    judge, validity,
+    CodeCheck, CodeHolder, CodePurpose, DEFAULT_RESEND_SECONDS, SendRefusal, SmsSendLimits,
+    code_from_random, hash_code, judge, validity,
 };
 use domain::sms_gateway::MAX_RESEND_TIMEOUT_SECONDS;
 use domain::throttle;
@@ -122,25 +122,7 @@ async fn issue(
     deliver: bool,
 ) -> Result<SentCode, ApiError> {
     let provider_id = request.provider_id;
-    let (limits, validity_seconds, resend_seconds) = state
-        .db(move |store| {
-            let limits = match provider_id {
-                Some(id) => store.provider(id)?.policies.sms_send_limits,
-                None => SmsSendLimits::default(),
-            };
-            // The gateway tried first decides; failover does not change a sent code.
-            let first = store.sms_gateways_for(provider_id)?.into_iter().next();
-            Ok((
-                limits,
-                first.as_ref().map(|g| g.code_validity_seconds),
-                first.map(|g| g.resend_timeout_seconds),
-            ))
-        })
-        .await?;
-    let resend_seconds = resend_seconds
-        .unwrap_or(domain::phone_code::DEFAULT_RESEND_SECONDS)
-        .min(MAX_RESEND_TIMEOUT_SECONDS);
-    let valid_for = validity(validity_seconds);
+    let settings = code_settings(state, provider_id).await?;
     let now = state.now();
     let id = Uuid::now_v7();
     let code = new_code();
@@ -154,10 +136,12 @@ async fn issue(
         ip: client.ip.clone(),
         code_hash: hash_code(id, &code),
         created_at: now,
-        expires_at: now + valid_for,
+        expires_at: now + settings.validity,
     };
     let stored = state
-        .db(move |store| Ok(store.send_phone_code(&new, limits, resend_seconds)?))
+        .db(move |store| {
+            Ok(store.send_phone_code(&new, settings.limits, settings.resend_seconds)?)
+        })
         .await?;
     let logged = |reason| attempt(provider_id, request.account, reason);
     if let Err(refusal) = stored {
@@ -185,9 +169,57 @@ async fn issue(
         Reason::UnknownNumber
     };
     record(state, logged(reason), client).await;
-    Ok(SentCode {
-        expires_in_seconds: valid_for.num_seconds(),
-        resend_after_seconds: i64::from(resend_seconds),
+    Ok(settings.answer())
+}
+
+/// What applies to a code sent for a provider now.
+#[derive(Debug, Clone, Copy)]
+pub struct CodeSettings {
+    /// The caps of the provider's policies.
+    pub limits: SmsSendLimits,
+    /// The first gateway's validity, at most 10 minutes.
+    pub validity: chrono::Duration,
+    /// The first gateway's resend timeout, at most an hour.
+    pub resend_seconds: u32,
+}
+
+impl CodeSettings {
+    /// What a send answers.
+    pub fn answer(&self) -> SentCode {
+        SentCode {
+            expires_in_seconds: self.validity.num_seconds(),
+            resend_after_seconds: i64::from(self.resend_seconds),
+        }
+    }
+}
+
+/// The settings for a code sent for `provider_id` (`None`: an employee's): the first
+/// gateway serving it decides (failover does not change a code already stored).
+pub async fn code_settings(
+    state: &AppState,
+    provider_id: Option<Uuid>,
+) -> Result<CodeSettings, ApiError> {
+    let (limits, first) = state
+        .db(move |store| {
+            let limits = match provider_id {
+                Some(id) => store.provider(id)?.policies.sms_send_limits,
+                None => SmsSendLimits::default(),
+            };
+            Ok((
+                limits,
+                store.sms_gateways_for(provider_id)?.into_iter().next(),
+            ))
+        })
+        .await?;
+    let resend_seconds = first
+        .as_ref()
+        .map(|g| g.resend_timeout_seconds)
+        .unwrap_or(DEFAULT_RESEND_SECONDS)
+        .min(MAX_RESEND_TIMEOUT_SECONDS);
+    Ok(CodeSettings {
+        limits,
+        validity: validity(first.map(|g| g.code_validity_seconds)),
+        resend_seconds,
     })
 }
 

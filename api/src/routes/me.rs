@@ -119,7 +119,7 @@ pub async fn get_me(state: State, principal: Principal) -> ApiResult<web::Json<M
 }
 
 /// Sensitive changes need a session: an API token or authinfo cannot mint more credentials.
-fn require_session(principal: &Principal) -> ApiResult<Uuid> {
+pub(super) fn require_session(principal: &Principal) -> ApiResult<Uuid> {
     principal.session().ok_or_else(|| {
         ApiError::Forbidden("this needs a signed-in session, not an API token or authinfo".into())
     })

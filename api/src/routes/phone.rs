@@ -18,7 +18,9 @@ use super::responses::{Invalid, NeedsPermission, NotJson, PROBLEM_JSON};
 use super::schemas;
 use crate::auth::log::{Attempt, Reason, record};
 use crate::auth::outcome::{FirstFactor, finish_sign_in};
-use crate::auth::phone_code::{CodeRequest, SentCode, check_code, pretend_send_code, send_code};
+use crate::auth::phone_code::{
+    CodeRequest, SentCode, check_code, code_settings, pretend_send_code, send_code,
+};
 use crate::auth::principal::load_actor;
 use crate::auth::session::TokenResponse;
 use crate::auth::throttle::{reserve, reset, throttle_key};
@@ -107,9 +109,7 @@ pub struct PhoneStatus {
 /// The user behind a session, or why not: numbers are users' (employees have none here),
 /// and a new number is a sensitive change, so API tokens and authinfo cannot make it.
 fn signed_in_user(principal: &Principal) -> ApiResult<(&domain::model::User, uuid::Uuid)> {
-    let session = principal.session().ok_or_else(|| {
-        ApiError::Forbidden("this needs a signed-in session, not an API token or authinfo".into())
-    })?;
+    let session = super::me::require_session(principal)?;
     match &principal.actor {
         Actor::User(user) => Ok((user, session)),
         Actor::Employee(_) => Err(ApiError::Forbidden("only users have a phone number".into())),
@@ -172,6 +172,7 @@ pub async fn set_my_phone(
             let window = Duration::minutes(REAUTHENTICATION_WINDOW_MINUTES);
             let fresh = session.is_some_and(|s| s.created_at + window > now);
             if !fresh {
+                record(&state, attempt(Reason::ReauthenticationRequired), &client).await;
                 return Err(ApiError::Forbidden(format!(
                     "replacing a verified number needs a sign-in within the last \
                      {REAUTHENTICATION_WINDOW_MINUTES} minutes"
@@ -376,7 +377,9 @@ pub async fn start_phone(
                 // A gateway failure must not tell a known number from an unknown one: it
                 // is logged, and the answer is the same.
                 match send_code(&state, request, &client).await {
-                    Err(ApiError::GatewayFailed(_)) => pretend_answer(&state, provider.id).await?,
+                    Err(ApiError::GatewayFailed(_)) => {
+                        code_settings(&state, Some(provider.id)).await?.answer()
+                    }
                     other => other?,
                 }
             }
@@ -384,27 +387,6 @@ pub async fn start_phone(
         }
     };
     Ok(HttpResponse::Accepted().json(CodeSent::from(sent)))
-}
-
-/// The answer a sent code would have had, when the send failed after the code was stored.
-async fn pretend_answer(state: &State, provider_id: uuid::Uuid) -> ApiResult<SentCode> {
-    let first = state
-        .db(move |store| Ok(store.sms_gateways_for(Some(provider_id))?))
-        .await?
-        .into_iter()
-        .next();
-    Ok(SentCode {
-        expires_in_seconds: domain::phone_code::validity(
-            first.as_ref().map(|g| g.code_validity_seconds),
-        )
-        .num_seconds(),
-        resend_after_seconds: i64::from(
-            first
-                .map(|g| g.resend_timeout_seconds)
-                .unwrap_or(domain::phone_code::DEFAULT_RESEND_SECONDS)
-                .min(domain::sms_gateway::MAX_RESEND_TIMEOUT_SECONDS),
-        ),
-    })
 }
 
 /// Signs in with the code sent to a verified number. Answers like the password login:
