@@ -442,6 +442,13 @@ async fn the_hourly_caps_per_number_account_and_address_hold() {
     // An hour later every cap starts afresh.
     p.app.advance(Duration::minutes(60));
     json_ok(p.start(UNKNOWN).await, 202).await;
+
+    // A day later the purge job deletes the codes (10 sent in this test).
+    p.app.run_job("throttle_purge").await;
+    p.app.advance(Duration::hours(25));
+    let purged = p.app.run_job("throttle_purge").await.unwrap();
+    assert!(purged >= 10, "{purged}");
+    assert_eq!(p.app.run_job("throttle_purge").await, Some(0));
 }
 
 #[tokio::test]

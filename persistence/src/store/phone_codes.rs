@@ -18,8 +18,8 @@ use crate::rows::{naive, subject_kind, utc, uuid};
 use crate::schema::phone_codes;
 use crate::{DbConnection, StoreError};
 
-/// Rows older than this go at the next send: they no longer count for any cap.
-const KEEP_ROWS_HOURS: i64 = 24;
+/// Rows older than this are purged (`purge_phone_codes`): they count for no cap any more.
+pub const KEEP_PHONE_CODES_HOURS: i64 = 24;
 
 /// A code to store (its hash only).
 #[derive(Debug, Clone)]
@@ -149,12 +149,6 @@ impl Store {
                     .bind::<Text, _>(&new.phone)
                     .execute(conn)?;
             }
-            diesel::delete(
-                phone_codes::table.filter(
-                    phone_codes::created_at.lt(naive(now - Duration::hours(KEEP_ROWS_HOURS))),
-                ),
-            )
-            .execute(conn)?;
             if let Err(refused) = may_send(history(conn, new, now)?, limits, resend_seconds, now) {
                 return Ok(Err(refused));
             }
@@ -244,5 +238,20 @@ impl Store {
         .set(phone_codes::wrong_tries.eq(phone_codes::wrong_tries + 1))
         .execute(&mut self.conn()?)?;
         Ok(())
+    }
+
+    /// Deletes up to `batch` codes older than `KEEP_PHONE_CODES_HOURS`; how many went.
+    pub fn purge_phone_codes(&self, batch: i64, now: DateTime<Utc>) -> Result<usize, StoreError> {
+        let before = naive(now - Duration::hours(KEEP_PHONE_CODES_HOURS));
+        let mut conn = self.conn()?;
+        let ids: Vec<String> = phone_codes::table
+            .filter(phone_codes::created_at.lt(before))
+            .select(phone_codes::id)
+            .limit(batch)
+            .load(&mut *conn)?;
+        Ok(
+            diesel::delete(phone_codes::table.filter(phone_codes::id.eq_any(&ids)))
+                .execute(&mut *conn)?,
+        )
     }
 }
