@@ -64,6 +64,9 @@ pub enum ApiError {
     Throttled(i64),
     #[error("too many failed attempts; the account needs a recovery by staff")]
     Locked,
+    /// An SMS code was sent too recently, or a send cap of the hour is reached.
+    #[error("no more codes can be sent now; try again in {0} seconds")]
+    SmsLimited(i64),
     /// A refresh token presented again within the reuse grace: a parallel refresh won.
     #[error(
         "this refresh token was exchanged a moment ago by another request; retry with the new refresh token"
@@ -110,6 +113,7 @@ impl ApiError {
             ApiError::MethodDisabled(_) => "method_disabled",
             ApiError::Throttled(_) => "too_many_attempts",
             ApiError::Locked => "account_locked",
+            ApiError::SmsLimited(_) => "sms_rate_limited",
             ApiError::RefreshTokenRotated => "refresh_token_rotated",
             ApiError::NotFound(_) => "not_found",
             ApiError::NoRoute => "no_route",
@@ -135,6 +139,7 @@ impl ApiError {
             ApiError::MethodDisabled(_) => "Method disabled",
             ApiError::Throttled(_) => "Too many attempts",
             ApiError::Locked => "Account locked",
+            ApiError::SmsLimited(_) => "Too many codes",
             ApiError::RefreshTokenRotated => "Refresh token already rotated",
             ApiError::NotFound(_) => "Not found",
             ApiError::NoRoute => "Not found",
@@ -337,7 +342,9 @@ impl ResponseError for ApiError {
             ApiError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Unauthenticated | ApiError::InvalidCredentials => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) | ApiError::MethodDisabled(_) => StatusCode::FORBIDDEN,
-            ApiError::Throttled(_) | ApiError::Locked => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Throttled(_) | ApiError::Locked | ApiError::SmsLimited(_) => {
+                StatusCode::TOO_MANY_REQUESTS
+            }
             ApiError::NotFound(_) | ApiError::NoRoute => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Conflict { .. }
@@ -363,7 +370,7 @@ impl ResponseError for ApiError {
             ApiError::Unauthenticated | ApiError::InvalidCredentials => {
                 response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
             }
-            ApiError::Throttled(seconds) => {
+            ApiError::Throttled(seconds) | ApiError::SmsLimited(seconds) => {
                 response.insert_header((header::RETRY_AFTER, seconds.to_string()));
             }
             ApiError::Unavailable => {

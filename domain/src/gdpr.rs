@@ -115,6 +115,9 @@ pub struct Deleted {
     /// existed read 0).
     #[serde(default)]
     pub billing_details: u64,
+    /// One-time SMS codes, used or not (a report stored before they existed reads 0).
+    #[serde(default)]
+    pub phone_codes: u64,
 }
 
 /// Credentials that no longer work.

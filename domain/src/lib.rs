@@ -14,6 +14,7 @@ pub mod model;
 pub mod password;
 pub mod permission;
 pub mod phone;
+pub mod phone_code;
 pub mod policy;
 pub mod provider;
 pub mod refresh;

@@ -15,6 +15,33 @@ pub const MAX_INACTIVE_CLIENT_RETENTION_MONTHS: u32 = 120;
 /// Entries an `authinfo` allowlist may hold.
 pub const MAX_ALLOWLIST_ENTRIES: usize = 100;
 
+/// Caps on the codes sent in any hour (SMS pumping: an attacker who makes us text premium
+/// numbers). Stored in the provider's policies; a field missing from stored JSON takes its
+/// default.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SmsSendLimits {
+    /// Codes to one number.
+    pub per_number_per_hour: u32,
+    /// Codes for one account (whatever the number).
+    pub per_account_per_hour: u32,
+    /// Codes asked for from one IP address.
+    pub per_ip_per_hour: u32,
+}
+
+impl Default for SmsSendLimits {
+    fn default() -> Self {
+        Self {
+            per_number_per_hour: 5,
+            per_account_per_hour: 10,
+            per_ip_per_hour: 20,
+        }
+    }
+}
+
+/// Largest value of a cap.
+pub const MAX_SEND_LIMIT: u32 = 10_000;
+
 /// Stored as JSON in the providers row: a field missing from a row written before it existed
 /// takes the value a new provider gets, and a field unknown here (written by a newer
 /// version) is ignored. The API's request body is a type of its own that refuses typos.
@@ -32,6 +59,8 @@ pub struct ProviderPolicies {
     /// Months without any activity after which the scheduled cleaning clears a client (GDPR
     /// Art. 5(1)(e)); `None`: never (the default).
     pub inactive_client_retention_months: Option<u32>,
+    /// Caps on the SMS codes sent per hour (per number, per account, per IP address).
+    pub sms_send_limits: SmsSendLimits,
 }
 
 impl Default for ProviderPolicies {
@@ -42,6 +71,7 @@ impl Default for ProviderPolicies {
             auth_log_retention_days: 180,
             authinfo_ip_allowlist: Vec::new(),
             inactive_client_retention_months: None,
+            sms_send_limits: SmsSendLimits::default(),
         }
     }
 }
@@ -80,6 +110,19 @@ impl ProviderPolicies {
                 errors.add(
                     &format!("/authinfo_ip_allowlist/{i}"),
                     "must be an IP address or a network in CIDR form",
+                );
+            }
+        }
+        let limits = &self.sms_send_limits;
+        for (field, value) in [
+            ("per_number_per_hour", limits.per_number_per_hour),
+            ("per_account_per_hour", limits.per_account_per_hour),
+            ("per_ip_per_hour", limits.per_ip_per_hour),
+        ] {
+            if !(1..=MAX_SEND_LIMIT).contains(&value) {
+                errors.add(
+                    &format!("/sms_send_limits/{field}"),
+                    format!("must be between 1 and {MAX_SEND_LIMIT}"),
                 );
             }
         }
@@ -151,6 +194,7 @@ mod tests {
                 auth_log_retention_days: 30,
                 authinfo_ip_allowlist: Vec::new(),
                 inactive_client_retention_months: None,
+                sms_send_limits: SmsSendLimits::default(),
             }
         );
         let newer = r#"{"admin_mfa_required": true, "webauthn_only": true}"#;
@@ -163,6 +207,10 @@ mod tests {
         assert!(ProviderPolicies::default().validate().is_ok());
         let bad = ProviderPolicies {
             auth_log_retention_days: 0,
+            sms_send_limits: SmsSendLimits {
+                per_ip_per_hour: 0,
+                ..SmsSendLimits::default()
+            },
             ..with_allowlist(&["10.0.0.0/8", "not-an-ip", "10.0.0.0/33"])
         };
         let pointers: Vec<String> = bad
@@ -177,7 +225,8 @@ mod tests {
             [
                 "/auth_log_retention_days",
                 "/authinfo_ip_allowlist/1",
-                "/authinfo_ip_allowlist/2"
+                "/authinfo_ip_allowlist/2",
+                "/sms_send_limits/per_ip_per_hour"
             ]
         );
     }

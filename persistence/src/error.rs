@@ -135,6 +135,13 @@ const UNIQUE_RULES: &[UniqueRule] = &[
         "/client_id",
     ),
     rule("processors_pkey", "processors", &["id"], "/id"),
+    rule(
+        "users_verified_phone_key",
+        "users",
+        &["provider_id", "phone"],
+        "/phone",
+    ),
+    rule("phone_codes_pkey", "phone_codes", &["id"], "/id"),
 ];
 
 const SQLITE_UNIQUE_PREFIX: &str = "UNIQUE constraint failed: ";

@@ -67,6 +67,8 @@ pub const COLUMNS: &[(&str, &str, DataClass)] = &[
     ("users", "created_at", NotPersonal),
     ("users", "updated_at", NotPersonal),
     ("users", "version", NotPersonal),
+    // When the number was verified: says nothing once the number is gone, but goes with it.
+    ("users", "phone_verified_at", Personal(Remove)),
     // Employees are staff; clearing a client does not touch them, but their data is
     // personal all the same.
     ("employees", "id", NotPersonal),
@@ -98,6 +100,21 @@ pub const COLUMNS: &[(&str, &str, DataClass)] = &[
     ("temporary_keys", "created_at", NotPersonal),
     ("temporary_keys", "expires_at", NotPersonal),
     ("temporary_keys", "used_at", NotPersonal),
+    // One-time SMS codes: the number (also in the binding) and the asking address are
+    // personal, the hash a credential; a cleared user's rows go whole.
+    ("phone_codes", "id", NotPersonal),
+    ("phone_codes", "purpose", NotPersonal),
+    ("phone_codes", "binding", Personal(DeleteRow)),
+    ("phone_codes", "provider_id", NotPersonal),
+    ("phone_codes", "subject_kind", NotPersonal),
+    ("phone_codes", "subject_id", NotPersonal),
+    ("phone_codes", "phone", Personal(DeleteRow)),
+    ("phone_codes", "ip", Personal(DeleteRow)),
+    ("phone_codes", "code_hash", Credential),
+    ("phone_codes", "wrong_tries", NotPersonal),
+    ("phone_codes", "created_at", NotPersonal),
+    ("phone_codes", "expires_at", NotPersonal),
+    ("phone_codes", "used_at", NotPersonal),
     ("sessions", "id", NotPersonal),
     ("sessions", "subject_kind", NotPersonal),
     ("sessions", "subject_id", NotPersonal),

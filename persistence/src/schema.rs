@@ -44,6 +44,7 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         version -> BigInt,
+        phone_verified_at -> Nullable<Timestamp>,
     }
 }
 
@@ -228,6 +229,24 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    phone_codes (id) {
+        id -> Text,
+        purpose -> Text,
+        binding -> Text,
+        provider_id -> Nullable<Text>,
+        subject_kind -> Nullable<Text>,
+        subject_id -> Nullable<Text>,
+        phone -> Text,
+        ip -> Nullable<Text>,
+        code_hash -> Text,
+        wrong_tries -> Integer,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+    }
+}
+
 diesel::joinable!(clients -> providers (provider_id));
 diesel::joinable!(users -> clients (client_id));
 diesel::joinable!(employee_roles -> employees (employee_id));
@@ -253,4 +272,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     modules,
     client_clearings,
     processors,
+    phone_codes,
 );

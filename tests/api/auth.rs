@@ -1272,6 +1272,11 @@ async fn policies_have_defaults_and_refuse_bad_values() {
             "auth_log_retention_days": 180,
             "authinfo_ip_allowlist": [],
             "inactive_client_retention_months": null,
+            "sms_send_limits": {
+                "per_number_per_hour": 5,
+                "per_account_per_hour": 10,
+                "per_ip_per_hour": 20,
+            },
         })
     );
     let with = |field: &str, value: Option<Value>| {
@@ -1299,6 +1304,16 @@ async fn policies_have_defaults_and_refuse_bad_values() {
             (
                 with("admin_mfa_required", Some(json!("yes"))),
                 &["/admin_mfa_required"],
+            ),
+            (
+                with(
+                    "sms_send_limits",
+                    Some(json!({"per_number_per_hour": 0, "per_ip_per_hour": 10001})),
+                ),
+                &[
+                    "/sms_send_limits/per_ip_per_hour",
+                    "/sms_send_limits/per_number_per_hour",
+                ],
             ),
         ],
     )

@@ -22,8 +22,8 @@ fn user<'a>(export: &'a Value, email: &str) -> &'a Value {
 /// addresses), API tokens, one-time keys and auth events, and no secret at all.
 #[tokio::test]
 async fn the_client_export_holds_everything_and_no_secret() {
-    let (app, admin) = spawn().await;
-    let filled = fill(&app, &admin).await;
+    let (app, admin, sms) = spawn().await;
+    let filled = fill(&app, &admin, &sms).await;
     let dpo = app.create_employee(&admin, "dora", &["dpo"], None).await;
     let path = format!("/api/v1/clients/{}/data-export", filled.client_id);
     let response = app.get(&path, Some(&dpo.token)).await;
@@ -113,8 +113,8 @@ async fn the_client_export_holds_everything_and_no_secret() {
 /// their providers' clients; ids that are no client answer 404.
 #[tokio::test]
 async fn the_client_export_needs_the_permission() {
-    let (app, admin) = spawn().await;
-    let filled = fill(&app, &admin).await;
+    let (app, admin, sms) = spawn().await;
+    let filled = fill(&app, &admin, &sms).await;
     let path = format!("/api/v1/clients/{}/data-export", filled.client_id);
     let export = Call::get(&path);
     app.assert_problems(None, 401, "unauthenticated", [&export])
@@ -149,8 +149,8 @@ async fn the_client_export_needs_the_permission() {
 /// A user exports their own data, and only theirs; staff have no personal export.
 #[tokio::test]
 async fn a_user_exports_their_own_data() {
-    let (app, admin) = spawn().await;
-    let filled = fill(&app, &admin).await;
+    let (app, admin, sms) = spawn().await;
+    let filled = fill(&app, &admin, &sms).await;
     let mine = Call::get("/api/v1/me/data-export");
     for token in [access(&filled.anna_tokens), filled.api_token.as_str()] {
         let export = json_ok(app.request(&mine, Some(token)).await, 200).await;
@@ -172,8 +172,8 @@ async fn a_user_exports_their_own_data() {
 /// After clearing, the export says so and holds none of the old values.
 #[tokio::test]
 async fn a_cleared_client_exports_no_old_value() {
-    let (app, admin) = spawn().await;
-    let filled = fill(&app, &admin).await;
+    let (app, admin, sms) = spawn().await;
+    let filled = fill(&app, &admin, &sms).await;
     install(&app, &admin).await;
     json_ok(
         app.request(&clear_call(&filled.client_id, false), Some(&admin))

@@ -1,6 +1,9 @@
 //! Issue 10: the GDPR client data cleaning module and clearing a client's data.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use api::outside::sms::RecordingSmsGateway;
 
 use diesel::prelude::*;
 use diesel::sql_types::{Nullable, Text};
@@ -20,6 +23,9 @@ pub(crate) const EMAIL2: &str = "oswald.finch@example.org";
 pub(crate) const NAME: &str = "Kimberly Vance";
 pub(crate) const NAME2: &str = "Oswald Finch";
 pub(crate) const PHONE: &str = "+493055501234";
+/// Kimberly's verified number, and a number a code was sent to and not verified yet.
+pub(crate) const PHONE_K: &str = "+4915170001234";
+pub(crate) const PHONE_P: &str = "+4917270005678";
 pub(crate) const TOKEN_NAME: &str = "Vance laptop";
 
 /// Every stored value, column by column (sorted), read with raw SQL from every table that
@@ -75,7 +81,7 @@ pub(crate) struct Filled {
 
 /// A client (registered by Kimberly) with a second user (Oswald, with a phone), sessions,
 /// an API token, an unused one-time key, a failed login and auth events from two addresses.
-pub(crate) async fn fill(app: &TestApp, admin: &str) -> Filled {
+pub(crate) async fn fill(app: &TestApp, admin: &str, sms: &RecordingSmsGateway) -> Filled {
     let registered = json_ok(
         app.request(
             &Call::post(
@@ -103,6 +109,23 @@ pub(crate) async fn fill(app: &TestApp, admin: &str) -> Filled {
     let wrong = app.request(&login("not the password at all"), None).await;
     assert_eq!(wrong.status(), 401);
     let anna_tokens = json_ok(app.request(&login(PASSWORD), None).await, 200).await;
+    // A verified number, then a code to another one, pending.
+    let kim = access(&anna_tokens);
+    let ask = |body| app.post("/api/v1/me/phone", Some(kim), body);
+    json_ok(ask(json!({ "phone": PHONE_K })).await, 202).await;
+    let code = sms.last_to(PHONE_K).and_then(|m| m.code).unwrap();
+    let verify = json!({ "code": code });
+    json_ok(
+        app.post("/api/v1/me/phone/verify", Some(kim), verify).await,
+        200,
+    )
+    .await;
+    app.advance(chrono::Duration::seconds(61));
+    json_ok(
+        ask(json!({ "phone": PHONE_P, "password": PASSWORD })).await,
+        202,
+    )
+    .await;
     let api_token = app
         .create_api_token(
             access(&anna_tokens),
@@ -174,21 +197,23 @@ pub(crate) fn clear_call(client_id: &str, dry_run: bool) -> Call {
     )
 }
 
-pub(crate) async fn spawn() -> (TestApp, String) {
+pub(crate) async fn spawn() -> (TestApp, String, Arc<RecordingSmsGateway>) {
+    let sms = Arc::new(RecordingSmsGateway::default());
     let app = TestApp::builder()
         .settings(|s| s.trust_forwarded_for = true)
+        .sms(sms.clone())
         .spawn()
         .await;
     let admin = app.admin_token().await;
     app.create_provider(&admin, "acme").await;
-    (app, admin)
+    (app, admin, sms)
 }
 
 /// The module must be installed; only the DPO and admins may clear or install.
 #[tokio::test]
 async fn the_module_gate_and_permissions() {
-    let (app, admin) = spawn().await;
-    let filled = fill(&app, &admin).await;
+    let (app, admin, sms) = spawn().await;
+    let filled = fill(&app, &admin, &sms).await;
     let support = app.create_employee(&admin, "sue", &["support"], None).await;
     let billing = app
         .create_employee(&admin, "bill", &["billing"], None)
@@ -260,9 +285,9 @@ async fn the_module_gate_and_permissions() {
 /// other client is untouched.
 #[tokio::test]
 async fn clearing_a_client_leaves_no_personal_data_and_no_credential() {
-    let (app, admin) = spawn().await;
+    let (app, admin, sms) = spawn().await;
     install(&app, &admin).await;
-    let filled = fill(&app, &admin).await;
+    let filled = fill(&app, &admin, &sms).await;
     let dpo = app.create_employee(&admin, "dora", &["dpo"], None).await;
     // A second client, from another address, to be left intact.
     let other = json_ok(
@@ -280,7 +305,8 @@ async fn clearing_a_client_leaves_no_personal_data_and_no_credential() {
     .await;
 
     let needles = [
-        EMAIL, EMAIL2, NAME, NAME2, "Kimberly", "Oswald", PHONE, IP, IP2, UA, UA2, TOKEN_NAME,
+        EMAIL, EMAIL2, NAME, NAME2, "Kimberly", "Oswald", PHONE, PHONE_K, PHONE_P, IP, IP2, UA,
+        UA2, TOKEN_NAME,
     ];
     let before = dump(&app);
     for needle in needles {
@@ -314,7 +340,8 @@ async fn clearing_a_client_leaves_no_personal_data_and_no_credential() {
     assert_eq!(report["anonymized"]["clients"], 1);
     assert_eq!(report["anonymized"]["users"], 2);
     assert_eq!(report["anonymized"]["api_tokens"], 1);
-    assert_eq!(report["deleted"]["phones"], 1);
+    assert_eq!(report["deleted"]["phones"], 2);
+    assert_eq!(report["deleted"]["phone_codes"], 2);
     assert_eq!(report["deleted"]["password_hashes"], 1);
     assert_eq!(report["revoked"]["api_tokens"], 1);
     assert_eq!(report["revoked"]["temporary_keys"], 1);

@@ -29,7 +29,7 @@ fn details(until: Value) -> Value {
 /// bad input is refused with pointers.
 #[tokio::test]
 async fn billing_details_are_written_by_billing_staff() {
-    let (app, admin) = spawn().await;
+    let (app, admin, _sms) = spawn().await;
     let acme_id = json_ok(app.get("/api/v1/providers", Some(&admin)).await, 200).await["items"][0]
         ["id"]
         .as_str()
@@ -118,7 +118,7 @@ async fn billing_details_are_written_by_billing_staff() {
 /// it ends, the job anonymizes them and no trace is left.
 #[tokio::test]
 async fn clearing_keeps_billing_details_until_the_hold_ends() {
-    let (app, admin) = spawn().await;
+    let (app, admin, _sms) = spawn().await;
     // An API token: the test skips years, which access tokens do not outlive.
     let admin = app.lasting_token(&admin).await;
     let signed_up = app.register("acme", "kim@example.org").await;
@@ -184,7 +184,7 @@ async fn clearing_keeps_billing_details_until_the_hold_ends() {
 /// cleared keeps its details whatever their date.
 #[tokio::test]
 async fn without_a_hold_clearing_removes_billing_details() {
-    let (app, admin) = spawn().await;
+    let (app, admin, _sms) = spawn().await;
     let gone = app.register("acme", "kim@example.org").await;
     let past = app.register("acme", "pat@example.org").await;
     let kept = app.register("acme", "kept@example.org").await;

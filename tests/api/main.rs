@@ -15,6 +15,7 @@ mod inactive_clients;
 mod legal_hold;
 mod operators;
 mod outage;
+mod phone;
 mod processors;
 mod retention;
 mod sms_gateways;

@@ -31,6 +31,28 @@ pub enum Reason {
     Registered,
     PasswordChanged,
     Logout,
+    /// An SMS code went out (or, for a number nobody verified, was pretended to).
+    CodeSent,
+    /// No code was sent: the last one is too recent, or a cap of the hour is reached.
+    ResendCooldown,
+    NumberCap,
+    AccountCap,
+    IpCap,
+    /// Every gateway failed, or none serves the provider.
+    SmsFailed,
+    WrongCode,
+    CodeExpired,
+    /// The code was used already (a replay, or a parallel use that lost).
+    CodeUsed,
+    /// The code died after its wrong tries.
+    CodeTooManyTries,
+    /// No code was sent for this purpose to this account or number.
+    NoCode,
+    /// A phone sign-in for a number no user of the provider verified.
+    UnknownNumber,
+    PhoneVerified,
+    /// A sensitive change (a verified number replaced) without a fresh first factor.
+    ReauthenticationRequired,
 }
 
 impl Reason {
@@ -52,12 +74,31 @@ impl Reason {
             Reason::Registered => "registered",
             Reason::PasswordChanged => "password_changed",
             Reason::Logout => "logout",
+            Reason::CodeSent => "code_sent",
+            Reason::ResendCooldown => "resend_cooldown",
+            Reason::NumberCap => "number_cap",
+            Reason::AccountCap => "account_cap",
+            Reason::IpCap => "ip_cap",
+            Reason::SmsFailed => "sms_failed",
+            Reason::WrongCode => "wrong_code",
+            Reason::CodeExpired => "code_expired",
+            Reason::CodeUsed => "code_used",
+            Reason::CodeTooManyTries => "code_too_many_tries",
+            Reason::NoCode => "no_code",
+            Reason::UnknownNumber => "unknown_number",
+            Reason::PhoneVerified => "phone_verified",
+            Reason::ReauthenticationRequired => "reauthentication_required",
         }
     }
 
     fn outcome(self) -> &'static str {
         match self {
-            Reason::Ok | Reason::Registered | Reason::PasswordChanged | Reason::Logout => "success",
+            Reason::Ok
+            | Reason::Registered
+            | Reason::PasswordChanged
+            | Reason::Logout
+            | Reason::CodeSent
+            | Reason::PhoneVerified => "success",
             _ => "failure",
         }
     }

@@ -8,6 +8,8 @@
 //! - `session`: sessions and their tokens, refresh;
 //! - `outcome`: how a first factor ends (a session, or a second factor due);
 //! - `password`, `temporary_key`: the first factors;
+//! - `phone_code`: one-time SMS codes, for every purpose (a number's verification, phone
+//!   sign-in and registration, SMS as a second factor);
 //! - `credentials`: the `Authorization` header of a request, turned into a principal.
 //!
 //! `crate::extract` wraps `credentials` and `client_info` as extractors.
@@ -17,6 +19,7 @@ pub mod credentials;
 pub mod log;
 pub mod outcome;
 pub mod password;
+pub mod phone_code;
 pub mod principal;
 pub mod session;
 pub mod temporary_key;

@@ -1,6 +1,7 @@
 //! The throttle purge: budgets that count nothing any more go (`domain::throttle::expired`):
 //! unknown logins a day after their delay ran out, addresses and rate limits once their
 //! delay has decayed. Accounts' budgets stay until a success or a recovery empties them.
+//! SMS codes older than a day go too (they count for no send cap any more).
 
 use chrono::{DateTime, Utc};
 use persistence::{Store, StoreError};
@@ -43,7 +44,14 @@ impl Job for ThrottlePurge {
             deleted += n;
             match last {
                 Some(last) => after = last,
-                None => return Ok(deleted),
+                None => break,
+            }
+        }
+        loop {
+            let n = store.purge_phone_codes(self.batch, now)?;
+            deleted += n;
+            if n < usize::try_from(self.batch).unwrap_or(0) {
+                return Ok(deleted);
             }
         }
     }

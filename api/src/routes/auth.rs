@@ -8,6 +8,7 @@ use domain::error::parse_name;
 use domain::model::{Client, Subject, User};
 use domain::password;
 use domain::phone::PhoneNumber;
+use domain::phone_code::{CodeHolder, CodePurpose, looks_like_code};
 use domain::provider::{AccountStatus, ProviderStatus};
 use serde::{Deserialize, Serialize};
 use utoipa::{OpenApi, ToSchema};
@@ -19,6 +20,7 @@ use super::schemas;
 use crate::auth::log::{Attempt, Reason, SESSION, record};
 use crate::auth::outcome::{FirstFactor, finish_sign_in, session_after_registration};
 use crate::auth::password::{PasswordTarget, check_password};
+use crate::auth::phone_code::check_code;
 use crate::auth::session::{self, TokenResponse};
 use crate::auth::temporary_key;
 use crate::auth::throttle::rate_limit;
@@ -165,14 +167,21 @@ pub struct RegistrationRequest {
     pub email: String,
     #[schema(schema_with = schemas::name)]
     pub name: String,
+    /// Required, with `phone_code`, where the provider turned phone registration on.
     #[schema(schema_with = schemas::phone_or_null)]
     pub phone: Option<String>,
-    /// At least 15 characters (code points), or 8 where the provider requires a second
-    /// factor of everyone (see `password_min_length` of the login options); at most 1024
-    /// bytes (UTF-8). Not a common password, and not containing the provider's name or slug
-    /// or the e-mail address.
+    /// The code sent to `phone` by `POST /api/v1/auth/phone/start` with
+    /// `purpose: registration`: the number is registered verified.
+    #[schema(example = "123456", pattern = "^[0-9]{6}$")]
+    pub phone_code: Option<String>,
+    /// Required where password registration is on, unless the registration is phone-first
+    /// (phone registration on, no password: the user signs in by phone). At least 15
+    /// characters (code points), or 8 where the provider requires a second factor of
+    /// everyone (see `password_min_length` of the login options); at most 1024 bytes
+    /// (UTF-8). Not a common password, and not containing the provider's name or slug or
+    /// the e-mail address.
     #[schema(min_length = 8)]
-    pub password: String,
+    pub password: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -182,8 +191,11 @@ pub struct RegistrationResponse {
     pub tokens: TokenResponse,
 }
 
-/// Registers a client and its first user with a password, and signs the user in. Valid
-/// requests are rate-limited per address (10, then one more every 30 seconds) and per
+/// Registers a client and its first user, and signs the user in: with a password, or
+/// phone-first. Where the provider turned phone registration on, every registration proves
+/// its number with `phone` and the `phone_code` sent by `POST /api/v1/auth/phone/start`
+/// (`purpose: registration`), and the number is stored verified; a registration without
+/// `password` is then phone-first. Valid requests are rate-limited per address (10, then one more every 30 seconds) and per
 /// provider (100, then one a second), whatever their answer: a 409 says that an e-mail is
 /// registered, so probing it is slowed down, not prevented.
 #[utoipa::path(post, path = "/api/v1/providers/{provider}/registrations", tag = "auth", operation_id = "register",
@@ -192,9 +204,9 @@ pub struct RegistrationResponse {
     responses(
         (status = 201, body = RegistrationResponse),
         Invalid, NotJson,
-        (status = 403, description = "Password registration is off for this provider (`method_disabled`)", body = Problem, content_type = PROBLEM_JSON),
+        (status = 403, description = "Password (or, without a password, phone) registration is off for this provider (`method_disabled`)", body = Problem, content_type = PROBLEM_JSON),
         (status = 404, description = "No such provider", body = Problem, content_type = PROBLEM_JSON),
-        (status = 409, description = "The e-mail is registered at this provider", body = Problem, content_type = PROBLEM_JSON),
+        (status = 409, description = "The e-mail is registered at this provider, or another user of it verified the number", body = Problem, content_type = PROBLEM_JSON),
         (status = 429, description = "`too_many_attempts`: too many registrations from this address or at this provider; `Retry-After` says when to try again", body = Problem, content_type = PROBLEM_JSON),
     ))]
 pub async fn register(
@@ -203,7 +215,6 @@ pub async fn register(
     slug: web::Path<String>,
     body: Json<RegistrationRequest>,
 ) -> ApiResult<HttpResponse> {
-    let method = AuthMethod::Password;
     let slug = slug.into_inner();
     let provider = state
         .db(move |store| {
@@ -212,9 +223,17 @@ pub async fn register(
                 .map_err(ApiError::from_store("provider"))
         })
         .await?;
-    if provider.status != ProviderStatus::Active
-        || !provider.auth_methods.registration_enabled(method)
-    {
+    let body = body.into_inner();
+    let methods = &provider.auth_methods;
+    // Where phone registration is on, every registration proves a number; without a
+    // password it is phone-first.
+    let phone_required = methods.registration_enabled(AuthMethod::Phone);
+    let method = if body.password.is_none() && phone_required {
+        AuthMethod::Phone
+    } else {
+        AuthMethod::Password
+    };
+    if provider.status != ProviderStatus::Active || !methods.registration_enabled(method) {
         record(
             &state,
             Attempt::new(method, Reason::MethodDisabled).provider(Some(provider.id)),
@@ -223,7 +242,6 @@ pub async fn register(
         .await;
         return Err(ApiError::MethodDisabled(method.as_str()));
     }
-    let body = body.into_inner();
     let mut errors = ValidationErrors::new();
     let email = errors.check("/email", Email::parse(&body.email));
     let name = errors.check("/name", parse_name(&body.name, 200));
@@ -233,7 +251,32 @@ pub async fn register(
     };
     let phone = match body.phone.as_deref() {
         Some(p) => errors.check("/phone", PhoneNumber::parse(p).map(Some)),
+        None if phone_required => {
+            errors.add(
+                "/phone",
+                "is required: this provider verifies a number at registration",
+            );
+            None
+        }
         None => Some(None),
+    };
+    let phone_code = match (phone_required, body.phone_code.as_deref()) {
+        (false, None) => None,
+        (false, Some(_)) => {
+            errors.add(
+                "/phone_code",
+                "is only taken where phone registration is on",
+            );
+            None
+        }
+        (true, Some(code)) if looks_like_code(code) => Some(code.to_owned()),
+        (true, _) => {
+            errors.add(
+                "/phone_code",
+                "must be the 6 digits sent by SMS to the number",
+            );
+            None
+        }
     };
     let min = password::min_chars(provider.policies.mfa_required_for_everyone);
     let context = [
@@ -241,10 +284,13 @@ pub async fn register(
         provider.slug.as_str(),
         body.email.as_str(),
     ];
-    errors.check(
-        "/password",
-        password::check_new(&body.password, min, &context),
-    );
+    match body.password.as_deref() {
+        Some(p) => {
+            errors.check("/password", password::check_new(p, min, &context));
+        }
+        None if method == AuthMethod::Password => errors.add("/password", "is required"),
+        None => {}
+    }
     let (Some(email), Some(name), Some(client_name), Some(phone)) =
         (email, name, client_name, phone)
     else {
@@ -262,7 +308,25 @@ pub async fn register(
         &client,
     )
     .await?;
-    let hash = state.passwords.hash(body.password).await?;
+    // The number is proved after the rate limit and before anything is written: a wrong
+    // code spends the number's failure budget and the code's tries.
+    let phone_verified_at = match (&phone, &phone_code) {
+        (Some(number), Some(code)) => {
+            let holder = CodeHolder::Number {
+                provider_id: provider.id,
+                phone: number.clone(),
+            };
+            check_code(&state, CodePurpose::Registration, &holder, code, &client)
+                .await?
+                .ok_or_else(|| ApiError::validation("/phone_code", "is wrong, expired or used"))?;
+            Some(state.now())
+        }
+        _ => None,
+    };
+    let hash = match body.password {
+        Some(p) => Some(state.passwords.hash(p).await?),
+        None => None,
+    };
     let now = state.now();
     let new_client = Client {
         id: Uuid::now_v7(),
@@ -281,7 +345,7 @@ pub async fn register(
         name,
         phone,
         status: AccountStatus::Active,
-        has_password: true,
+        has_password: hash.is_some(),
         created_at: now,
         updated_at: now,
         version: 1,
@@ -289,12 +353,23 @@ pub async fn register(
     let (c, u) = (new_client.clone(), user.clone());
     state
         .db(move |store| {
-            store.register(&c, &u, &hash).map_err(|e| match e {
-                persistence::StoreError::Conflict(c) if c.field == Some("/email") => {
-                    ApiError::conflict_on("/email", "this e-mail is registered at this provider")
-                }
-                other => other.into(),
-            })
+            store
+                .register_with(&c, &u, hash.as_deref(), phone_verified_at)
+                .map_err(|e| match e {
+                    persistence::StoreError::Conflict(c) if c.field == Some("/email") => {
+                        ApiError::conflict_on(
+                            "/email",
+                            "this e-mail is registered at this provider",
+                        )
+                    }
+                    persistence::StoreError::Conflict(c) if c.field == Some("/phone") => {
+                        ApiError::conflict_on(
+                            "/phone",
+                            "another account of this provider has verified this number",
+                        )
+                    }
+                    other => other.into(),
+                })
         })
         .await?;
     let subject = Subject::user(user.id);

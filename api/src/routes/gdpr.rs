@@ -119,6 +119,8 @@ pub struct DeletedCounts {
     pub temporary_keys: u64,
     /// The client's billing details, when no legal hold runs (1), or 0.
     pub billing_details: u64,
+    /// One-time SMS codes sent to the users or their numbers, used or not.
+    pub phone_codes: u64,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -184,6 +186,7 @@ impl From<ClearReport> for ClearReportResponse {
                 refresh_tokens: r.deleted.refresh_tokens,
                 temporary_keys: r.deleted.temporary_keys,
                 billing_details: r.deleted.billing_details,
+                phone_codes: r.deleted.phone_codes,
             },
             revoked: RevokedCounts {
                 sessions: r.revoked.sessions,

@@ -50,6 +50,10 @@ pub struct MeResponse {
     /// Providers an employee may act on; `null` for all.
     pub providers: Option<Vec<Uuid>>,
     pub has_password: bool,
+    /// A user's number (E.164); `POST /api/v1/me/phone` adds or changes it.
+    pub phone: Option<String>,
+    /// Whether the user proved `phone` with a code (only a verified number signs in).
+    pub phone_verified: bool,
     /// How this request was authenticated: `access_token`, `api_token` or `authinfo`.
     pub credential: String,
 }
@@ -61,13 +65,23 @@ pub struct MeResponse {
         (status = 200, body = MeResponse),
         NeedsPermission,
     ))]
-pub async fn get_me(principal: Principal) -> web::Json<MeResponse> {
+pub async fn get_me(state: State, principal: Principal) -> ApiResult<web::Json<MeResponse>> {
     let credential = match principal.credential {
         Credential::AccessToken { .. } => "access_token",
         Credential::ApiToken { .. } => "api_token",
         Credential::Authinfo => "authinfo",
     };
-    web::Json(match principal.actor {
+    let phone_verified = match &principal.actor {
+        Actor::User(u) if u.phone.is_some() => {
+            let id = u.id;
+            state
+                .db(move |store| Ok(store.user_phone_verified_at(id)?))
+                .await?
+                .is_some()
+        }
+        _ => false,
+    };
+    Ok(web::Json(match principal.actor {
         Actor::User(u) => MeResponse {
             kind: "user".into(),
             id: u.id,
@@ -79,6 +93,8 @@ pub async fn get_me(principal: Principal) -> web::Json<MeResponse> {
             roles: Vec::new(),
             providers: None,
             has_password: u.has_password,
+            phone: u.phone.map(|p| p.to_string()),
+            phone_verified,
             credential: credential.into(),
         },
         Actor::Employee(e) => MeResponse {
@@ -95,13 +111,15 @@ pub async fn get_me(principal: Principal) -> web::Json<MeResponse> {
                 ProviderScope::Only(ids) => Some(ids),
             },
             has_password: e.has_password,
+            phone: None,
+            phone_verified: false,
             credential: credential.into(),
         },
-    })
+    }))
 }
 
 /// Sensitive changes need a session: an API token or authinfo cannot mint more credentials.
-fn require_session(principal: &Principal) -> ApiResult<Uuid> {
+pub(super) fn require_session(principal: &Principal) -> ApiResult<Uuid> {
     principal.session().ok_or_else(|| {
         ApiError::Forbidden("this needs a signed-in session, not an API token or authinfo".into())
     })

@@ -18,6 +18,7 @@ pub mod employees;
 pub mod gdpr;
 pub mod me;
 pub mod params;
+pub mod phone;
 pub mod precondition;
 pub mod processors;
 pub mod providers;
@@ -31,6 +32,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     system::configure(cfg);
     auth::configure(cfg);
     me::configure(cfg);
+    phone::configure(cfg);
     providers::configure(cfg);
     clients::configure(cfg);
     billing::configure(cfg);
@@ -49,6 +51,7 @@ pub fn documents() -> Vec<Document> {
         system::document(),
         auth::document(),
         me::document(),
+        phone::document(),
         providers::document(),
         clients::document(),
         billing::document(),

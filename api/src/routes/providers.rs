@@ -6,6 +6,7 @@ use domain::country::CountryCode;
 use domain::error::parse_name;
 use domain::model::Provider;
 use domain::policy::ProviderPolicies;
+use domain::policy::SmsSendLimits;
 use domain::provider::{ProviderSlug, ProviderStatus};
 use serde::{Deserialize, Serialize};
 use utoipa::{OpenApi, ToSchema};
@@ -185,6 +186,51 @@ pub struct PoliciesBody {
     #[serde(default)]
     #[schema(example = 36, minimum = 1, maximum = 120)]
     pub inactive_client_retention_months: Option<u32>,
+    /// Caps on the SMS codes sent per hour, against SMS pumping; left out: the defaults.
+    #[serde(default)]
+    pub sms_send_limits: SmsSendLimitsBody,
+}
+
+/// Most SMS codes sent in any hour (each 1 to 10000). A code asked for beyond a cap is
+/// refused with 429 `sms_rate_limited`.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct SmsSendLimitsBody {
+    /// To one number (default 5).
+    #[schema(example = 5, minimum = 1, maximum = 10000)]
+    pub per_number_per_hour: u32,
+    /// For one account, whatever the number (default 10).
+    #[schema(example = 10, minimum = 1, maximum = 10000)]
+    pub per_account_per_hour: u32,
+    /// Asked for from one IP address (default 20).
+    #[schema(example = 20, minimum = 1, maximum = 10000)]
+    pub per_ip_per_hour: u32,
+}
+
+impl Default for SmsSendLimitsBody {
+    fn default() -> Self {
+        SmsSendLimits::default().into()
+    }
+}
+
+impl From<SmsSendLimits> for SmsSendLimitsBody {
+    fn from(l: SmsSendLimits) -> Self {
+        Self {
+            per_number_per_hour: l.per_number_per_hour,
+            per_account_per_hour: l.per_account_per_hour,
+            per_ip_per_hour: l.per_ip_per_hour,
+        }
+    }
+}
+
+impl From<SmsSendLimitsBody> for SmsSendLimits {
+    fn from(b: SmsSendLimitsBody) -> Self {
+        Self {
+            per_number_per_hour: b.per_number_per_hour,
+            per_account_per_hour: b.per_account_per_hour,
+            per_ip_per_hour: b.per_ip_per_hour,
+        }
+    }
 }
 
 impl From<PoliciesBody> for ProviderPolicies {
@@ -195,6 +241,7 @@ impl From<PoliciesBody> for ProviderPolicies {
             auth_log_retention_days: b.auth_log_retention_days,
             authinfo_ip_allowlist: b.authinfo_ip_allowlist,
             inactive_client_retention_months: b.inactive_client_retention_months,
+            sms_send_limits: b.sms_send_limits.into(),
         }
     }
 }
@@ -207,6 +254,7 @@ impl From<ProviderPolicies> for PoliciesBody {
             auth_log_retention_days: p.auth_log_retention_days,
             authinfo_ip_allowlist: p.authinfo_ip_allowlist,
             inactive_client_retention_months: p.inactive_client_retention_months,
+            sms_send_limits: p.sms_send_limits.into(),
         }
     }
 }

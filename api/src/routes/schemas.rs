@@ -160,11 +160,12 @@ const EMAIL_RULE: &str = "An e-mail address of at most 254 characters: a local p
      printable ASCII characters other than `@`, then `@` and a domain of dot-separated labels \
      of ASCII letters, digits and `-` (at least two labels); an internationalized domain only \
      in its punycode form (`xn--…`). Compared and stored lower-cased.";
-/// What `PhoneNumber::parse` accepts: 8 to 15 digits after `+`, the first not 0, with the
-/// separators people type.
+/// The shape `PhoneNumber::parse` starts from: 8 to 15 digits after `+`, the first not 0,
+/// with the separators people type; the parser then checks the number for its country.
 const PHONE_PATTERN: &str = r"^[ ().-]*\+[ ().-]*[1-9]([ ().-]*[0-9]){7,14}[ ().-]*$";
-const PHONE_RULE: &str = "An international number in E.164 form: `+` and 8 to 15 digits, the \
-     first not 0, such as `+4930123456`; spaces, dashes, dots and brackets are dropped.";
+const PHONE_RULE: &str = "An international number: `+`, the country code and the number, such \
+     as `+4930123456`, valid for its country (libphonenumber's metadata); spaces, dashes, dots \
+     and brackets are dropped, and it is stored in E.164 form.";
 
 /// A string field described once, used by `schema_with` in the request bodies.
 fn text(
@@ -217,6 +218,8 @@ text_fields! {
         format!("A new address; `null` removes it, leaving it out keeps it. {EMAIL_RULE}");
     phone_or_null: true, PHONE_PATTERN, (None, None), "+4930123456",
         format!("{PHONE_RULE} Left out or `null`: no number.");
+    phone: false, PHONE_PATTERN, (None, None), "+4930123456",
+        PHONE_RULE.to_owned();
     phone_change: true, PHONE_PATTERN, (None, None), "+4930123456",
         format!("A new number; `null` removes it, leaving it out keeps it. {PHONE_RULE}");
 }

@@ -21,8 +21,8 @@ use super::sessions::revoke_everything;
 use crate::error::corrupt;
 use crate::rows::{naive, uuid};
 use crate::schema::{
-    api_tokens, auth_events, auth_throttle, client_clearings, clients, modules, refresh_tokens,
-    sessions, temporary_keys, users,
+    api_tokens, auth_events, auth_throttle, client_clearings, clients, modules, phone_codes,
+    refresh_tokens, sessions, temporary_keys, users,
 };
 use crate::{DbConnection, StoreError};
 
@@ -33,6 +33,11 @@ pub const CLEARED_COLUMNS: &[(&str, &str)] = &[
     ("users", "email"),
     ("users", "name"),
     ("users", "phone"),
+    ("users", "phone_verified_at"),
+    ("phone_codes", "binding"),
+    ("phone_codes", "phone"),
+    ("phone_codes", "ip"),
+    ("phone_codes", "code_hash"),
     ("users", "password_hash"),
     ("temporary_keys", "key_hash"),
     ("sessions", "ip"),
@@ -171,6 +176,9 @@ struct Scope {
     user_ids: Vec<String>,
     session_ids: Vec<String>,
     throttle_keys: Vec<String>,
+    /// SMS codes sent to the users, or to their numbers (a registration's or a sign-in's,
+    /// made before anyone was known).
+    phone_code_ids: Vec<String>,
 }
 
 const USER: &str = "user";
@@ -221,10 +229,25 @@ fn scope(conn: &mut DbConnection, client_id: Uuid) -> Result<Scope, StoreError> 
         .filter(auth_throttle::throttle_key.eq_any(throttle_keys.into_iter().collect::<Vec<_>>()))
         .select(auth_throttle::throttle_key)
         .load(conn)?;
+    let phones: Vec<String> = users::table
+        .filter(users::id.eq_any(&user_ids))
+        .filter(users::phone.is_not_null())
+        .select(users::phone.assume_not_null())
+        .load(conn)?;
+    let phone_code_ids: Vec<String> = phone_codes::table
+        .filter(
+            phone_codes::subject_id
+                .eq_any(&user_ids)
+                .and(phone_codes::subject_kind.eq(USER))
+                .or(phone_codes::phone.eq_any(&phones)),
+        )
+        .select(phone_codes::id)
+        .load(conn)?;
     Ok(Scope {
         user_ids,
         session_ids,
         throttle_keys,
+        phone_code_ids,
     })
 }
 
@@ -288,6 +311,7 @@ fn count_clearing(
             .get_result(conn)?,
     );
     report.deleted.temporary_keys = count(keys_of().count().get_result(conn)?);
+    report.deleted.phone_codes = s.phone_code_ids.len() as u64;
     report.revoked.sessions = count(
         sessions_of()
             .filter(sessions::revoked_at.is_null())
@@ -361,6 +385,7 @@ fn apply_clearing(
                 users::email.eq(anonymized_email(Uuid::new_v4())),
                 users::name.eq(anonymized_name(Uuid::new_v4())),
                 users::phone.eq(None::<String>),
+                users::phone_verified_at.eq(None::<chrono::NaiveDateTime>),
                 users::password_hash.eq(None::<String>),
                 users::status.eq(disabled),
                 users::updated_at.eq(now_naive),
@@ -414,6 +439,8 @@ fn apply_clearing(
         auth_throttle::table.filter(auth_throttle::throttle_key.eq_any(&s.throttle_keys)),
     )
     .execute(conn)?;
+    diesel::delete(phone_codes::table.filter(phone_codes::id.eq_any(&s.phone_code_ids)))
+        .execute(conn)?;
     Ok(())
 }
 

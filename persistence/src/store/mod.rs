@@ -16,6 +16,7 @@ mod export;
 mod inactivity;
 mod jobs;
 mod keys;
+mod phone_codes;
 mod processors;
 mod providers;
 mod sessions;
@@ -31,6 +32,7 @@ pub use auth_events::AuthEventFilter;
 pub use clearing::{CLEARED_COLUMNS, NOT_A_CLIENTS_DATA};
 pub use employees::EmployeeCredentials;
 pub use keys::*;
+pub use phone_codes::{NewPhoneCode, PhoneCodeRecord};
 pub use sessions::RefreshOutcome;
 pub use users::UserCredentials;
 

@@ -39,15 +39,81 @@ impl Store {
         user: &User,
         password_hash: &str,
     ) -> Result<(), StoreError> {
+        self.register_with(client, user, Some(password_hash), None)
+    }
+
+    /// A registration with a password, a number verified by a code at `phone_verified_at`,
+    /// or both. A number verified by another user of the provider is a `Conflict` at
+    /// `/phone`.
+    pub fn register_with(
+        &self,
+        client: &Client,
+        user: &User,
+        password_hash: Option<&str>,
+        phone_verified_at: Option<DateTime<Utc>>,
+    ) -> Result<(), StoreError> {
         self.write(|conn| {
             diesel::insert_into(clients::table)
                 .values(ClientRow::from(client))
                 .execute(conn)?;
             diesel::insert_into(users::table)
-                .values(UserRow::new(user, Some(password_hash.to_owned())))
+                .values(UserRow::new(user, password_hash.map(str::to_owned)))
                 .execute(conn)?;
+            if let Some(at) = phone_verified_at {
+                diesel::update(users::table.find(user.id.to_string()))
+                    .set(users::phone_verified_at.eq(naive(at)))
+                    .execute(conn)?;
+            }
             Ok(())
         })
+    }
+
+    /// When the user's current number was verified (`None`: no number, or not verified).
+    pub fn user_phone_verified_at(&self, id: Uuid) -> Result<Option<DateTime<Utc>>, StoreError> {
+        let at: Option<chrono::NaiveDateTime> = users::table
+            .find(id.to_string())
+            .select(users::phone_verified_at)
+            .first(&mut self.conn()?)?;
+        Ok(at.map(crate::rows::utc))
+    }
+
+    /// Sets the user's number, verified now. `Conflict` at `/phone` when another user of
+    /// the provider has verified it.
+    pub fn set_verified_phone(
+        &self,
+        id: Uuid,
+        phone: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let changed = diesel::update(users::table.find(id.to_string()))
+            .set((
+                users::phone.eq(phone),
+                users::phone_verified_at.eq(naive(now)),
+                users::updated_at.eq(naive(now)),
+                users::version.eq(users::version + 1),
+            ))
+            .execute(&mut self.conn()?)?;
+        if changed == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
+    /// The user of the provider who verified this number, if any.
+    pub fn user_by_verified_phone(
+        &self,
+        provider_id: Uuid,
+        phone: &str,
+    ) -> Result<Option<User>, StoreError> {
+        users::table
+            .filter(users::provider_id.eq(provider_id.to_string()))
+            .filter(users::phone.eq(phone))
+            .filter(users::phone_verified_at.is_not_null())
+            .select(UserRow::as_select())
+            .first(&mut self.conn()?)
+            .optional()?
+            .map(User::try_from)
+            .transpose()
     }
 
     pub fn user(&self, id: Uuid) -> Result<User, StoreError> {
@@ -110,17 +176,23 @@ impl Store {
     pub fn update_user(&self, user: &User, now: DateTime<Utc>) -> Result<(), StoreError> {
         let row = UserRow::new(user, None);
         self.write(|conn| {
-            let previous: Option<String> = users::table
+            let previous: Option<(String, Option<String>)> = users::table
                 .find(&row.id)
-                .select(users::status)
+                .select((users::status, users::phone))
                 .first(conn)
                 .optional()?;
             reset_on_status_change(
                 conn,
                 Subject::user(user.id),
-                previous.as_deref(),
+                previous.as_ref().map(|p| p.0.as_str()),
                 user.status,
             )?;
+            // A number set by staff is not one the user proved to hold.
+            if previous.is_some_and(|p| p.1 != row.phone) {
+                diesel::update(users::table.find(&row.id))
+                    .set(users::phone_verified_at.eq(None::<chrono::NaiveDateTime>))
+                    .execute(conn)?;
+            }
             let changed = diesel::update(
                 users::table
                     .find(&row.id)
