@@ -210,6 +210,8 @@ needs!(
     ClientsClearData => ClientsClearData,
     ProcessorsRead => ProcessorsRead,
     ProcessorsWrite => ProcessorsWrite,
+    IdentityProvidersRead => IdentityProvidersRead,
+    IdentityProvidersWrite => IdentityProvidersWrite,
 );
 
 /// An employee holding permission `P`. Anyone else gets 401 (no credentials) or 403.

@@ -25,6 +25,8 @@ text_enum!(
         ClientsClearData = "clients:clear_data",
         ProcessorsRead = "processors:read",
         ProcessorsWrite = "processors:write",
+        IdentityProvidersRead = "identity_providers:read",
+        IdentityProvidersWrite = "identity_providers:write",
     }
 );
 

@@ -7,7 +7,7 @@
 //! - `throttle`: the failure budget every secret-checking path spends;
 //! - `session`: sessions and their tokens, refresh;
 //! - `outcome`: how a first factor ends (a session, or a second factor due);
-//! - `password`, `temporary_key`: the first factors;
+//! - `password`, `temporary_key`, `oidc`: the first factors;
 //! - `credentials`: the `Authorization` header of a request, turned into a principal.
 //!
 //! `crate::extract` wraps `credentials` and `client_info` as extractors.
@@ -15,6 +15,7 @@
 pub mod client_info;
 pub mod credentials;
 pub mod log;
+pub mod oidc;
 pub mod outcome;
 pub mod password;
 pub mod principal;

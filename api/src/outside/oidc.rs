@@ -60,6 +60,8 @@ pub enum OidcError {
     NotConfigured,
     #[error("the identity provider could not be reached")]
     Unavailable,
+    #[error("the identity provider did not answer in time")]
+    TimedOut,
     #[error("the identity provider's issuer does not match the configured one")]
     IssuerMismatch,
     #[error("the identity provider refused the code")]

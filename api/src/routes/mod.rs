@@ -15,6 +15,7 @@ pub mod clients;
 pub mod employees;
 pub mod gdpr;
 pub mod me;
+pub mod oidc;
 pub mod params;
 pub mod precondition;
 pub mod processors;
@@ -37,6 +38,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     sms_gateways::configure(cfg);
     gdpr::configure(cfg);
     processors::configure(cfg);
+    oidc::configure(cfg);
 }
 
 /// The OpenAPI parts of every route module.
@@ -53,6 +55,7 @@ pub fn documents() -> Vec<Document> {
         sms_gateways::document(),
         gdpr::document(),
         processors::document(),
+        oidc::document(),
     ]
 }
 

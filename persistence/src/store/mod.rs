@@ -13,6 +13,7 @@ mod credentials;
 mod employees;
 mod jobs;
 mod keys;
+mod oidc;
 mod processors;
 mod providers;
 mod sessions;
@@ -25,6 +26,7 @@ pub use auth_events::AuthEventFilter;
 pub use clearing::{CLEARED_COLUMNS, NOT_A_CLIENTS_DATA};
 pub use employees::EmployeeCredentials;
 pub use keys::*;
+pub use oidc::{EmployeeLink, OidcTransactionRecord, UserLink};
 pub use sessions::RefreshOutcome;
 pub use users::UserCredentials;
 
