@@ -348,7 +348,12 @@ impl Store {
         let mut employee = self.employee(employee_id)?;
         self.write(|conn| {
             let (roles, scope) = grants.unwrap_or((Vec::new(), ProviderScope::Only(Vec::new())));
-            let changed = employee.roles != roles || employee.providers != scope;
+            let sorted = |roles: &[Role]| {
+                let mut roles = roles.to_vec();
+                roles.sort();
+                roles
+            };
+            let changed = sorted(&employee.roles) != sorted(&roles) || employee.providers != scope;
             if changed {
                 employee.roles = roles;
                 employee.providers = scope;
