@@ -164,6 +164,9 @@ pub fn check_redirect_uris(
     }
 }
 
+/// The employee roles a login gives, and the providers they apply to.
+pub type MappedGrants = (Vec<Role>, ProviderScope<Uuid>);
+
 /// One line of a staff identity provider's role mapping: a Keycloak realm role (`name`) or
 /// client role (`client:name`) gives an employee role, for every provider or only some.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -230,7 +233,7 @@ impl StaffIdentityProvider {
     ///
     /// An employee has one provider scope for all roles: it is the union of the matching
     /// mappings' providers (every provider when one matching mapping has no limit).
-    pub fn map_roles(&self, idp_roles: &[String]) -> Option<(Vec<Role>, ProviderScope<Uuid>)> {
+    pub fn map_roles(&self, idp_roles: &[String]) -> Option<MappedGrants> {
         let matching: Vec<&RoleMapping> = self
             .role_mappings
             .iter()
@@ -295,7 +298,7 @@ mod tests {
             map("billing:accounts", Role::Billing, Some(vec![b])),
         ]);
         let s = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-        let cases: Vec<(Vec<String>, Option<(Vec<Role>, ProviderScope<Uuid>)>)> = vec![
+        let cases: Vec<(Vec<String>, Option<MappedGrants>)> = vec![
             (s(&[]), None),
             (s(&["offline_access", "dpo"]), None),
             (

@@ -4,7 +4,7 @@
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use domain::model::{Client, Employee, Subject, User};
-use domain::oidc::StaffIdentityProvider;
+use domain::oidc::{MappedGrants, StaffIdentityProvider};
 use domain::permission::{ProviderScope, Role};
 use uuid::Uuid;
 
@@ -342,7 +342,7 @@ impl Store {
     pub fn replace_mapped_grants(
         &self,
         employee_id: Uuid,
-        grants: Option<(Vec<Role>, ProviderScope<Uuid>)>,
+        grants: Option<MappedGrants>,
         now: DateTime<Utc>,
     ) -> Result<Employee, StoreError> {
         let mut employee = self.employee(employee_id)?;
