@@ -210,13 +210,6 @@ impl Store {
         })
     }
 
-    /// How many flows are in progress for `user_id` (tests, clearing reports).
-    pub fn count_oidc_transactions(&self) -> Result<i64, StoreError> {
-        Ok(oidc_transactions::table
-            .count()
-            .get_result(&mut self.conn()?)?)
-    }
-
     // --- users' links ---
 
     /// The user linked to (issuer, subject) at a provider.
