@@ -306,6 +306,11 @@ async fn google_registers_then_signs_in_the_same_user_by_issuer_and_subject() {
     assert_eq!(query["iss"], op.issuer());
     query.insert("iss".into(), "https://accounts.google.com".into());
     assert_problem(callback(&app, "google", &query).await, 400, "bad_request").await;
+    // The provider announces `iss` (RFC 9207): a response without it is refused.
+    let url = start_google(&app, "acme").await;
+    let mut query = op.browse(&url, "anna").await;
+    query.remove("iss");
+    assert_problem(callback(&app, "google", &query).await, 400, "bad_request").await;
     // A state expires.
     let url = start_google(&app, "acme").await;
     let query = op.browse(&url, "anna").await;
@@ -318,6 +323,7 @@ async fn google_registers_then_signs_in_the_same_user_by_issuer_and_subject() {
         [
             "invalid_state",
             "invalid_state",
+            "issuer_mismatch",
             "issuer_mismatch",
             "invalid_state"
         ]
@@ -370,7 +376,7 @@ async fn registration_off_unverified_email_and_an_existing_account_create_nothin
     let query = op
         .browse(started["authorization_url"].as_str().unwrap(), "anna")
         .await;
-    let body = json!({ "state": query["state"], "code": query["code"] });
+    let body = json!({ "state": query["state"], "code": query["code"], "iss": query["iss"] });
     let link = json_ok(
         app.post("/api/v1/me/links/google/callback", Some(&token), body)
             .await,
@@ -903,4 +909,29 @@ async fn mount_crafted(server: &MockServer, issuer: &str, id_token: String) {
         })))
         .mount(server)
         .await;
+}
+
+#[tokio::test]
+async fn only_the_allowed_hosted_domains_sign_in() {
+    let op = TestProvider::start();
+    let (app, admin, [acme]) = TestApp::with_providers(["acme"]).await;
+    google_on(&app, &admin, &acme, &op.issuer(), true).await;
+    let path = format!("/api/v1/providers/{}/auth-methods", acme.id);
+    let mut form = json_ok(app.get(&path, Some(&admin)).await, 200).await;
+    form["google"]["settings"]["hosted_domains"] = json!(["corp.example"]);
+    json_ok(app.put(&path, Some(&admin), form.clone()).await, 200).await;
+    assert_problem(
+        google_sign_in(&app, &op, "acme", "anna").await,
+        403,
+        "forbidden",
+    )
+    .await;
+    assert_eq!(user_count(&app, &admin, &acme).await, 0);
+    form["google"]["settings"]["hosted_domains"] = json!(["example.com"]);
+    json_ok(app.put(&path, Some(&admin), form).await, 200).await;
+    json_ok(google_sign_in(&app, &op, "acme", "anna").await, 200).await;
+    assert_eq!(
+        reasons(&app, &admin, "google").await,
+        ["hosted_domain_not_allowed", "registered"]
+    );
 }

@@ -108,6 +108,12 @@ fn idp_failure(error: &OidcError) -> (Reason, ApiError) {
                 "its discovery document names another issuer than the configured one",
             ),
         ),
+        OidcError::MissingIssuer => (
+            Reason::IssuerMismatch,
+            ApiError::BadRequest(
+                "the response lacks `iss`, which this identity provider sends: pass it on".into(),
+            ),
+        ),
         OidcError::CodeRefused => (Reason::CodeRefused, ApiError::InvalidCredentials),
         OidcError::InvalidIdToken(_) => (Reason::InvalidIdToken, ApiError::InvalidCredentials),
     }
@@ -332,7 +338,8 @@ async fn redeem(
             .provider(provider_id)
             .subject(parse_uuid(transaction.user_id.as_deref()).map(Subject::user))
     };
-    // RFC 9207: an answer from another issuer than the flow's is a mix-up.
+    // RFC 9207: an answer from another issuer than the flow's is a mix-up. (A missing `iss`
+    // is refused by the client when the provider announces that it sends one.)
     if callback
         .iss
         .as_ref()
@@ -356,6 +363,7 @@ async fn redeem(
             client: config,
             redirect_uri: transaction.redirect_uri.clone(),
             code: callback.code,
+            response_iss: callback.iss,
             nonce: transaction.nonce.clone(),
             pkce_verifier: transaction.pkce_verifier.clone(),
         })

@@ -8,14 +8,16 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use openidconnect::core::{
-    CoreAuthenticationFlow, CoreClient, CoreGenderClaim, CoreJsonWebKeySet,
-    CoreJweContentEncryptionAlgorithm, CoreJwsSigningAlgorithm, CoreProviderMetadata,
+    CoreAuthDisplay, CoreAuthenticationFlow, CoreClaimName, CoreClaimType, CoreClient,
+    CoreClientAuthMethod, CoreGenderClaim, CoreGrantType, CoreJsonWebKey, CoreJsonWebKeySet,
+    CoreJweContentEncryptionAlgorithm, CoreJweKeyManagementAlgorithm, CoreJwsSigningAlgorithm,
+    CoreResponseMode, CoreResponseType, CoreSubjectIdentifierType,
 };
 use openidconnect::{
-    AdditionalClaims, AuthorizationCode, ClaimsVerificationError, ClientId, ClientSecret,
-    CsrfToken, DiscoveryError, HttpClientError, IdToken, IssuerUrl, Nonce, PkceCodeChallenge,
-    PkceCodeVerifier, RedirectUrl, RequestTokenError, Scope, SignatureVerificationError,
-    TokenResponse,
+    AdditionalClaims, AdditionalProviderMetadata, AuthorizationCode, ClaimsVerificationError,
+    ClientId, ClientSecret, CsrfToken, DiscoveryError, HttpClientError, IdToken, IssuerUrl, Nonce,
+    PkceCodeChallenge, PkceCodeVerifier, ProviderMetadata, RedirectUrl, RequestTokenError, Scope,
+    SignatureVerificationError, TokenResponse,
 };
 use serde::{Deserialize, Serialize};
 
@@ -62,6 +64,30 @@ struct RoleList {
 }
 
 impl AdditionalClaims for ExtraClaims {}
+
+/// RFC 9207: a provider that announces `iss` in its authorization responses must send it.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct IssParameter {
+    #[serde(default)]
+    authorization_response_iss_parameter_supported: bool,
+}
+
+impl AdditionalProviderMetadata for IssParameter {}
+
+type CoreProviderMetadata = ProviderMetadata<
+    IssParameter,
+    CoreAuthDisplay,
+    CoreClientAuthMethod,
+    CoreClaimName,
+    CoreClaimType,
+    CoreGrantType,
+    CoreJweContentEncryptionAlgorithm,
+    CoreJweKeyManagementAlgorithm,
+    CoreJsonWebKey,
+    CoreResponseMode,
+    CoreResponseType,
+    CoreSubjectIdentifierType,
+>;
 
 type ExtraIdToken = IdToken<
     ExtraClaims,
@@ -276,6 +302,15 @@ impl IdentityProviderClient for HttpIdentityProvider {
         Box::pin(async move {
             let issuer = exchange.client.issuer.clone();
             let metadata = self.metadata(&issuer).await?;
+            // The caller compared a present `iss`; a missing one is refused only here,
+            // where the provider's promise to send it is known.
+            if metadata
+                .additional_metadata()
+                .authorization_response_iss_parameter_supported
+                && exchange.response_iss.is_none()
+            {
+                return Err(OidcError::MissingIssuer);
+            }
             let redirect = RedirectUrl::new(exchange.redirect_uri.clone())
                 .map_err(|_| OidcError::NotConfigured)?;
             let client = CoreClient::from_provider_metadata(
