@@ -302,6 +302,15 @@ pub async fn start(
     Ok(url)
 }
 
+/// The person's name as the identity provider gives it, when it is a valid name.
+fn display_name(identity: &VerifiedIdentity, fallback: &str) -> String {
+    identity
+        .name
+        .as_deref()
+        .and_then(|n| domain::error::parse_name(n, 200).ok())
+        .unwrap_or_else(|| fallback.to_owned())
+}
+
 fn parse_uuid(value: Option<&str>) -> Option<Uuid> {
     value.and_then(|v| Uuid::parse_str(v).ok())
 }
@@ -502,11 +511,7 @@ async fn register_with_google(
         ));
     };
     let now = state.now();
-    let name = identity
-        .name
-        .as_deref()
-        .and_then(|n| domain::error::parse_name(n, 200).ok())
-        .unwrap_or_else(|| email.to_string());
+    let name = display_name(&identity, email.as_str());
     let new_client = Client {
         id: Uuid::now_v7(),
         provider_id: provider.id,
@@ -716,11 +721,7 @@ async fn provision(
             })
         })
         .await?;
-    let name = identity
-        .name
-        .as_deref()
-        .and_then(|n| domain::error::parse_name(n, 200).ok())
-        .unwrap_or_else(|| login.clone());
+    let name = display_name(&identity, &login);
     let employee = Employee {
         id,
         login,

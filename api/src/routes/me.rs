@@ -101,7 +101,7 @@ pub async fn get_me(principal: Principal) -> web::Json<MeResponse> {
 }
 
 /// Sensitive changes need a session: an API token or authinfo cannot mint more credentials.
-fn require_session(principal: &Principal) -> ApiResult<Uuid> {
+pub(super) fn require_session(principal: &Principal) -> ApiResult<Uuid> {
     principal.session().ok_or_else(|| {
         ApiError::Forbidden("this needs a signed-in session, not an API token or authinfo".into())
     })

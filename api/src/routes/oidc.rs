@@ -217,11 +217,7 @@ pub struct LinkStartRequest {
 
 /// The signed-in user (with a session, not an API token) behind a link operation.
 fn session_user(principal: Principal) -> ApiResult<domain::model::User> {
-    if principal.session().is_none() {
-        return Err(ApiError::Forbidden(
-            "this needs a signed-in session, not an API token or authinfo".into(),
-        ));
-    }
+    super::me::require_session(&principal)?;
     match principal.actor {
         Actor::User(user) => Ok(user),
         Actor::Employee(_) => Err(ApiError::Forbidden(
