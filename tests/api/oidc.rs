@@ -935,3 +935,83 @@ async fn only_the_allowed_hosted_domains_sign_in() {
         ["hosted_domain_not_allowed", "registered"]
     );
 }
+
+#[tokio::test]
+async fn linking_is_finished_by_the_user_who_started_it_once_per_google_account() {
+    let op = TestProvider::start();
+    let (app, admin, [acme]) = TestApp::with_providers(["acme"]).await;
+    google_on(&app, &admin, &acme, &op.issuer(), false).await;
+    let (_, anna) = app
+        .client_with_user(&admin, &acme.id, "anna@example.com")
+        .await;
+    let (_, bob) = app
+        .client_with_user(&admin, &acme.id, "bob@example.com")
+        .await;
+    let anna_token = app.user_token(&admin, &anna.id).await;
+    let bob_token = app.user_token(&admin, &bob.id).await;
+    let start = |token: String| {
+        let app = &app;
+        async move {
+            let body = json!({ "redirect_uri": REDIRECT });
+            app.post("/api/v1/me/links/google/start", Some(&token), body)
+                .await
+        }
+    };
+    let finish = |token: String, query: HashMap<String, String>| {
+        let app = &app;
+        async move {
+            let body =
+                json!({ "state": query["state"], "code": query["code"], "iss": query["iss"] });
+            app.post("/api/v1/me/links/google/callback", Some(&token), body)
+                .await
+        }
+    };
+    // Bob's flow cannot plant a Google account in Anna's account (nor back: it is used up).
+    let started = json_ok(start(bob_token.clone()).await, 200).await;
+    let query = op
+        .browse(started["authorization_url"].as_str().unwrap(), "anna")
+        .await;
+    assert_problem(
+        finish(anna_token.clone(), query.clone()).await,
+        400,
+        "bad_request",
+    )
+    .await;
+    assert_problem(finish(bob_token.clone(), query).await, 400, "bad_request").await;
+
+    let started = json_ok(start(bob_token.clone()).await, 200).await;
+    let query = op
+        .browse(started["authorization_url"].as_str().unwrap(), "anna")
+        .await;
+    json_ok(finish(bob_token.clone(), query).await, 201).await;
+    // One Google account, one user of the provider.
+    let started = json_ok(start(anna_token.clone()).await, 200).await;
+    let query = op
+        .browse(started["authorization_url"].as_str().unwrap(), "anna")
+        .await;
+    assert_problem(finish(anna_token.clone(), query).await, 409, "conflict").await;
+
+    // Not with an API token, not for an employee, not with an unknown redirect.
+    let api = app
+        .create_api_token(&anna_token, json!({ "name": "script", "scope": "full" }))
+        .await;
+    assert_problem(
+        start(api["secret"].as_str().unwrap().to_owned()).await,
+        403,
+        "forbidden",
+    )
+    .await;
+    assert_problem(start(admin.clone()).await, 403, "forbidden").await;
+    let body = json!({ "redirect_uri": "https://evil.example/cb" });
+    assert_problem(
+        app.post("/api/v1/me/links/google/start", Some(&anna_token), body)
+            .await,
+        422,
+        "validation_failed",
+    )
+    .await;
+    assert_eq!(
+        json_ok(app.get("/api/v1/me/links", Some(&anna_token)).await, 200).await["items"],
+        json!([])
+    );
+}
