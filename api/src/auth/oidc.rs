@@ -471,6 +471,10 @@ pub async fn google_callback(
         };
         return finish_sign_in(state, first, client).await;
     }
+    if provider.status != ProviderStatus::Active {
+        record(state, attempt.because(Reason::ProviderSuspended), client).await;
+        return Err(ApiError::MethodDisabled(method.as_str()));
+    }
     if !provider.auth_methods.registration_enabled(method) {
         record(state, attempt.because(Reason::NotRegistered), client).await;
         return Err(ApiError::Forbidden(
