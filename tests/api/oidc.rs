@@ -811,6 +811,12 @@ async fn every_id_token_check_of_oidc_core_refuses_a_token_that_fails_it() {
             401,
         ),
         (
+            "azp of another client",
+            |c, _| c["azp"] = json!("someone-else"),
+            Signed::Rs256("k1"),
+            401,
+        ),
+        (
             "wrong iss",
             |c, _| c["iss"] = json!("https://accounts.google.com"),
             Signed::Rs256("k1"),

@@ -202,6 +202,16 @@ impl HttpIdentityProvider {
             // Only we are an audience we trust: a token for several parties is refused.
             .set_other_audience_verifier_fn(|_| false);
         let claims = token.claims(&verifier, nonce)?;
+        // OIDC Core 3.1.3.7 step 5, which the crate leaves to its users: a token issued to
+        // another party (`azp`) is not ours. (Several audiences are refused above.)
+        if claims
+            .authorized_party()
+            .is_some_and(|azp| azp.as_str() != config.client_id)
+        {
+            return Err(ClaimsVerificationError::InvalidAudience(
+                "authorized party".into(),
+            ));
+        }
         let extra = claims.additional_claims();
         let mut roles: Vec<String> = extra
             .realm_access
