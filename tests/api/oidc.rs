@@ -437,11 +437,12 @@ async fn keycloak_provisions_employees_by_mapped_roles_and_replaces_them_at_each
     let op = TestProvider::start();
     let app = spawn_app().await;
     let admin = app.admin_token().await;
+    let acme = app.create_provider(&admin, "acme").await;
     let options = json_ok(app.get("/api/v1/auth/staff-login-options", None).await, 200).await;
     assert_eq!(options["keycloak"], false);
     let mappings = json!([
         { "claim": "billing-support", "role": "support" },
-        { "claim": "billing-staff:dpo", "role": "dpo" },
+        { "claim": "billing-staff:dpo", "role": "dpo", "providers": [acme.id] },
         // Another client's role is not ours to map.
         { "claim": "other-client:admin", "role": "admin" },
     ]);
@@ -475,6 +476,11 @@ async fn keycloak_provisions_employees_by_mapped_roles_and_replaces_them_at_each
     let second = json_ok(keycloak_sign_in(&app, &op, "jdoe").await, 200).await;
     assert_eq!(me(&app, access(&second)).await["id"], who["id"]);
     assert_eq!(me(&app, access(&second)).await["roles"], json!(["dpo"]));
+    // The only mapping left is limited to acme, and so is the employee now.
+    assert_eq!(
+        me(&app, access(&second)).await["providers"],
+        json!([acme.id])
+    );
 
     // A role added comes in the same way.
     claims["realm_access"]["roles"] = json!(["billing-support"]);
@@ -484,6 +490,14 @@ async fn keycloak_provisions_employees_by_mapped_roles_and_replaces_them_at_each
         me(&app, access(&third)).await["roles"],
         json!(["dpo", "support"])
     );
+    assert_eq!(me(&app, access(&third)).await["providers"], Value::Null);
+
+    // An employee disabled here stays out, whatever Keycloak says.
+    let path = format!("/api/v1/employees/{}", who["id"].as_str().unwrap());
+    app.set_status(&admin, &path, "disabled").await;
+    assert_eq!(keycloak_sign_in(&app, &op, "jdoe").await.status(), 401);
+    app.set_status(&admin, &path, "active").await;
+    let third = json_ok(keycloak_sign_in(&app, &op, "jdoe").await, 200).await;
 
     // No mapped role left: refused, and the sessions already held end.
     claims["realm_access"]["roles"] = json!([]);
@@ -496,7 +510,15 @@ async fn keycloak_provisions_employees_by_mapped_roles_and_replaces_them_at_each
     );
     assert_eq!(
         reasons(&app, &admin, "keycloak").await,
-        ["no_mapped_role", "ok", "ok", "ok", "no_mapped_role"]
+        [
+            "no_mapped_role",
+            "ok",
+            "ok",
+            "ok",
+            "account_disabled",
+            "ok",
+            "no_mapped_role"
+        ]
     );
 }
 
