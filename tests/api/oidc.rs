@@ -721,6 +721,18 @@ async fn staff_identity_providers_are_for_admins_of_every_provider() {
     let replaced = json_ok(app.put(&one, Some(&admin), body.clone()).await, 200).await;
     assert_eq!(replaced["client_secret_set"], true, "kept");
     assert_eq!(replaced["role_mappings"][0]["providers"], json!([acme.id]));
+    body["role_mappings"][0]["providers"] =
+        json!([acme.id, "0190a3c4-0000-7000-8000-000000000000"]);
+    let problem = assert_problem(
+        app.put(&one, Some(&admin), body.clone()).await,
+        422,
+        "validation_failed",
+    )
+    .await;
+    assert_eq!(
+        crate::helpers::pointers(&problem),
+        ["/role_mappings/0/providers/1"]
+    );
     body["issuer"] = json!("not a url");
     assert_problem(
         app.put(&one, Some(&admin), body).await,

@@ -455,6 +455,29 @@ fn to_idp(
     Ok(idp)
 }
 
+/// Every provider a mapping names must exist: an employee cannot be limited to nothing.
+async fn check_mapped_providers(state: &State, idp: &StaffIdentityProvider) -> ApiResult<()> {
+    let mappings = idp.role_mappings.clone();
+    state
+        .db(move |store| {
+            let mut errors = domain::ValidationErrors::new();
+            for (i, m) in mappings.iter().enumerate() {
+                for (j, id) in m.providers.iter().flatten().enumerate() {
+                    match store.provider(*id) {
+                        Ok(_) => {}
+                        Err(persistence::StoreError::NotFound) => errors.add(
+                            &format!("/role_mappings/{i}/providers/{j}"),
+                            "no such provider",
+                        ),
+                        Err(other) => return Err(other.into()),
+                    }
+                }
+            }
+            Ok(errors.into_result()?)
+        })
+        .await
+}
+
 fn conflict(e: persistence::StoreError) -> ApiError {
     match e {
         persistence::StoreError::Conflict(_) => ApiError::conflict_on(
@@ -492,6 +515,7 @@ pub async fn create_staff_idp(
 ) -> ApiResult<HttpResponse> {
     require_all_providers(&staff)?;
     let idp = to_idp(body.into_inner(), None, state.now())?;
+    check_mapped_providers(&state, &idp).await?;
     let stored = idp.clone();
     state
         .db(move |store| store.insert_staff_idp(&stored).map_err(conflict))
@@ -542,6 +566,7 @@ pub async fn replace_staff_idp(
         })
         .await?;
     let idp = to_idp(body.into_inner(), Some(&previous), state.now())?;
+    check_mapped_providers(&state, &idp).await?;
     let stored = idp.clone();
     state
         .db(move |store| store.update_staff_idp(&stored).map_err(conflict))
