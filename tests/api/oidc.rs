@@ -182,6 +182,14 @@ async fn google_on(
     json_ok(app.put(&path, Some(admin), form).await, 200).await;
 }
 
+/// A test provider, the app, an admin's token, and the provider `acme` with Google on.
+async fn google_ready(registration: bool) -> (TestProvider, TestApp, String, Created) {
+    let op = TestProvider::start();
+    let (app, admin, [acme]) = TestApp::with_providers(["acme"]).await;
+    google_on(&app, &admin, &acme, &op.issuer(), registration).await;
+    (op, app, admin, acme)
+}
+
 /// Starts a Google sign-in at `slug`: the authorization URL.
 async fn start_google(app: &TestApp, slug: &str) -> String {
     let body = json!({ "provider": slug, "redirect_uri": REDIRECT });
@@ -255,9 +263,7 @@ async fn user_count(app: &TestApp, admin: &str, provider: &Created) -> usize {
 
 #[tokio::test]
 async fn google_registers_then_signs_in_the_same_user_by_issuer_and_subject() {
-    let op = TestProvider::start();
-    let (app, admin, [acme]) = TestApp::with_providers(["acme"]).await;
-    google_on(&app, &admin, &acme, &op.issuer(), true).await;
+    let (op, app, admin, acme) = google_ready(true).await;
 
     let options = json_ok(
         app.get("/api/v1/providers/acme/login-options", None).await,
@@ -524,9 +530,7 @@ async fn keycloak_provisions_employees_by_mapped_roles_and_replaces_them_at_each
 
 #[tokio::test]
 async fn a_signing_key_rotation_is_picked_up_between_two_logins() {
-    let op = TestProvider::start();
-    let (app, _admin, [acme]) = TestApp::with_providers(["acme"]).await;
-    google_on(&app, &_admin, &acme, &op.issuer(), true).await;
+    let (op, app, _admin, _acme) = google_ready(true).await;
     json_ok(google_sign_in(&app, &op, "acme", "anna").await, 200).await;
     op.rotate_keys().await;
     json_ok(google_sign_in(&app, &op, "acme", "anna").await, 200).await;
@@ -953,9 +957,7 @@ async fn mount_crafted(server: &MockServer, issuer: &str, id_token: String) {
 
 #[tokio::test]
 async fn only_the_allowed_hosted_domains_sign_in() {
-    let op = TestProvider::start();
-    let (app, admin, [acme]) = TestApp::with_providers(["acme"]).await;
-    google_on(&app, &admin, &acme, &op.issuer(), true).await;
+    let (op, app, admin, acme) = google_ready(true).await;
     let path = format!("/api/v1/providers/{}/auth-methods", acme.id);
     let mut form = json_ok(app.get(&path, Some(&admin)).await, 200).await;
     form["google"]["settings"]["hosted_domains"] = json!(["corp.example"]);
@@ -978,9 +980,7 @@ async fn only_the_allowed_hosted_domains_sign_in() {
 
 #[tokio::test]
 async fn linking_is_finished_by_the_user_who_started_it_once_per_google_account() {
-    let op = TestProvider::start();
-    let (app, admin, [acme]) = TestApp::with_providers(["acme"]).await;
-    google_on(&app, &admin, &acme, &op.issuer(), false).await;
+    let (op, app, admin, acme) = google_ready(false).await;
     let (_, anna) = app
         .client_with_user(&admin, &acme.id, "anna@example.com")
         .await;
