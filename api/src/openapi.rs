@@ -73,6 +73,7 @@ impl Modify for Security {
         (name = "sms-gateways", description = "SMS gateways, their failover order and health"),
         (name = "modules", description = "Optional modules, installed by an administrator"),
         (name = "processors", description = "The register of processors and the transfer rule"),
+        (name = "staff-identity-providers", description = "Keycloak realms (OpenID Connect) that sign employees in, and their role mapping"),
     )
 )]
 struct Base;

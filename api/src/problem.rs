@@ -95,6 +95,12 @@ pub enum ApiError {
     /// An SMS gateway did not take a message; the detail is safe (a status, a timeout).
     #[error("the SMS gateway failed: {0}")]
     GatewayFailed(String),
+    /// An OpenID Connect provider failed or answered something unusable (502).
+    #[error("the identity provider failed: {0}")]
+    IdentityProviderFailed(&'static str),
+    /// An OpenID Connect provider did not answer within the configured timeout (504).
+    #[error("the identity provider did not answer in time")]
+    IdentityProviderTimeout,
     /// Anything unexpected; the cause is logged, never shown.
     #[error("internal error")]
     Internal(String),
@@ -123,6 +129,8 @@ impl ApiError {
             ApiError::PreconditionFailed => "precondition_failed",
             ApiError::Unavailable => "unavailable",
             ApiError::GatewayFailed(_) => "sms_gateway_failed",
+            ApiError::IdentityProviderFailed(_) => "identity_provider_failed",
+            ApiError::IdentityProviderTimeout => "identity_provider_timeout",
             ApiError::Internal(_) => "internal",
         }
     }
@@ -149,6 +157,8 @@ impl ApiError {
             ApiError::PreconditionFailed => "Precondition failed",
             ApiError::Unavailable => "Service unavailable",
             ApiError::GatewayFailed(_) => "SMS gateway failed",
+            ApiError::IdentityProviderFailed(_) => "Identity provider failed",
+            ApiError::IdentityProviderTimeout => "Identity provider timed out",
             ApiError::Internal(_) => "Internal error",
         }
     }
@@ -352,7 +362,10 @@ impl ResponseError for ApiError {
             | ApiError::ModuleNotInstalled(_) => StatusCode::CONFLICT,
             ApiError::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
             ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
-            ApiError::GatewayFailed(_) => StatusCode::BAD_GATEWAY,
+            ApiError::GatewayFailed(_) | ApiError::IdentityProviderFailed(_) => {
+                StatusCode::BAD_GATEWAY
+            }
+            ApiError::IdentityProviderTimeout => StatusCode::GATEWAY_TIMEOUT,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

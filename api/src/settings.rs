@@ -40,6 +40,10 @@ pub struct Settings {
     pub sms_connect_timeout: Duration,
     /// A whole request to an SMS gateway may take this long before the next one is tried.
     pub sms_timeout: Duration,
+    /// Connecting to an OpenID Connect provider may take this long (502 after it).
+    pub oidc_connect_timeout: Duration,
+    /// A whole request to an OpenID Connect provider may take this long (504 after it).
+    pub oidc_timeout: Duration,
     /// The longest a one-time login key may be valid (`TEMPORARY_KEY_TTL`, `issue-key --ttl`).
     pub temporary_key_max_ttl: Duration,
     /// Browser origins (`https://app.example.com`) allowed to call the API; empty: no CORS.
@@ -76,6 +80,8 @@ pub const REFRESH_REUSE_GRACES: RangeInclusive<Duration> =
     Duration::from_secs(0)..=Duration::from_secs(60);
 /// A gateway that takes longer than a minute to answer is down for a sign-in's purposes.
 pub const SMS_TIMEOUTS: RangeInclusive<Duration> = Duration::from_secs(1)..=Duration::from_secs(60);
+/// The same bounds for an OpenID Connect provider: a sign-in waits for it.
+pub const OIDC_TIMEOUTS: RangeInclusive<Duration> = SMS_TIMEOUTS;
 pub const SHUTDOWN_TIMEOUTS: RangeInclusive<Duration> =
     Duration::from_secs(1)..=Duration::from_secs(3600);
 
@@ -163,6 +169,8 @@ impl Default for Settings {
             employee_auth_log_retention_days: 180,
             sms_connect_timeout: Duration::from_secs(3),
             sms_timeout: Duration::from_secs(10),
+            oidc_connect_timeout: Duration::from_secs(3),
+            oidc_timeout: Duration::from_secs(10),
             temporary_key_max_ttl: DEFAULT_TEMPORARY_KEY_MAX_TTL,
             cors_allowed_origins: Vec::new(),
             metrics_token: None,
@@ -300,6 +308,12 @@ impl Settings {
         }
         if let Some(d) = bounded("SMS_TIMEOUT", SMS_TIMEOUTS)? {
             s.sms_timeout = d;
+        }
+        if let Some(d) = bounded("OIDC_CONNECT_TIMEOUT", OIDC_TIMEOUTS)? {
+            s.oidc_connect_timeout = d;
+        }
+        if let Some(d) = bounded("OIDC_TIMEOUT", OIDC_TIMEOUTS)? {
+            s.oidc_timeout = d;
         }
         if let Some(n) = number("WORKERS", WORKER_COUNTS)? {
             s.workers = usize::try_from(n)?;

@@ -18,6 +18,7 @@ use crate::jobs::{
     ThrottlePurge,
 };
 use crate::middleware::{cors, request_metrics, security_headers};
+use crate::outside::oidc_http::HttpIdentityProvider;
 use crate::outside::sms::SmsGateway;
 use crate::outside::sms_gateways::GatewaySms;
 use crate::passwords::PasswordHasherPool;
@@ -203,6 +204,17 @@ pub async fn build_state(
         )
         .context("building the SMS gateways' HTTP client")?,
     );
+    let oidc = match outside.oidc {
+        Some(oidc) => oidc,
+        None => Arc::new(
+            HttpIdentityProvider::new(
+                settings.oidc_connect_timeout,
+                settings.oidc_timeout,
+                outside.clock.clone(),
+            )
+            .context("building the OpenID Connect HTTP client")?,
+        ),
+    };
     let sms = outside
         .sms
         .unwrap_or_else(|| sms_gateways.clone() as Arc<dyn SmsGateway>);
@@ -214,7 +226,7 @@ pub async fn build_state(
         clock: outside.clock,
         sms,
         sms_gateways,
-        oidc: outside.oidc,
+        oidc,
         jobs,
     }))
 }

@@ -6,7 +6,7 @@ use persistence::Store;
 
 use crate::jobs::JobRunner;
 use crate::outside::clock::{Clock, SystemClock};
-use crate::outside::oidc::{IdentityProviderClient, NoIdentityProvider};
+use crate::outside::oidc::IdentityProviderClient;
 use crate::outside::sms::SmsGateway;
 use crate::outside::sms_gateways::GatewaySms;
 use crate::passwords::PasswordHasherPool;
@@ -20,7 +20,8 @@ pub struct Outside {
     pub clock: Arc<dyn Clock>,
     /// `None`: the configured gateways (`GatewaySms`); tests may pass a double.
     pub sms: Option<Arc<dyn SmsGateway>>,
-    pub oidc: Arc<dyn IdentityProviderClient>,
+    /// `None`: the real OpenID Connect client (`HttpIdentityProvider`).
+    pub oidc: Option<Arc<dyn IdentityProviderClient>>,
 }
 
 impl Default for Outside {
@@ -28,7 +29,7 @@ impl Default for Outside {
         Self {
             clock: Arc::new(SystemClock),
             sms: None,
-            oidc: Arc::new(NoIdentityProvider),
+            oidc: None,
         }
     }
 }

@@ -24,8 +24,11 @@ impl ApiTokenScope {
 /// create credentials (one-time keys) or employees and their roles. A leaked script token
 /// must not mint a way in that outlives it; these need a signed-in session (and the
 /// session-only operations, new API tokens and passwords, need one anyway).
-pub const NOT_WITH_API_TOKENS: &[Permission] =
-    &[Permission::TemporaryKeysIssue, Permission::EmployeesWrite];
+pub const NOT_WITH_API_TOKENS: &[Permission] = &[
+    Permission::TemporaryKeysIssue,
+    Permission::EmployeesWrite,
+    Permission::IdentityProvidersWrite,
+];
 
 /// May an API token exercise `permission`?
 pub fn api_token_may(permission: Permission) -> bool {
@@ -59,7 +62,9 @@ mod tests {
         for permission in Permission::ALL {
             let expected = !matches!(
                 permission,
-                Permission::TemporaryKeysIssue | Permission::EmployeesWrite
+                Permission::TemporaryKeysIssue
+                    | Permission::EmployeesWrite
+                    | Permission::IdentityProvidersWrite
             );
             assert_eq!(api_token_may(*permission), expected, "{permission}");
         }

@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::ValidationErrors;
+use crate::oidc::GoogleSettings;
 use crate::provider::text_enum;
 
 text_enum!(
@@ -64,7 +65,7 @@ pub struct AuthMethods {
     pub password: MethodConfig<NoSettings>,
     pub temporary_key: MethodConfig<NoSettings>,
     pub phone: MethodConfig<NoSettings>,
-    pub google: MethodConfig<NoSettings>,
+    pub google: MethodConfig<GoogleSettings>,
     pub keycloak: MethodConfig<NoSettings>,
     pub api_token: MethodConfig<NoSettings>,
     pub authinfo: MethodConfig<NoSettings>,
@@ -113,7 +114,7 @@ impl AuthMethods {
     }
 
     /// Registration through a method that only signs people in is refused, rather than
-    /// stored and ignored.
+    /// stored and ignored; a method that needs settings cannot be on without them.
     pub fn validate(&self) -> Result<(), ValidationErrors> {
         let mut errors = ValidationErrors::new();
         for method in AuthMethod::ALL {
@@ -124,6 +125,10 @@ impl AuthMethods {
                 );
             }
         }
+        let google_on = self.google.login || self.google.registration;
+        self.google
+            .settings
+            .validate("/google/settings", google_on, &mut errors);
         errors.into_result()
     }
 }

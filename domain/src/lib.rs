@@ -11,6 +11,7 @@ pub mod error;
 pub mod gdpr;
 pub mod identifier;
 pub mod model;
+pub mod oidc;
 pub mod password;
 pub mod permission;
 pub mod phone;

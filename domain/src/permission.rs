@@ -26,6 +26,8 @@ text_enum!(
         ClientsExportData = "clients:export_data",
         ProcessorsRead = "processors:read",
         ProcessorsWrite = "processors:write",
+        IdentityProvidersRead = "identity_providers:read",
+        IdentityProvidersWrite = "identity_providers:write",
     }
 );
 

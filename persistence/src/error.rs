@@ -142,6 +142,54 @@ const UNIQUE_RULES: &[UniqueRule] = &[
         "/phone",
     ),
     rule("phone_codes_pkey", "phone_codes", &["id"], "/id"),
+    rule(
+        "staff_identity_providers_pkey",
+        "staff_identity_providers",
+        &["id"],
+        "/id",
+    ),
+    rule(
+        "staff_identity_providers_issuer_client_id_key",
+        "staff_identity_providers",
+        &["issuer", "client_id"],
+        "/client_id",
+    ),
+    rule(
+        "oidc_transactions_pkey",
+        "oidc_transactions",
+        &["id"],
+        "/id",
+    ),
+    rule(
+        "oidc_transactions_state_hash_key",
+        "oidc_transactions",
+        &["state_hash"],
+        "/state",
+    ),
+    rule(
+        "user_identity_links_pkey",
+        "user_identity_links",
+        &["id"],
+        "/id",
+    ),
+    rule(
+        "user_identity_links_provider_id_issuer_subject_key",
+        "user_identity_links",
+        &["provider_id", "issuer", "subject"],
+        "/subject",
+    ),
+    rule(
+        "employee_identity_links_pkey",
+        "employee_identity_links",
+        &["id"],
+        "/id",
+    ),
+    rule(
+        "employee_identity_links_issuer_subject_key",
+        "employee_identity_links",
+        &["issuer", "subject"],
+        "/subject",
+    ),
 ];
 
 const SQLITE_UNIQUE_PREFIX: &str = "UNIQUE constraint failed: ";

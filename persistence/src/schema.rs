@@ -247,6 +247,63 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    staff_identity_providers (id) {
+        id -> Text,
+        name -> Text,
+        issuer -> Text,
+        client_id -> Text,
+        client_secret -> Text,
+        redirect_uris -> Text,
+        role_mappings -> Text,
+        enabled -> Bool,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    oidc_transactions (id) {
+        id -> Text,
+        state_hash -> Text,
+        kind -> Text,
+        provider_id -> Nullable<Text>,
+        staff_idp_id -> Nullable<Text>,
+        user_id -> Nullable<Text>,
+        issuer -> Text,
+        redirect_uri -> Text,
+        nonce -> Text,
+        pkce_verifier -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    user_identity_links (id) {
+        id -> Text,
+        provider_id -> Text,
+        user_id -> Text,
+        issuer -> Text,
+        subject -> Text,
+        email -> Nullable<Text>,
+        created_at -> Timestamp,
+        last_used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    employee_identity_links (id) {
+        id -> Text,
+        employee_id -> Text,
+        staff_idp_id -> Text,
+        issuer -> Text,
+        subject -> Text,
+        created_at -> Timestamp,
+        last_used_at -> Nullable<Timestamp>,
+    }
+}
+
 diesel::joinable!(clients -> providers (provider_id));
 diesel::joinable!(users -> clients (client_id));
 diesel::joinable!(employee_roles -> employees (employee_id));
@@ -273,4 +330,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     client_clearings,
     processors,
     phone_codes,
+    staff_identity_providers,
+    oidc_transactions,
+    user_identity_links,
+    employee_identity_links,
 );

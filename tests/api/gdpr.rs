@@ -9,8 +9,9 @@ use diesel::prelude::*;
 use diesel::sql_types::{Nullable, Text};
 use persistence::connection::connect;
 use persistence::personal_data::COLUMNS;
-use persistence::{DatabaseUrl, DbConnection};
+use persistence::{DatabaseUrl, DbConnection, OidcTransactionRecord, UserLink};
 use serde_json::{Value, json};
+use uuid::Uuid;
 
 use crate::helpers::{Call, PASSWORD, TestApp, access, assert_problem, json_ok};
 
@@ -176,6 +177,53 @@ pub(crate) async fn fill(app: &TestApp, admin: &str, sms: &RecordingSmsGateway) 
     }
 }
 
+const GOOGLE_SUBJECT: &str = "google-subject-kimberly-4711";
+
+/// Kimberly's Google account linked, and a link being made (issue 8): the link's subject
+/// and the flow's state hash, nonce and verifier, which clearing must remove.
+fn link_google(app: &TestApp, user_id: &str) -> (String, String, String) {
+    let store = app.store();
+    let user = store.user(user_id.parse().unwrap()).unwrap();
+    let now = app.now();
+    store
+        .link_user(&UserLink {
+            id: Uuid::now_v7(),
+            provider_id: user.provider_id,
+            user_id: user.id,
+            issuer: "https://accounts.google.com".into(),
+            subject: GOOGLE_SUBJECT.into(),
+            email: Some(EMAIL.into()),
+            created_at: now,
+            last_used_at: None,
+        })
+        .unwrap();
+    let secrets = (
+        format!("statehash{}", Uuid::new_v4().simple()),
+        format!("nonce{}", Uuid::new_v4().simple()),
+        format!("verifier{}", Uuid::new_v4().simple()),
+    );
+    store
+        .insert_oidc_transaction(
+            &OidcTransactionRecord {
+                id: Uuid::now_v7().to_string(),
+                state_hash: secrets.0.clone(),
+                kind: "link_google".into(),
+                provider_id: Some(user.provider_id.to_string()),
+                staff_idp_id: None,
+                user_id: Some(user.id.to_string()),
+                issuer: "https://accounts.google.com".into(),
+                redirect_uri: "https://app.example/cb".into(),
+                nonce: secrets.1.clone(),
+                pkce_verifier: secrets.2.clone(),
+                created_at: now.naive_utc(),
+                expires_at: (now + chrono::Duration::minutes(10)).naive_utc(),
+            },
+            now,
+        )
+        .unwrap();
+    secrets
+}
+
 pub(crate) async fn install(app: &TestApp, admin: &str) {
     let installed = json_ok(
         app.put(
@@ -304,9 +352,27 @@ async fn clearing_a_client_leaves_no_personal_data_and_no_credential() {
     )
     .await;
 
+    let oidc = link_google(&app, &filled.anna_id);
+
     let needles = [
-        EMAIL, EMAIL2, NAME, NAME2, "Kimberly", "Oswald", PHONE, PHONE_K, PHONE_P, IP, IP2, UA,
-        UA2, TOKEN_NAME,
+        EMAIL,
+        EMAIL2,
+        NAME,
+        NAME2,
+        "Kimberly",
+        "Oswald",
+        PHONE,
+        PHONE_K,
+        PHONE_P,
+        IP,
+        IP2,
+        UA,
+        UA2,
+        TOKEN_NAME,
+        GOOGLE_SUBJECT,
+        oidc.0.as_str(),
+        oidc.1.as_str(),
+        oidc.2.as_str(),
     ];
     let before = dump(&app);
     for needle in needles {

@@ -236,6 +236,10 @@ async fn a_method_whose_processor_fails_the_rule_is_not_turned_on_until_a_mechan
     let mut on = methods.clone();
     on["google"]["login"] = json!(true);
     on["google"]["registration"] = json!(true);
+    // Google cannot be on without its client (issue 8).
+    on["google"]["settings"]["client_id"] = json!("client-id");
+    on["google"]["settings"]["client_secret"] = json!("client-secret");
+    on["google"]["settings"]["redirect_uris"] = json!(["https://app.example/cb"]);
 
     let refused = app
         .put(&methods_path(&acme.id), Some(&admin), on.clone())

@@ -53,6 +53,31 @@ pub enum Reason {
     PhoneVerified,
     /// A sensitive change (a verified number replaced) without a fresh first factor.
     ReauthenticationRequired,
+    /// OpenID Connect: the `state` is unknown, used, expired or of another flow.
+    InvalidState,
+    /// OpenID Connect: the redirect URI is not one the method allows.
+    RedirectUriNotAllowed,
+    /// OpenID Connect: `iss` of the response is not the flow's issuer (mix-up).
+    IssuerMismatch,
+    /// OpenID Connect: the identity provider could not be reached or failed.
+    IdpUnavailable,
+    IdpTimeout,
+    /// OpenID Connect: the identity provider refused the code.
+    CodeRefused,
+    /// OpenID Connect: the ID token failed validation.
+    InvalidIdToken,
+    /// OpenID Connect: the e-mail is not verified, and one is needed.
+    EmailNotVerified,
+    /// OpenID Connect: Google's hosted domain is not allowed.
+    HostedDomainNotAllowed,
+    /// OpenID Connect: no account is linked, and registration is off.
+    NotRegistered,
+    /// OpenID Connect: the e-mail belongs to an existing account, which is never taken over.
+    EmailTaken,
+    /// Keycloak: no role of the person maps to an employee role.
+    NoMappedRole,
+    /// An identity-provider account was linked to a signed-in user.
+    Linked,
 }
 
 impl Reason {
@@ -88,6 +113,19 @@ impl Reason {
             Reason::UnknownNumber => "unknown_number",
             Reason::PhoneVerified => "phone_verified",
             Reason::ReauthenticationRequired => "reauthentication_required",
+            Reason::InvalidState => "invalid_state",
+            Reason::RedirectUriNotAllowed => "redirect_uri_not_allowed",
+            Reason::IssuerMismatch => "issuer_mismatch",
+            Reason::IdpUnavailable => "identity_provider_unavailable",
+            Reason::IdpTimeout => "identity_provider_timeout",
+            Reason::CodeRefused => "code_refused",
+            Reason::InvalidIdToken => "invalid_id_token",
+            Reason::EmailNotVerified => "email_not_verified",
+            Reason::HostedDomainNotAllowed => "hosted_domain_not_allowed",
+            Reason::NotRegistered => "not_registered",
+            Reason::EmailTaken => "email_taken",
+            Reason::NoMappedRole => "no_mapped_role",
+            Reason::Linked => "linked",
         }
     }
 
@@ -98,7 +136,8 @@ impl Reason {
             | Reason::PasswordChanged
             | Reason::Logout
             | Reason::CodeSent
-            | Reason::PhoneVerified => "success",
+            | Reason::PhoneVerified
+            | Reason::Linked => "success",
             _ => "failure",
         }
     }

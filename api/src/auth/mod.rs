@@ -7,9 +7,10 @@
 //! - `throttle`: the failure budget every secret-checking path spends;
 //! - `session`: sessions and their tokens, refresh;
 //! - `outcome`: how a first factor ends (a session, or a second factor due);
-//! - `password`, `temporary_key`: the first factors;
 //! - `phone_code`: one-time SMS codes, for every purpose (a number's verification, phone
 //!   sign-in and registration, SMS as a second factor);
+//! - `password`, `temporary_key`, `oidc`: the first factors (phone sign-in lives in
+//!   `routes::phone`, on `phone_code`);
 //! - `credentials`: the `Authorization` header of a request, turned into a principal.
 //!
 //! `crate::extract` wraps `credentials` and `client_info` as extractors.
@@ -17,6 +18,7 @@
 pub mod client_info;
 pub mod credentials;
 pub mod log;
+pub mod oidc;
 pub mod outcome;
 pub mod password;
 pub mod phone_code;

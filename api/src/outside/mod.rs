@@ -4,6 +4,7 @@
 
 pub mod clock;
 pub mod oidc;
+pub mod oidc_http;
 pub mod sms;
 pub mod sms_gateways;
 

@@ -35,6 +35,9 @@ pub struct CodeExchange {
     pub client: OidcClientConfig,
     pub redirect_uri: String,
     pub code: String,
+    /// `iss` of the authorization response (RFC 9207), already compared with the issuer
+    /// when present; a provider that announces it must send it.
+    pub response_iss: Option<String>,
     pub nonce: String,
     pub pkce_verifier: String,
 }
@@ -60,8 +63,12 @@ pub enum OidcError {
     NotConfigured,
     #[error("the identity provider could not be reached")]
     Unavailable,
+    #[error("the identity provider did not answer in time")]
+    TimedOut,
     #[error("the identity provider's issuer does not match the configured one")]
     IssuerMismatch,
+    #[error("the authorization response lacks the `iss` its provider announces")]
+    MissingIssuer,
     #[error("the identity provider refused the code")]
     CodeRefused,
     #[error("the ID token is not valid: {0}")]
@@ -196,6 +203,7 @@ mod tests {
             client: config(),
             redirect_uri: "http://127.0.0.1/cb".into(),
             code: "c1".into(),
+            response_iss: None,
             nonce: "n1".into(),
             pkce_verifier: "v1".into(),
         };

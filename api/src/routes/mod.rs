@@ -17,6 +17,7 @@ pub mod data_export;
 pub mod employees;
 pub mod gdpr;
 pub mod me;
+pub mod oidc;
 pub mod params;
 pub mod phone;
 pub mod precondition;
@@ -43,6 +44,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     gdpr::configure(cfg);
     data_export::configure(cfg);
     processors::configure(cfg);
+    oidc::configure(cfg);
 }
 
 /// The OpenAPI parts of every route module.
@@ -62,6 +64,7 @@ pub fn documents() -> Vec<Document> {
         gdpr::document(),
         data_export::document(),
         processors::document(),
+        oidc::document(),
     ]
 }
 

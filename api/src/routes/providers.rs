@@ -5,6 +5,7 @@ use domain::auth_method::{AuthMethod, AuthMethods, MethodConfig, NoSettings};
 use domain::country::CountryCode;
 use domain::error::parse_name;
 use domain::model::Provider;
+use domain::oidc::{GOOGLE_ISSUER, GoogleSettings};
 use domain::policy::ProviderPolicies;
 use domain::policy::SmsSendLimits;
 use domain::provider::{ProviderSlug, ProviderStatus};
@@ -104,6 +105,93 @@ pub struct MethodSwitches {
     pub settings: EmptySettings,
 }
 
+/// Google's switches and its settings (an OpenID Connect client of the provider's own).
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GoogleSwitches {
+    pub registration: bool,
+    pub login: bool,
+    #[serde(default)]
+    pub settings: GoogleSettingsBody,
+}
+
+fn google_issuer() -> String {
+    GOOGLE_ISSUER.into()
+}
+
+/// Google's settings. Switching `google` on needs `client_id`, `client_secret` and a
+/// redirect URI (422 naming the missing one).
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GoogleSettingsBody {
+    /// Google's issuer unless a test or a private deployment points elsewhere; discovery
+    /// must name exactly this issuer.
+    #[serde(default = "google_issuer")]
+    #[schema(example = "https://accounts.google.com")]
+    pub issuer: String,
+    /// The OAuth client id from Google's console.
+    #[serde(default)]
+    pub client_id: Option<String>,
+    /// Write-only: never answered. Left out or `null` keeps the stored secret.
+    #[serde(default, skip_serializing)]
+    #[schema(write_only)]
+    pub client_secret: Option<String>,
+    /// Whether a secret is stored (read-only; ignored in a request).
+    #[serde(default)]
+    #[schema(read_only)]
+    pub client_secret_set: bool,
+    /// Google Workspace domains (`hd`) allowed to sign in; empty: any Google account.
+    #[serde(default)]
+    pub hosted_domains: Vec<String>,
+    /// The frontend's callback pages, compared exactly.
+    #[serde(default)]
+    pub redirect_uris: Vec<String>,
+}
+
+impl Default for GoogleSettingsBody {
+    fn default() -> Self {
+        Self {
+            issuer: google_issuer(),
+            client_id: None,
+            client_secret: None,
+            client_secret_set: false,
+            hosted_domains: Vec::new(),
+            redirect_uris: Vec::new(),
+        }
+    }
+}
+
+fn to_google(m: GoogleSwitches) -> MethodConfig<GoogleSettings> {
+    let s = m.settings;
+    MethodConfig {
+        registration: m.registration,
+        login: m.login,
+        settings: GoogleSettings {
+            issuer: s.issuer,
+            client_id: s.client_id,
+            client_secret: s.client_secret,
+            hosted_domains: s.hosted_domains,
+            redirect_uris: s.redirect_uris,
+        },
+    }
+}
+
+fn from_google(m: MethodConfig<GoogleSettings>) -> GoogleSwitches {
+    let s = m.settings;
+    GoogleSwitches {
+        registration: m.registration,
+        login: m.login,
+        settings: GoogleSettingsBody {
+            issuer: s.issuer,
+            client_id: s.client_id,
+            client_secret: None,
+            client_secret_set: s.client_secret.is_some(),
+            hosted_domains: s.hosted_domains,
+            redirect_uris: s.redirect_uris,
+        },
+    }
+}
+
 /// The "methods of registration and authorization" form of a provider.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -112,7 +200,7 @@ pub struct AuthMethodsBody {
     #[schema(value_type = LoginOnlySwitches)]
     pub temporary_key: MethodSwitches,
     pub phone: MethodSwitches,
-    pub google: MethodSwitches,
+    pub google: GoogleSwitches,
     #[schema(value_type = LoginOnlySwitches)]
     pub keycloak: MethodSwitches,
     #[schema(value_type = LoginOnlySwitches)]
@@ -143,7 +231,7 @@ impl From<AuthMethodsBody> for AuthMethods {
             password: to_config(b.password),
             temporary_key: to_config(b.temporary_key),
             phone: to_config(b.phone),
-            google: to_config(b.google),
+            google: to_google(b.google),
             keycloak: to_config(b.keycloak),
             api_token: to_config(b.api_token),
             authinfo: to_config(b.authinfo),
@@ -157,7 +245,7 @@ impl From<AuthMethods> for AuthMethodsBody {
             password: from_config(m.password),
             temporary_key: from_config(m.temporary_key),
             phone: from_config(m.phone),
-            google: from_config(m.google),
+            google: from_google(m.google),
             keycloak: from_config(m.keycloak),
             api_token: from_config(m.api_token),
             authinfo: from_config(m.authinfo),
@@ -500,7 +588,12 @@ pub async fn put_auth_methods(
     body: Json<AuthMethodsBody>,
 ) -> ApiResult<HttpResponse> {
     let provider = visible_provider(&state, &staff, &id).await?;
-    let methods = AuthMethods::from(body.into_inner());
+    let mut methods = AuthMethods::from(body.into_inner());
+    // The secret is write-only: a form read and sent back has none, and keeps the stored one.
+    if methods.google.settings.client_secret.is_none() {
+        methods.google.settings.client_secret =
+            provider.auth_methods.google.settings.client_secret.clone();
+    }
     methods.validate()?;
     let provider_id = provider.id;
     let (processors, gateways) = state
@@ -600,6 +693,9 @@ pub async fn get_login_options(
         return Err(ApiError::NotFound("provider"));
     }
     let methods = &provider.auth_methods;
+    // Google shows only with the settings it needs.
+    let configured =
+        |m: AuthMethod| m != AuthMethod::Google || methods.google.settings.is_complete();
     let names = |on: &dyn Fn(AuthMethod) -> bool| {
         AuthMethod::ALL
             .iter()
@@ -608,8 +704,8 @@ pub async fn get_login_options(
             .collect::<Vec<_>>()
     };
     Ok(web::Json(LoginOptions {
-        login: names(&|m| methods.login_enabled(m)),
-        registration: names(&|m| methods.registration_enabled(m)),
+        login: names(&|m| methods.login_enabled(m) && configured(m)),
+        registration: names(&|m| methods.registration_enabled(m) && configured(m)),
         password_min_length: domain::password::min_chars(
             provider.policies.mfa_required_for_everyone,
         ),

@@ -21,8 +21,8 @@ use super::sessions::revoke_everything;
 use crate::error::corrupt;
 use crate::rows::{naive, uuid};
 use crate::schema::{
-    api_tokens, auth_events, auth_throttle, client_clearings, clients, modules, phone_codes,
-    refresh_tokens, sessions, temporary_keys, users,
+    api_tokens, auth_events, auth_throttle, client_clearings, clients, modules, oidc_transactions,
+    phone_codes, refresh_tokens, sessions, temporary_keys, user_identity_links, users,
 };
 use crate::{DbConnection, StoreError};
 
@@ -49,10 +49,15 @@ pub const CLEARED_COLUMNS: &[(&str, &str)] = &[
     ("auth_throttle", "throttle_key"),
     ("auth_events", "ip"),
     ("auth_events", "user_agent"),
+    ("user_identity_links", "subject"),
+    ("user_identity_links", "email"),
+    ("oidc_transactions", "state_hash"),
+    ("oidc_transactions", "nonce"),
+    ("oidc_transactions", "pkce_verifier"),
 ];
 
 /// Tables that hold no client's data, only staff's.
-pub const NOT_A_CLIENTS_DATA: &[&str] = &["employees"];
+pub const NOT_A_CLIENTS_DATA: &[&str] = &["employees", "employee_identity_links"];
 
 /// Random bits shown as hex, for a credential column that must keep a unique value.
 fn random_hex() -> String {
@@ -440,6 +445,14 @@ fn apply_clearing(
     )
     .execute(conn)?;
     diesel::delete(phone_codes::table.filter(phone_codes::id.eq_any(&s.phone_code_ids)))
+        .execute(conn)?;
+    // Identity-provider accounts and links being made: the person can no longer sign in
+    // through them.
+    diesel::delete(
+        user_identity_links::table.filter(user_identity_links::user_id.eq_any(&s.user_ids)),
+    )
+    .execute(conn)?;
+    diesel::delete(oidc_transactions::table.filter(oidc_transactions::user_id.eq_any(&s.user_ids)))
         .execute(conn)?;
     Ok(())
 }

@@ -71,7 +71,7 @@ fn complete(conn: &mut DbConnection, row: EmployeeRow) -> Result<EmployeeCredent
     })
 }
 
-fn write_grants(conn: &mut DbConnection, employee: &Employee) -> Result<(), StoreError> {
+pub(super) fn write_grants(conn: &mut DbConnection, employee: &Employee) -> Result<(), StoreError> {
     let id = employee.id.to_string();
     diesel::delete(employee_roles::table.filter(employee_roles::employee_id.eq(&id)))
         .execute(conn)?;
