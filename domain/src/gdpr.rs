@@ -72,6 +72,15 @@ pub struct Deleted {
     pub refresh_tokens: u64,
     /// One-time keys, used or not (the unused ones are also counted as revoked).
     pub temporary_keys: u64,
+    /// TOTP secrets (reports stored before second factors existed read 0).
+    #[serde(default)]
+    pub totp_secrets: u64,
+    /// Recovery codes, used or not.
+    #[serde(default)]
+    pub recovery_codes: u64,
+    /// Sign-in challenges waiting for a second factor.
+    #[serde(default)]
+    pub mfa_challenges: u64,
 }
 
 /// Credentials that no longer work.

@@ -109,6 +109,7 @@ diesel::table! {
         last_seen_at -> Timestamp,
         expires_at -> Timestamp,
         revoked_at -> Nullable<Timestamp>,
+        amr -> Text,
     }
 }
 
@@ -223,6 +224,41 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    totp_factors (subject_kind, subject_id) {
+        subject_kind -> Text,
+        subject_id -> Text,
+        secret -> Text,
+        confirmed_at -> Nullable<Timestamp>,
+        last_used_step -> Nullable<BigInt>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    recovery_codes (code_hash) {
+        code_hash -> Text,
+        subject_kind -> Text,
+        subject_id -> Text,
+        created_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    mfa_challenges (id) {
+        id -> Text,
+        subject_kind -> Text,
+        subject_id -> Text,
+        provider_id -> Nullable<Text>,
+        method -> Text,
+        methods -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+    }
+}
+
 diesel::joinable!(clients -> providers (provider_id));
 diesel::joinable!(users -> clients (client_id));
 diesel::joinable!(employee_roles -> employees (employee_id));
@@ -248,4 +284,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     modules,
     client_clearings,
     processors,
+    totp_factors,
+    recovery_codes,
+    mfa_challenges,
 );

@@ -10,6 +10,7 @@ mod browsers;
 mod concurrency;
 mod contract;
 mod gdpr;
+mod mfa;
 mod operators;
 mod outage;
 mod processors;

@@ -31,6 +31,23 @@ pub enum Reason {
     Registered,
     PasswordChanged,
     Logout,
+    /// Second factors (`method` is `mfa`, `totp`, `recovery_code` or `sms`).
+    ChallengeIssued,
+    ChallengeUnknown,
+    ChallengeExpired,
+    ChallengeUsed,
+    FactorNotAvailable,
+    WrongCode,
+    CodeReplayed,
+    Enrolled,
+    Confirmed,
+    Removed,
+    Renewed,
+    /// Removing a factor from a session that is not fresh and without a password.
+    ReauthenticationRequired,
+    /// A session refused by the second-factor enforcement.
+    EnrollmentRequired,
+    SecondFactorMissing,
 }
 
 impl Reason {
@@ -52,12 +69,34 @@ impl Reason {
             Reason::Registered => "registered",
             Reason::PasswordChanged => "password_changed",
             Reason::Logout => "logout",
+            Reason::ChallengeIssued => "challenge_issued",
+            Reason::ChallengeUnknown => "challenge_unknown",
+            Reason::ChallengeExpired => "challenge_expired",
+            Reason::ChallengeUsed => "challenge_used",
+            Reason::FactorNotAvailable => "method_not_available",
+            Reason::WrongCode => "wrong_code",
+            Reason::CodeReplayed => "code_replayed",
+            Reason::Enrolled => "enrolled",
+            Reason::Confirmed => "confirmed",
+            Reason::Removed => "removed",
+            Reason::Renewed => "renewed",
+            Reason::ReauthenticationRequired => "reauthentication_required",
+            Reason::EnrollmentRequired => "mfa_enrollment_required",
+            Reason::SecondFactorMissing => "mfa_required",
         }
     }
 
     fn outcome(self) -> &'static str {
         match self {
-            Reason::Ok | Reason::Registered | Reason::PasswordChanged | Reason::Logout => "success",
+            Reason::Ok
+            | Reason::Registered
+            | Reason::PasswordChanged
+            | Reason::Logout
+            | Reason::ChallengeIssued
+            | Reason::Enrolled
+            | Reason::Confirmed
+            | Reason::Removed
+            | Reason::Renewed => "success",
             _ => "failure",
         }
     }
@@ -66,6 +105,8 @@ impl Reason {
 /// Methods that are not login methods of a provider but still go in the log.
 pub const REFRESH: &str = "refresh";
 pub const SESSION: &str = "session";
+/// A sign-in challenge, before the second factor is known.
+pub const MFA: &str = "mfa";
 
 pub struct Attempt<'a> {
     pub method: &'a str,

@@ -117,6 +117,12 @@ pub struct DeletedCounts {
     pub throttle_budgets: u64,
     pub refresh_tokens: u64,
     pub temporary_keys: u64,
+    /// TOTP factors (their secrets).
+    pub totp_secrets: u64,
+    /// Recovery codes, used or not.
+    pub recovery_codes: u64,
+    /// Sign-ins that waited for a second factor.
+    pub mfa_challenges: u64,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -180,6 +186,9 @@ impl From<ClearReport> for ClearReportResponse {
                 throttle_budgets: r.deleted.throttle_budgets,
                 refresh_tokens: r.deleted.refresh_tokens,
                 temporary_keys: r.deleted.temporary_keys,
+                totp_secrets: r.deleted.totp_secrets,
+                recovery_codes: r.deleted.recovery_codes,
+                mfa_challenges: r.deleted.mfa_challenges,
             },
             revoked: RevokedCounts {
                 sessions: r.revoked.sessions,

@@ -21,6 +21,7 @@ use super::responses::{
 };
 use super::schemas::{self, ApiTokenScopeName};
 use crate::auth::log::{Attempt, Reason, record};
+use crate::auth::second_factor::enrolled_factors;
 use crate::auth::throttle::{reserve, reset, throttle_key};
 use crate::extract::{Actor, ClientInfo, Credential, Json, Principal};
 use crate::passwords::Verified;
@@ -52,6 +53,16 @@ pub struct MeResponse {
     pub has_password: bool,
     /// How this request was authenticated: `access_token`, `api_token` or `authinfo`.
     pub credential: String,
+    /// How the session was authenticated (RFC 8176: `pwd`, `otp`, `sms`, `mfa`; `otk` for a
+    /// one-time key, `rcc` for a recovery code, `fed` for Google or Keycloak); empty for
+    /// API tokens and authinfo.
+    #[schema(example = json!(["pwd", "otp", "mfa"]))]
+    pub amr: Vec<String>,
+    /// The second factors enrolled: `totp`, `recovery_code` (while unused codes remain).
+    #[schema(value_type = Vec<schemas::SecondFactorName>)]
+    pub second_factors: Vec<String>,
+    /// Unused recovery codes.
+    pub recovery_codes_left: i64,
 }
 
 /// Who I am.
@@ -61,13 +72,20 @@ pub struct MeResponse {
         (status = 200, body = MeResponse),
         NeedsPermission,
     ))]
-pub async fn get_me(principal: Principal) -> web::Json<MeResponse> {
+pub async fn get_me(state: State, principal: Principal) -> ApiResult<web::Json<MeResponse>> {
+    let subject = principal.subject();
+    let factors = enrolled_factors(&state, subject).await?;
+    let recovery_codes_left = state
+        .db(move |store| Ok(store.recovery_codes_left(subject)?))
+        .await?;
+    let second_factors: Vec<String> = factors.iter().map(|f| f.as_str().to_owned()).collect();
+    let (amr, _) = super::mfa::session_amr(&principal);
     let credential = match principal.credential {
         Credential::AccessToken { .. } => "access_token",
         Credential::ApiToken { .. } => "api_token",
         Credential::Authinfo => "authinfo",
     };
-    web::Json(match principal.actor {
+    Ok(web::Json(match principal.actor {
         Actor::User(u) => MeResponse {
             kind: "user".into(),
             id: u.id,
@@ -80,6 +98,9 @@ pub async fn get_me(principal: Principal) -> web::Json<MeResponse> {
             providers: None,
             has_password: u.has_password,
             credential: credential.into(),
+            amr,
+            second_factors,
+            recovery_codes_left,
         },
         Actor::Employee(e) => MeResponse {
             kind: "employee".into(),
@@ -96,8 +117,11 @@ pub async fn get_me(principal: Principal) -> web::Json<MeResponse> {
             },
             has_password: e.has_password,
             credential: credential.into(),
+            amr,
+            second_factors,
+            recovery_codes_left,
         },
-    })
+    }))
 }
 
 /// Sensitive changes need a session: an API token or authinfo cannot mint more credentials.

@@ -15,6 +15,7 @@ pub mod clients;
 pub mod employees;
 pub mod gdpr;
 pub mod me;
+pub mod mfa;
 pub mod params;
 pub mod precondition;
 pub mod processors;
@@ -29,6 +30,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     system::configure(cfg);
     auth::configure(cfg);
     me::configure(cfg);
+    mfa::configure(cfg);
     providers::configure(cfg);
     clients::configure(cfg);
     users::configure(cfg);
@@ -45,6 +47,7 @@ pub fn documents() -> Vec<Document> {
         system::document(),
         auth::document(),
         me::document(),
+        mfa::document(),
         providers::document(),
         clients::document(),
         users::document(),

@@ -17,8 +17,8 @@ use super::sessions::revoke_everything;
 use crate::error::corrupt;
 use crate::rows::{naive, uuid};
 use crate::schema::{
-    api_tokens, auth_events, auth_throttle, client_clearings, clients, modules, refresh_tokens,
-    sessions, temporary_keys, users,
+    api_tokens, auth_events, auth_throttle, client_clearings, clients, mfa_challenges, modules,
+    recovery_codes, refresh_tokens, sessions, temporary_keys, totp_factors, users,
 };
 use crate::{DbConnection, StoreError};
 
@@ -40,6 +40,9 @@ pub const CLEARED_COLUMNS: &[(&str, &str)] = &[
     ("auth_throttle", "throttle_key"),
     ("auth_events", "ip"),
     ("auth_events", "user_agent"),
+    ("totp_factors", "secret"),
+    ("recovery_codes", "code_hash"),
+    ("mfa_challenges", "id"),
 ];
 
 /// Tables that hold no client's data, only staff's.
@@ -282,6 +285,27 @@ fn count_clearing(
             .get_result(conn)?,
     );
     report.deleted.temporary_keys = count(keys_of().count().get_result(conn)?);
+    report.deleted.totp_secrets = count(
+        totp_factors::table
+            .filter(totp_factors::subject_kind.eq(USER))
+            .filter(totp_factors::subject_id.eq_any(ids))
+            .count()
+            .get_result(conn)?,
+    );
+    report.deleted.recovery_codes = count(
+        recovery_codes::table
+            .filter(recovery_codes::subject_kind.eq(USER))
+            .filter(recovery_codes::subject_id.eq_any(ids))
+            .count()
+            .get_result(conn)?,
+    );
+    report.deleted.mfa_challenges = count(
+        mfa_challenges::table
+            .filter(mfa_challenges::subject_kind.eq(USER))
+            .filter(mfa_challenges::subject_id.eq_any(ids))
+            .count()
+            .get_result(conn)?,
+    );
     report.revoked.sessions = count(
         sessions_of()
             .filter(sessions::revoked_at.is_null())
@@ -379,6 +403,7 @@ fn apply_clearing(
             .filter(temporary_keys::subject_id.eq_any(&s.user_ids)),
     )
     .execute(conn)?;
+    super::second_factors::delete_second_factors(conn, USER, &s.user_ids)?;
     diesel::update(
         auth_events::table
             .filter(auth_events::subject_kind.eq(USER))

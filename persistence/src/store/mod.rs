@@ -15,6 +15,7 @@ mod jobs;
 mod keys;
 mod processors;
 mod providers;
+mod second_factors;
 mod sessions;
 mod sms_gateways;
 mod throttle;
@@ -25,6 +26,7 @@ pub use auth_events::AuthEventFilter;
 pub use clearing::{CLEARED_COLUMNS, NOT_A_CLIENTS_DATA};
 pub use employees::EmployeeCredentials;
 pub use keys::*;
+pub use second_factors::{ChallengeRecord, TotpFactor, VerifyChallenge};
 pub use sessions::RefreshOutcome;
 pub use users::UserCredentials;
 
