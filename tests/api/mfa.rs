@@ -48,6 +48,26 @@ fn claims(token: &str) -> Value {
     serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap()
 }
 
+/// Creates an employee from `body` and signs them in with a key, without a second factor:
+/// (id, token).
+async fn employee_by_key(app: &TestApp, admin: &str, body: Value) -> (String, String) {
+    let created = json_ok(app.post("/api/v1/employees", Some(admin), body).await, 201).await;
+    let id = created["id"].as_str().unwrap().to_owned();
+    let token = app.sign_in_by_key(admin, &format!("employees/{id}")).await;
+    (id, token)
+}
+
+/// New recovery codes for whoever `token` signs in.
+async fn renew_codes(app: &TestApp, token: &str) -> Vec<String> {
+    let renewed = json_ok(
+        app.request(&Call::new(Method::POST, RECOVERY), Some(token))
+            .await,
+        201,
+    )
+    .await;
+    serde_json::from_value(renewed["codes"].clone()).unwrap()
+}
+
 /// An app with provider `acme`, a registered user with TOTP: (app, admin, user token, secret).
 async fn user_with_totp() -> (TestApp, String, String, String) {
     let (app, admin, _) = TestApp::with_providers(["acme"]).await;
@@ -214,13 +234,7 @@ async fn fifty_parallel_verifies_of_one_challenge_one_wins() {
 #[tokio::test]
 async fn recovery_codes_work_once_and_die_when_renewed() {
     let (app, _admin, token, _secret) = user_with_totp().await;
-    let first = json_ok(
-        app.request(&Call::new(Method::POST, RECOVERY), Some(&token))
-            .await,
-        201,
-    )
-    .await;
-    let codes: Vec<String> = serde_json::from_value(first["codes"].clone()).unwrap();
+    let codes = renew_codes(&app, &token).await;
     assert_eq!(codes.len(), 10);
     let me = json_ok(app.get("/api/v1/me", Some(&token)).await, 200).await;
     assert_eq!(me["recovery_codes_left"], 10);
@@ -239,13 +253,7 @@ async fn recovery_codes_work_once_and_die_when_renewed() {
     let not_a_code = verify(&app, &c, "recovery_code", "hello").await;
     assert_problem(not_a_code, 401, "invalid_credentials").await;
 
-    let renewed = json_ok(
-        app.request(&Call::new(Method::POST, RECOVERY), Some(&token))
-            .await,
-        201,
-    )
-    .await;
-    let new_codes: Vec<String> = serde_json::from_value(renewed["codes"].clone()).unwrap();
+    let new_codes = renew_codes(&app, &token).await;
     assert!(new_codes.iter().all(|c| !codes.contains(c)));
     let old = verify(&app, &c, "recovery_code", &codes[1]).await;
     assert_problem(old, 401, "invalid_credentials").await;
@@ -290,6 +298,26 @@ async fn wrong_codes_spend_the_shared_failure_budget() {
 }
 
 #[tokio::test]
+async fn authinfo_does_not_bypass_an_enrolled_factor() {
+    let (app, admin, _token, _secret) = user_with_totp().await;
+    let providers = json_ok(app.get("/api/v1/providers", Some(&admin)).await, 200).await;
+    let acme = providers["items"][0]["id"].as_str().unwrap().to_owned();
+    let methods = format!("/api/v1/providers/{acme}/auth-methods");
+    app.update(&admin, &methods, |m| m["authinfo"]["login"] = json!(true))
+        .await;
+    let basic = base64::engine::general_purpose::STANDARD
+        .encode(format!("acme/anna@example.com:{PASSWORD}"));
+    let answer = app
+        .client
+        .get(app.url("/api/v1/me"))
+        .header("authorization", format!("Basic {basic}"))
+        .send()
+        .await
+        .unwrap();
+    assert_problem(answer, 403, "mfa_required").await;
+}
+
+#[tokio::test]
 async fn removing_totp_needs_a_fresh_session() {
     let (app, admin, token, _secret) = user_with_totp().await;
     app.advance(Duration::minutes(11));
@@ -328,18 +356,9 @@ async fn removing_totp_needs_a_fresh_session() {
 async fn admins_without_a_second_factor_may_only_enroll_one() {
     let app = spawn_app().await;
     let admin = app.admin_token().await;
-    let created = json_ok(
-        app.post(
-            "/api/v1/employees",
-            Some(&admin),
-            json!({ "login": "ops", "name": "Ops", "roles": ["admin"] }),
-        )
-        .await,
-        201,
-    )
-    .await;
-    let ops_path = format!("employees/{}", created["id"].as_str().unwrap());
-    let ops = app.sign_in_by_key(&admin, &ops_path).await;
+    let body = json!({ "login": "ops", "name": "Ops", "roles": ["admin"] });
+    let (ops_id, ops) = employee_by_key(&app, &admin, body).await;
+    let ops_path = format!("employees/{ops_id}");
     let closed = [
         Call::get("/api/v1/providers"),
         Call::get("/api/v1/employees"),
@@ -355,7 +374,7 @@ async fn admins_without_a_second_factor_may_only_enroll_one() {
     assert_eq!(me["amr"], json!(["otk"]));
 
     // Enrolling proves the factor for this session: everything opens.
-    app.enroll_totp(&ops).await;
+    let secret = app.enroll_totp(&ops).await;
     json_ok(app.get("/api/v1/providers", Some(&ops)).await, 200).await;
 
     // A one-time key starts a session without the factor: admin routes refuse it.
@@ -365,20 +384,10 @@ async fn admins_without_a_second_factor_may_only_enroll_one() {
     json_ok(app.get("/api/v1/me", Some(&recovered)).await, 200).await;
 
     // A password sign-in goes through the challenge and gets a full session.
-    let secret = {
-        // Give ops a password from the full session, then sign in with it.
-        let body = json!({ "new_password": PASSWORD });
-        let answer = app.post("/api/v1/me/password", Some(&ops), body).await;
-        assert_eq!(answer.status(), 204);
-        app.state
-            .store
-            .totp_factor(domain::model::Subject::employee(
-                created["id"].as_str().unwrap().parse().unwrap(),
-            ))
-            .unwrap()
-            .unwrap()
-            .secret
-    };
+    // Give ops a password from the full session, then sign in with it.
+    let body = json!({ "new_password": PASSWORD });
+    let answer = app.post("/api/v1/me/password", Some(&ops), body).await;
+    assert_eq!(answer.status(), 204);
     app.advance(Duration::seconds(30));
     align_to_step(&app);
     let login = Call::post(LOGIN, json!({ "login": "ops", "password": PASSWORD }));
@@ -399,23 +408,18 @@ async fn admins_without_a_second_factor_may_only_enroll_one() {
 async fn the_policy_decides_who_needs_a_second_factor() {
     let (app, admin, [acme]) = TestApp::with_providers(["acme"]).await;
     let policies = format!("/api/v1/providers/{}/policies", acme.id);
-    let key_for = |body: Value| {
-        let app = &app;
-        let admin = admin.clone();
-        async move {
-            let created =
-                json_ok(app.post("/api/v1/employees", Some(&admin), body).await, 201).await;
-            let path = format!("employees/{}", created["id"].as_str().unwrap());
-            app.sign_in_by_key(&admin, &path).await
-        }
-    };
     // Billing holds no admin permission: never asked.
-    let billing = key_for(json!({ "login": "bill", "name": "Bill", "roles": ["billing"] })).await;
+    let (_, billing) = employee_by_key(
+        &app,
+        &admin,
+        json!({ "login": "bill", "name": "Bill", "roles": ["billing"] }),
+    )
+    .await;
     json_ok(app.get("/api/v1/providers", Some(&billing)).await, 200).await;
     // An admin limited to acme follows acme's policy: on by default, then off.
     let limited =
         json!({ "login": "lim", "name": "Lim", "roles": ["admin"], "providers": [acme.id] });
-    let lim = key_for(limited).await;
+    let (_, lim) = employee_by_key(&app, &admin, limited).await;
     let call = Call::get(&policies);
     app.assert_problems(Some(&lim), 403, "mfa_enrollment_required", [&call])
         .await;
@@ -510,12 +514,7 @@ async fn bad_inputs_are_problems() {
 #[tokio::test]
 async fn every_step_is_in_the_auth_log() {
     let (app, admin, token, _secret) = user_with_totp().await;
-    json_ok(
-        app.request(&Call::new(Method::POST, RECOVERY), Some(&token))
-            .await,
-        201,
-    )
-    .await;
+    renew_codes(&app, &token).await;
     let login = login_call("acme", "anna@example.com");
     let c = challenge(&app, &login).await;
     assert_eq!(verify(&app, &c, "totp", "000000").await.status(), 401);

@@ -79,7 +79,7 @@ pub async fn get_me(state: State, principal: Principal) -> ApiResult<web::Json<M
         .db(move |store| Ok(store.recovery_codes_left(subject)?))
         .await?;
     let second_factors: Vec<String> = factors.iter().map(|f| f.as_str().to_owned()).collect();
-    let (amr, _) = super::mfa::session_amr(&principal);
+    let amr = super::mfa::session_amr(&principal);
     let credential = match principal.credential {
         Credential::AccessToken { .. } => "access_token",
         Credential::ApiToken { .. } => "api_token",

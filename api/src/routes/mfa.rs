@@ -2,7 +2,7 @@
 //! second step of a sign-in (`/auth/mfa/verify`).
 
 use actix_web::{HttpResponse, web};
-use domain::mfa::{FRESH_SESSION_SECONDS, proves_second_factor, with_second_factor};
+use domain::mfa::{FRESH_SESSION_SECONDS, with_second_factor};
 use domain::secret::hash_secret;
 use domain::sign_in::SecondFactor;
 use serde::{Deserialize, Serialize};
@@ -298,11 +298,11 @@ pub async fn verify_mfa(
     ))
 }
 
-/// Whether a session shows a second factor; for `/me`.
-pub fn session_amr(principal: &Principal) -> (Vec<String>, bool) {
+/// How the request's session was authenticated; empty for API tokens and authinfo.
+pub fn session_amr(principal: &Principal) -> Vec<String> {
     match &principal.credential {
-        Credential::AccessToken { amr, .. } => (amr.clone(), proves_second_factor(amr)),
-        _ => (Vec::new(), false),
+        Credential::AccessToken { amr, .. } => amr.clone(),
+        _ => Vec::new(),
     }
 }
 
