@@ -93,7 +93,9 @@ pub async fn finish_sign_in(
         SignInStep::SecondFactor(methods) => {
             let now = state.now();
             let challenge = ChallengeRecord {
-                id: Uuid::now_v7(),
+                // Random (122 bits), not time-ordered: the id stands for a proven first
+                // factor, so it must not be guessable.
+                id: Uuid::new_v4(),
                 subject: first.subject,
                 provider_id: first.provider_id,
                 method: first.method.as_str().to_owned(),

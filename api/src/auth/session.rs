@@ -38,7 +38,7 @@ pub fn to_chrono(d: std::time::Duration) -> Duration {
 
 /// Starts a session and answers its first tokens. Only `outcome` and registration call
 /// this: a sign-in reaches a session through `outcome::finish_sign_in` (or, with a second
-/// factor, `outcome::finish_challenge`). `amr` says how it was authenticated.
+/// factor, `outcome::verify_challenge`). `amr` says how it was authenticated.
 pub(super) async fn start_session(
     state: &AppState,
     subject: Subject,

@@ -16,9 +16,7 @@ use uuid::Uuid;
 
 use super::params::parse_id;
 use super::resource;
-use super::responses::{
-    Invalid, NeedsCredentials, NeedsPermission, NotFound, NotJson, PROBLEM_JSON,
-};
+use super::responses::{Invalid, NeedsPermission, NotFound, NotJson, PROBLEM_JSON};
 use super::schemas::{self, ApiTokenScopeName};
 use crate::auth::log::{Attempt, Reason, record};
 use crate::auth::second_factor::enrolled_factors;
@@ -254,7 +252,7 @@ pub struct SessionList {
     security(("bearer" = []), ("api_token" = [])),
     responses(
         (status = 200, body = SessionList),
-        NeedsCredentials,
+        NeedsPermission,
     ))]
 pub async fn list_sessions(
     state: State,
@@ -295,7 +293,7 @@ pub struct RevokedSessions {
     security(("bearer" = []), ("api_token" = [])),
     responses(
         (status = 200, body = RevokedSessions),
-        NeedsCredentials,
+        NeedsPermission,
     ))]
 pub async fn delete_other_sessions(
     state: State,
@@ -314,7 +312,7 @@ pub async fn delete_other_sessions(
     params(("id" = Uuid, Path)), security(("bearer" = []), ("api_token" = [])),
     responses(
         (status = 204, description = "Revoked"),
-        NeedsCredentials, NotFound,
+        NeedsPermission, NotFound,
     ))]
 pub async fn delete_session(
     state: State,
@@ -390,7 +388,7 @@ fn token_response(t: persistence::ApiTokenRecord) -> ApiTokenResponse {
     security(("bearer" = []), ("api_token" = [])),
     responses(
         (status = 200, body = ApiTokenList),
-        NeedsCredentials,
+        NeedsPermission,
     ))]
 pub async fn list_api_tokens(
     state: State,
@@ -490,7 +488,7 @@ pub async fn create_api_token(
     params(("id" = Uuid, Path)), security(("bearer" = []), ("api_token" = [])),
     responses(
         (status = 204, description = "Revoked"),
-        NeedsCredentials, NotFound,
+        NeedsPermission, NotFound,
     ))]
 pub async fn delete_api_token(
     state: State,
