@@ -372,6 +372,7 @@ async fn admins_without_a_second_factor_may_only_enroll_one() {
         .await;
     let me = json_ok(app.get("/api/v1/me", Some(&ops)).await, 200).await;
     assert_eq!(me["amr"], json!(["otk"]));
+    assert_eq!(me["session_access"], "mfa_enrollment_required");
 
     // Enrolling proves the factor for this session: everything opens.
     let secret = app.enroll_totp(&ops).await;
@@ -381,7 +382,8 @@ async fn admins_without_a_second_factor_may_only_enroll_one() {
     let recovered = app.sign_in_by_key(&admin, &ops_path).await;
     app.assert_problems(Some(&recovered), 403, "mfa_required", &closed)
         .await;
-    json_ok(app.get("/api/v1/me", Some(&recovered)).await, 200).await;
+    let me = json_ok(app.get("/api/v1/me", Some(&recovered)).await, 200).await;
+    assert_eq!(me["session_access"], "mfa_required");
 
     // A password sign-in goes through the challenge and gets a full session.
     // Give ops a password from the full session, then sign in with it.
@@ -402,6 +404,8 @@ async fn admins_without_a_second_factor_may_only_enroll_one() {
         200,
     )
     .await;
+    let me = json_ok(app.get("/api/v1/me", Some(access(&tokens))).await, 200).await;
+    assert_eq!(me["session_access"], "full");
 }
 
 #[tokio::test]

@@ -19,13 +19,14 @@ use super::resource;
 use super::responses::{Invalid, NeedsPermission, NotFound, NotJson, PROBLEM_JSON};
 use super::schemas::{self, ApiTokenScopeName};
 use crate::auth::log::{Attempt, Reason, record};
-use crate::auth::second_factor::enrolled_factors;
+use crate::auth::second_factor::{access_of, enrolled_factors};
 use crate::auth::throttle::{reserve, reset, throttle_key};
 use crate::extract::{Actor, ClientInfo, Credential, Json, Principal};
 use crate::passwords::Verified;
 use crate::problem::{ApiError, ApiResult, Problem};
 use crate::secrets::new_secret;
 use crate::state::State;
+use domain::mfa::SessionAccess;
 
 /// Most API tokens one person may hold.
 const MAX_API_TOKENS: usize = 50;
@@ -61,6 +62,11 @@ pub struct MeResponse {
     pub second_factors: Vec<String>,
     /// Unused recovery codes.
     pub recovery_codes_left: i64,
+    /// What the second-factor rules allow this session: `full`; `mfa_enrollment_required`
+    /// (enroll a factor at `/api/v1/me/totp` first); `mfa_required` (sign in again with the
+    /// factor). The last two are the codes other routes answer with 403.
+    #[schema(example = "full")]
+    pub session_access: &'static str,
 }
 
 /// Who I am.
@@ -78,6 +84,11 @@ pub async fn get_me(state: State, principal: Principal) -> ApiResult<web::Json<M
         .await?;
     let second_factors: Vec<String> = factors.iter().map(|f| f.as_str().to_owned()).collect();
     let amr = super::mfa::session_amr(&principal);
+    let session_access = match access_of(&state, &principal).await? {
+        SessionAccess::Full => "full",
+        SessionAccess::EnrollmentOnly => ApiError::MfaEnrollmentRequired.code(),
+        SessionAccess::SecondFactorMissing => ApiError::MfaRequired.code(),
+    };
     let credential = match principal.credential {
         Credential::AccessToken { .. } => "access_token",
         Credential::ApiToken { .. } => "api_token",
@@ -99,6 +110,7 @@ pub async fn get_me(state: State, principal: Principal) -> ApiResult<web::Json<M
             amr,
             second_factors,
             recovery_codes_left,
+            session_access,
         },
         Actor::Employee(e) => MeResponse {
             kind: "employee".into(),
@@ -118,6 +130,7 @@ pub async fn get_me(state: State, principal: Principal) -> ApiResult<web::Json<M
             amr,
             second_factors,
             recovery_codes_left,
+            session_access,
         },
     }))
 }
