@@ -150,10 +150,9 @@ async fn totp_enrollment_windows_replays_and_amr() {
         json!(["pwd", "otp", "mfa"])
     );
 
-    // A minute later: two steps back is outside the window, one step back was used
-    // (older than the last used), now's works.
+    // Exactly two steps later (still 5 s into a step): two steps back is outside the
+    // window, one step back was used, two ahead is outside; now's works.
     app.advance(Duration::seconds(60));
-    align_to_step(&app);
     let c = challenge(&app, &login).await;
     for steps in [-2, -1, 2] {
         let code = app.totp_code(&secret, steps);
