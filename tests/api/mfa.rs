@@ -297,6 +297,31 @@ async fn wrong_codes_spend_the_shared_failure_budget() {
 }
 
 #[tokio::test]
+async fn totp_secrets_are_sealed_at_rest_with_a_key() {
+    let key = api::settings::TotpSecretKey([9; 32]);
+    let app = TestApp::builder()
+        .settings(move |s| s.totp_secret_key = Some(key))
+        .spawn()
+        .await;
+    let admin = app.admin_token().await;
+    app.create_provider(&admin, "acme").await;
+    let user = app.register("acme", "anna@example.com").await;
+    align_to_step(&app);
+    let secret = app.enroll_totp(user.access()).await;
+    let subject = domain::model::Subject::user(user.user_id.parse().unwrap());
+    let stored = app.store().totp_factor(subject).unwrap().unwrap().secret;
+    assert!(stored.starts_with("sealed1:"), "{stored}");
+    assert!(!stored.contains(&secret));
+    app.advance(Duration::seconds(30));
+    let c = challenge(&app, &login_call("acme", "anna@example.com")).await;
+    json_ok(
+        verify(&app, &c, "totp", &app.totp_code(&secret, 0)).await,
+        200,
+    )
+    .await;
+}
+
+#[tokio::test]
 async fn authinfo_does_not_bypass_an_enrolled_factor() {
     let (app, admin, _token, _secret) = user_with_totp().await;
     let providers = json_ok(app.get("/api/v1/providers", Some(&admin)).await, 200).await;

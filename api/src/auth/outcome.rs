@@ -20,7 +20,7 @@ use uuid::Uuid;
 use super::client_info::ClientInfo;
 use super::log::{Attempt, MFA, Reason, record};
 use super::principal::load_actor;
-use super::second_factor::{enrolled_factors, matching_step};
+use super::second_factor::{enrolled_factors, matching_step, open_secret};
 use super::session::{TokenResponse, start_session};
 use super::throttle::{reserve, reset, throttle_key};
 use crate::problem::ApiError;
@@ -210,7 +210,9 @@ pub async fn verify_challenge(
                 record(state, attempt().because(Reason::FactorNotAvailable), client).await;
                 return Err(ApiError::MethodNotAvailable(factor.as_str()));
             };
-            let Some(step) = matching_step(&totp.secret, code.trim(), now)? else {
+            let key = state.settings.totp_secret_key.as_ref();
+            let secret = open_secret(&totp.secret, subject, key)?;
+            let Some(step) = matching_step(&secret, code.trim(), now)? else {
                 record(state, attempt().because(Reason::WrongCode), client).await;
                 return Err(ApiError::InvalidCredentials);
             };

@@ -3,6 +3,10 @@
 //! second factor to the enrollment routes (`domain::mfa::session_access`).
 
 use actix_web::http::Method;
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use chacha20poly1305::aead::{Aead, KeyInit, Payload};
+use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 use domain::mfa::{
     RECOVERY_CODE_CHARS, RECOVERY_CODES, SessionAccess, TOTP_DIGITS, TOTP_SECRET_BYTES, TOTP_SKEW,
     TOTP_STEP_SECONDS, employee_needs_mfa, proves_second_factor, session_access,
@@ -15,9 +19,10 @@ use totp_rs::{Algorithm, Secret, TOTP};
 
 use super::client_info::ClientInfo;
 use super::log::{Attempt, Reason, record};
-use super::principal::{Actor, Credential, Principal};
+use super::principal::{Actor, Credential, Principal, subject_claim};
 use crate::problem::ApiError;
 use crate::secrets::random_bytes;
+use crate::settings::TotpSecretKey;
 use crate::state::AppState;
 
 /// A new TOTP secret, base32 without padding (what authenticator apps take).
@@ -30,6 +35,68 @@ fn base32_lower(bytes: &[u8]) -> String {
         Secret::Encoded(text) => text.to_ascii_lowercase(),
         Secret::Raw(_) => unreachable!("to_encoded answers an encoded secret"),
     }
+}
+
+/// Marks a secret sealed with `TOTP_SECRET_KEY` (XChaCha20-Poly1305, base64 of nonce and
+/// ciphertext); a stored secret without it is plain base32 (no key was configured).
+const SEALED: &str = "sealed1:";
+
+/// The stored form of `secret`: sealed when a key is configured, bound to `subject` (a
+/// sealed secret copied onto another person's row does not open).
+pub fn seal_secret(
+    secret: &str,
+    subject: Subject,
+    key: Option<&TotpSecretKey>,
+) -> Result<String, ApiError> {
+    let Some(key) = key else {
+        return Ok(secret.to_owned());
+    };
+    let nonce = random_bytes::<24>();
+    let aad = subject_claim(subject);
+    let sealed = XChaCha20Poly1305::new(&key.0.into())
+        .encrypt(
+            &XNonce::from(nonce),
+            Payload {
+                msg: secret.as_bytes(),
+                aad: aad.as_bytes(),
+            },
+        )
+        .map_err(|_| ApiError::internal("sealing a TOTP secret failed"))?;
+    let mut bytes = nonce.to_vec();
+    bytes.extend(sealed);
+    Ok(format!("{SEALED}{}", STANDARD.encode(bytes)))
+}
+
+/// The secret of a stored form (`seal_secret`).
+pub fn open_secret(
+    stored: &str,
+    subject: Subject,
+    key: Option<&TotpSecretKey>,
+) -> Result<String, ApiError> {
+    let Some(sealed) = stored.strip_prefix(SEALED) else {
+        return Ok(stored.to_owned());
+    };
+    let key = key.ok_or_else(|| {
+        ApiError::internal("a TOTP secret is sealed, but TOTP_SECRET_KEY is not set")
+    })?;
+    let bytes = STANDARD
+        .decode(sealed)
+        .ok()
+        .filter(|b| b.len() > 24)
+        .ok_or_else(|| ApiError::internal("a sealed TOTP secret is malformed"))?;
+    let (nonce, sealed) = bytes.split_at(24);
+    let nonce = <[u8; 24]>::try_from(nonce).map_err(ApiError::internal)?;
+    let aad = subject_claim(subject);
+    let plain = XChaCha20Poly1305::new(&key.0.into())
+        .decrypt(
+            &XNonce::from(nonce),
+            Payload {
+                msg: sealed,
+                aad: aad.as_bytes(),
+            },
+        )
+        .map_err(|_| ApiError::internal("a TOTP secret does not open with TOTP_SECRET_KEY"))?;
+    String::from_utf8(plain).map_err(|_| ApiError::internal("a TOTP secret is not text"))
 }
 
 fn totp(secret: &str) -> Result<TOTP, ApiError> {
@@ -224,6 +291,22 @@ mod tests {
         assert_eq!(matching_step(&secret, "287082", at(90)).unwrap(), None);
         assert_eq!(matching_step(&secret, "28708", at(59)).unwrap(), None);
         assert_eq!(matching_step(&secret, "abcdef", at(59)).unwrap(), None);
+    }
+
+    #[test]
+    fn sealed_secrets_open_only_with_their_key_and_subject() {
+        let key = TotpSecretKey([7; 32]);
+        let anna = Subject::user(uuid::Uuid::now_v7());
+        let sealed = seal_secret("ABCDEF", anna, Some(&key)).unwrap();
+        assert!(sealed.starts_with(SEALED) && !sealed.contains("ABCDEF"));
+        assert_eq!(open_secret(&sealed, anna, Some(&key)).unwrap(), "ABCDEF");
+        let other = Subject::user(uuid::Uuid::now_v7());
+        assert!(open_secret(&sealed, other, Some(&key)).is_err());
+        assert!(open_secret(&sealed, anna, Some(&TotpSecretKey([8; 32]))).is_err());
+        assert!(open_secret(&sealed, anna, None).is_err());
+        // Without a key, secrets are stored (and read) as they are.
+        assert_eq!(seal_secret("ABCDEF", anna, None).unwrap(), "ABCDEF");
+        assert_eq!(open_secret("ABCDEF", anna, Some(&key)).unwrap(), "ABCDEF");
     }
 
     #[test]

@@ -14,7 +14,8 @@ use super::responses::{Invalid, NeedsPermission, NotJson, PROBLEM_JSON};
 use crate::auth::log::{Attempt, Reason, record};
 use crate::auth::outcome::verify_challenge;
 use crate::auth::second_factor::{
-    matching_step, new_recovery_codes, new_totp_secret, otpauth_uri, qr_svg,
+    matching_step, new_recovery_codes, new_totp_secret, open_secret, otpauth_uri, qr_svg,
+    seal_secret,
 };
 use crate::auth::session::TokenResponse;
 use crate::auth::throttle::{reserve, reset, throttle_key};
@@ -86,7 +87,7 @@ pub async fn enroll_totp(
         Actor::Employee(e) => e.login.clone(),
     };
     let secret = new_totp_secret();
-    let stored = secret.clone();
+    let stored = seal_secret(&secret, subject, state.settings.totp_secret_key.as_ref())?;
     let now = state.now();
     let enrolled = state
         .db(move |store| Ok(store.enroll_totp(subject, &stored, now)?))
@@ -150,7 +151,12 @@ pub async fn confirm_totp(
     let attempt = |reason| attempt(&principal, TOTP, reason);
     reserve(&state, key.clone(), attempt(Reason::Ok), &client).await?;
     let now = state.now();
-    let step = matching_step(&pending.secret, body.code.trim(), now)?;
+    let secret = open_secret(
+        &pending.secret,
+        subject,
+        state.settings.totp_secret_key.as_ref(),
+    )?;
+    let step = matching_step(&secret, body.code.trim(), now)?;
     let confirmed = match step {
         Some(step) => {
             state
