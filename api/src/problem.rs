@@ -60,6 +60,23 @@ pub enum ApiError {
     Forbidden(String),
     #[error("the {0} method is disabled for this provider")]
     MethodDisabled(&'static str),
+    /// A second factor is required and none is enrolled: only enrolling one is allowed.
+    #[error(
+        "a second factor is required: enroll one at /api/v1/me/totp first; only /api/v1/me, /api/v1/me/totp, /api/v1/me/recovery-codes, /api/v1/me/password and logout are open until then"
+    )]
+    MfaEnrollmentRequired,
+    /// A second factor is required and enrolled, but this session did not prove it.
+    #[error("this needs a session signed in with a second factor; sign in again with it")]
+    MfaRequired,
+    /// The second factor named is not one the person has.
+    #[error("the second factor {0} is not available for this sign-in")]
+    MethodNotAvailable(&'static str),
+    /// Removing a factor needs a fresh sign-in.
+    #[error("this needs a session signed in within the last 10 minutes; sign in again, then retry")]
+    ReauthenticationRequired,
+    /// The sign-in challenge is unknown, used or expired.
+    #[error("the sign-in challenge is unknown, used or expired; sign in again")]
+    ChallengeInvalid,
     #[error("too many failed attempts; try again in {0} seconds")]
     Throttled(i64),
     #[error("too many failed attempts; the account needs a recovery by staff")]
@@ -117,6 +134,11 @@ impl ApiError {
             ApiError::InvalidCredentials => "invalid_credentials",
             ApiError::Forbidden(_) => "forbidden",
             ApiError::MethodDisabled(_) => "method_disabled",
+            ApiError::MfaEnrollmentRequired => "mfa_enrollment_required",
+            ApiError::MfaRequired => "mfa_required",
+            ApiError::MethodNotAvailable(_) => "method_not_available",
+            ApiError::ChallengeInvalid => "mfa_challenge_invalid",
+            ApiError::ReauthenticationRequired => "reauthentication_required",
             ApiError::Throttled(_) => "too_many_attempts",
             ApiError::Locked => "account_locked",
             ApiError::SmsLimited(_) => "sms_rate_limited",
@@ -145,6 +167,11 @@ impl ApiError {
             ApiError::InvalidCredentials => "Invalid credentials",
             ApiError::Forbidden(_) => "Forbidden",
             ApiError::MethodDisabled(_) => "Method disabled",
+            ApiError::MfaEnrollmentRequired => "Second factor enrollment required",
+            ApiError::MfaRequired => "Second factor required",
+            ApiError::MethodNotAvailable(_) => "Second factor not available",
+            ApiError::ChallengeInvalid => "Sign-in challenge invalid",
+            ApiError::ReauthenticationRequired => "Reauthentication required",
             ApiError::Throttled(_) => "Too many attempts",
             ApiError::Locked => "Account locked",
             ApiError::SmsLimited(_) => "Too many codes",
@@ -351,10 +378,16 @@ impl ResponseError for ApiError {
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Unauthenticated | ApiError::InvalidCredentials => StatusCode::UNAUTHORIZED,
-            ApiError::Forbidden(_) | ApiError::MethodDisabled(_) => StatusCode::FORBIDDEN,
             ApiError::Throttled(_) | ApiError::Locked | ApiError::SmsLimited(_) => {
                 StatusCode::TOO_MANY_REQUESTS
             }
+            ApiError::Forbidden(_)
+            | ApiError::MethodDisabled(_)
+            | ApiError::MfaEnrollmentRequired
+            | ApiError::MfaRequired
+            | ApiError::ReauthenticationRequired => StatusCode::FORBIDDEN,
+            ApiError::MethodNotAvailable(_) => StatusCode::BAD_REQUEST,
+            ApiError::ChallengeInvalid => StatusCode::UNAUTHORIZED,
             ApiError::NotFound(_) | ApiError::NoRoute => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Conflict { .. }
@@ -419,6 +452,11 @@ mod tests {
             ApiError::InvalidCredentials,
             ApiError::Forbidden(String::new()),
             ApiError::MethodDisabled("x"),
+            ApiError::MfaEnrollmentRequired,
+            ApiError::MfaRequired,
+            ApiError::MethodNotAvailable("x"),
+            ApiError::ChallengeInvalid,
+            ApiError::ReauthenticationRequired,
             ApiError::Throttled(1),
             ApiError::Locked,
             ApiError::NotFound("x"),

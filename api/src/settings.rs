@@ -5,6 +5,7 @@ use std::ops::RangeInclusive;
 use std::time::Duration;
 
 use anyhow::{Context, anyhow};
+use base64::Engine;
 use persistence::DatabaseUrl;
 
 #[derive(Debug, Clone)]
@@ -50,6 +51,8 @@ pub struct Settings {
     pub cors_allowed_origins: Vec<String>,
     /// `/metrics` is served only when set, and only to `Authorization: Bearer <token>`.
     pub metrics_token: Option<MetricsToken>,
+    /// Encrypts TOTP secrets at rest when set (`TOTP_SECRET_KEY`).
+    pub totp_secret_key: Option<TotpSecretKey>,
     pub log_format: LogFormat,
     /// How long a stopping server waits for requests in flight (SIGTERM, SIGINT).
     pub shutdown_timeout: Duration,
@@ -62,6 +65,16 @@ pub struct MetricsToken(pub String);
 impl std::fmt::Debug for MetricsToken {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("MetricsToken(…)")
+    }
+}
+
+/// The key (32 bytes) that seals TOTP secrets in the database; never printed.
+#[derive(Clone, PartialEq, Eq)]
+pub struct TotpSecretKey(pub [u8; 32]);
+
+impl std::fmt::Debug for TotpSecretKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TotpSecretKey(…)")
     }
 }
 
@@ -174,6 +187,7 @@ impl Default for Settings {
             temporary_key_max_ttl: DEFAULT_TEMPORARY_KEY_MAX_TTL,
             cors_allowed_origins: Vec::new(),
             metrics_token: None,
+            totp_secret_key: None,
             log_format: LogFormat::Text,
             shutdown_timeout: Duration::from_secs(30),
         }
@@ -329,6 +343,14 @@ impl Settings {
             }
             s.metrics_token = Some(MetricsToken(token));
         }
+        if let Some(v) = get("TOTP_SECRET_KEY") {
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(v.trim())
+                .ok()
+                .and_then(|b| <[u8; 32]>::try_from(b).ok())
+                .ok_or_else(|| anyhow!("TOTP_SECRET_KEY must be 32 bytes in base64"))?;
+            s.totp_secret_key = Some(TotpSecretKey(bytes));
+        }
         if let Some(v) = get("LOG_FORMAT") {
             s.log_format = match v.as_str() {
                 "text" => LogFormat::Text,
@@ -467,6 +489,12 @@ mod tests {
             ("SHUTDOWN_TIMEOUT", "10s", None),
             ("LOG_FORMAT", "xml", Some("text or json")),
             ("LOG_FORMAT", "json", None),
+            ("TOTP_SECRET_KEY", "c2hvcnQ=", Some("32 bytes in base64")),
+            (
+                "TOTP_SECRET_KEY",
+                "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
+                None,
+            ),
             ("METRICS_TOKEN", "short", Some("at least 16")),
             ("METRICS_TOKEN", "0123456789abcdef", None),
             ("CORS_ALLOWED_ORIGINS", "*", Some("`*` is not allowed")),

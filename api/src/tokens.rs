@@ -29,6 +29,10 @@ pub struct Claims {
     pub iat: i64,
     pub exp: i64,
     pub jti: String,
+    /// How the session was authenticated (RFC 8176 values such as `pwd`, `otp`, `mfa`).
+    /// Tokens issued before it existed have none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub amr: Vec<String>,
 }
 
 struct Keys {
@@ -118,6 +122,7 @@ impl TokenService {
         &self,
         subject: &str,
         session: Uuid,
+        amr: &[String],
         now: DateTime<Utc>,
         ttl: chrono::Duration,
     ) -> String {
@@ -131,6 +136,7 @@ impl TokenService {
             iat: now.timestamp(),
             exp: (now + ttl).timestamp(),
             jti: Uuid::now_v7().to_string(),
+            amr: amr.to_vec(),
         };
         jsonwebtoken::encode(&header, &claims, &keys.signing)
             .expect("signing with a loaded Ed25519 key does not fail")

@@ -118,6 +118,15 @@ pub struct Deleted {
     /// One-time SMS codes, used or not (a report stored before they existed reads 0).
     #[serde(default)]
     pub phone_codes: u64,
+    /// TOTP secrets (reports stored before second factors existed read 0).
+    #[serde(default)]
+    pub totp_secrets: u64,
+    /// Recovery codes, used or not.
+    #[serde(default)]
+    pub recovery_codes: u64,
+    /// Sign-in challenges waiting for a second factor.
+    #[serde(default)]
+    pub mfa_challenges: u64,
 }
 
 /// Credentials that no longer work.

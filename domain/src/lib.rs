@@ -10,6 +10,7 @@ pub mod email;
 pub mod error;
 pub mod gdpr;
 pub mod identifier;
+pub mod mfa;
 pub mod model;
 pub mod oidc;
 pub mod password;

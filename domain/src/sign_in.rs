@@ -25,6 +25,8 @@ pub enum SignInStep {
 pub struct SecondFactorPolicy {
     /// The first factor already was a second factor's proof: a staff-issued one-time key is
     /// the recovery path for a lost factor, so it does not ask for the factor it replaces.
+    /// Its session's `amr` shows no second factor, so where one is required
+    /// (`mfa::session_access`) it may only replace the factor before doing anything else.
     pub first_factor_is_recovery: bool,
 }
 

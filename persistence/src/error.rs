@@ -190,6 +190,19 @@ const UNIQUE_RULES: &[UniqueRule] = &[
         &["issuer", "subject"],
         "/subject",
     ),
+    rule(
+        "totp_factors_pkey",
+        "totp_factors",
+        &["subject_kind", "subject_id"],
+        "/totp",
+    ),
+    rule(
+        "recovery_codes_pkey",
+        "recovery_codes",
+        &["code_hash"],
+        "/code_hash",
+    ),
+    rule("mfa_challenges_pkey", "mfa_challenges", &["id"], "/id"),
 ];
 
 const SQLITE_UNIQUE_PREFIX: &str = "UNIQUE constraint failed: ";

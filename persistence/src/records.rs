@@ -55,6 +55,8 @@ pub struct NewSession {
     pub user_agent: Option<String>,
     pub created_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
+    /// How the session was authenticated (RFC 8176 values).
+    pub amr: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -68,6 +70,7 @@ pub struct SessionRecord {
     pub created_at: DateTime<Utc>,
     pub last_seen_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
+    pub amr: Vec<String>,
 }
 
 /// A session as a person's data export shows it: ended ones too.

@@ -251,6 +251,7 @@ pub(crate) struct SessionRow {
     pub last_seen_at: NaiveDateTime,
     pub expires_at: NaiveDateTime,
     pub revoked_at: Option<NaiveDateTime>,
+    pub amr: String,
 }
 
 impl From<&NewSession> for SessionRow {
@@ -267,6 +268,7 @@ impl From<&NewSession> for SessionRow {
             last_seen_at: naive(s.created_at),
             expires_at: naive(s.expires_at),
             revoked_at: None,
+            amr: domain::mfa::amr_to_text(&s.amr),
         }
     }
 }
@@ -286,6 +288,7 @@ impl TryFrom<SessionRow> for SessionRecord {
             created_at: utc(row.created_at),
             last_seen_at: utc(row.last_seen_at),
             expires_at: utc(row.expires_at),
+            amr: domain::mfa::amr_from_text(&row.amr),
         })
     }
 }

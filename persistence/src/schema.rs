@@ -114,6 +114,7 @@ diesel::table! {
         last_seen_at -> Timestamp,
         expires_at -> Timestamp,
         revoked_at -> Nullable<Timestamp>,
+        amr -> Text,
     }
 }
 
@@ -248,6 +249,41 @@ diesel::table! {
 }
 
 diesel::table! {
+    totp_factors (subject_kind, subject_id) {
+        subject_kind -> Text,
+        subject_id -> Text,
+        secret -> Text,
+        confirmed_at -> Nullable<Timestamp>,
+        last_used_step -> Nullable<BigInt>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    recovery_codes (code_hash) {
+        code_hash -> Text,
+        subject_kind -> Text,
+        subject_id -> Text,
+        created_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    mfa_challenges (id) {
+        id -> Text,
+        subject_kind -> Text,
+        subject_id -> Text,
+        provider_id -> Nullable<Text>,
+        method -> Text,
+        methods -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
     staff_identity_providers (id) {
         id -> Text,
         name -> Text,
@@ -334,4 +370,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     oidc_transactions,
     user_identity_links,
     employee_identity_links,
+    totp_factors,
+    recovery_codes,
+    mfa_challenges,
 );

@@ -619,6 +619,7 @@ async fn employees_are_created_listed_read_and_updated() {
     )
     .await;
     let token = access(&app.redeem(key["key"].as_str().unwrap()).await).to_owned();
+    app.enroll_totp(&token).await;
     let clients = format!("/api/v1/providers/{acme_id}/clients");
     json_ok(app.get(&clients, Some(&token)).await, 200).await;
     app.set_status(&admin, &item, "disabled").await;

@@ -916,6 +916,10 @@ async fn no_secret_in_any_log_or_error_body() {
     let server = std::process::Command::new(binary)
         .env("DATABASE_URL", &db.url)
         .env("BIND", format!("127.0.0.1:{port}"))
+        .env(
+            "TOTP_SECRET_KEY",
+            "c2VhbHMgdG90cCBzZWNyZXRzIGluIHRoZSB0ZXN0cyE=",
+        )
         .env("RUST_LOG", "trace")
         // A file, not a pipe: a full pipe would block the server's logging.
         .stderr(log_file.try_clone().unwrap())
@@ -972,6 +976,18 @@ async fn no_secret_in_any_log_or_error_body() {
     .await;
     let admin_token = admin["access_token"].as_str().unwrap().to_owned();
     secrets.push(admin_token.clone());
+    // Admins enroll a second factor first. Its secret is sealed with TOTP_SECRET_KEY.
+    let enrolled = call(Method::POST, "/api/v1/me/totp", Some(&admin_token), None).await;
+    let totp_secret = enrolled["secret"].as_str().unwrap().to_owned();
+    secrets.push(totp_secret.clone());
+    let code = crate::helpers::totp_code_at(&totp_secret, chrono::Utc::now().timestamp());
+    call(
+        Method::POST,
+        "/api/v1/me/totp/confirm",
+        Some(&admin_token),
+        Some(json!({ "code": code })),
+    )
+    .await;
     secrets.push(admin["refresh_token"].as_str().unwrap().to_owned());
     let provider = call(
         Method::POST,

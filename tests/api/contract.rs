@@ -174,5 +174,11 @@ fn documented_enums_are_the_domains_sets() {
     assert_eq!(documented("AuthMethod"), names(methods.clone()));
     let mut event_methods = methods;
     event_methods.extend([api::auth::log::REFRESH, api::auth::log::SESSION]);
+    event_methods.extend([api::auth::log::MFA]);
+    event_methods.extend(
+        domain::sign_in::SecondFactor::ALL
+            .iter()
+            .map(|f| f.as_str()),
+    );
     assert_eq!(documented("AuthEventMethod"), names(event_methods));
 }

@@ -78,6 +78,8 @@ pub(crate) struct Filled {
     pub api_token: String,
     pub oswald_access: String,
     pub unused_key: String,
+    /// Anna's TOTP secret, the hash of one of her recovery codes, her pending challenge.
+    pub second_factors: Vec<String>,
 }
 
 /// A client (registered by Kimberly) with a second user (Oswald, with a phone), sessions,
@@ -139,6 +141,26 @@ pub(crate) async fn fill(app: &TestApp, admin: &str, sms: &RecordingSmsGateway) 
     // A request with the API token, so that it has been used.
     let me = app.get("/api/v1/me", Some(&api_token)).await;
     assert_eq!(me.status(), 200);
+    // Second factors: TOTP, recovery codes, and a sign-in waiting for its challenge.
+    let totp_secret = app.enroll_totp(access(&anna_tokens)).await;
+    let codes = json_ok(
+        app.post(
+            "/api/v1/me/recovery-codes",
+            Some(access(&anna_tokens)),
+            json!({}),
+        )
+        .await,
+        201,
+    )
+    .await;
+    let recovery_code = codes["codes"][0].as_str().unwrap().replace('-', "");
+    let challenge = json_ok(app.request(&login(PASSWORD), None).await, 200).await;
+    assert_eq!(challenge["mfa_required"], true);
+    let second_factors = vec![
+        totp_secret,
+        domain::secret::hash_secret(&recovery_code),
+        challenge["challenge_id"].as_str().unwrap().to_owned(),
+    ];
 
     let oswald = json_ok(
         app.post(
@@ -174,6 +196,7 @@ pub(crate) async fn fill(app: &TestApp, admin: &str, sms: &RecordingSmsGateway) 
         api_token,
         oswald_access: access(&redeemed).to_owned(),
         unused_key: unused["key"].as_str().unwrap().to_owned(),
+        second_factors,
     }
 }
 
@@ -374,8 +397,12 @@ async fn clearing_a_client_leaves_no_personal_data_and_no_credential() {
         oidc.1.as_str(),
         oidc.2.as_str(),
     ];
+    let needles: Vec<&str> = needles
+        .into_iter()
+        .chain(filled.second_factors.iter().map(String::as_str))
+        .collect();
     let before = dump(&app);
-    for needle in needles {
+    for needle in &needles {
         assert!(!found(&before, needle).is_empty(), "{needle} was stored");
     }
 
@@ -436,9 +463,13 @@ async fn clearing_a_client_leaves_no_personal_data_and_no_credential() {
         report["kept"]["auth_events"]
     );
 
+    assert_eq!(report["deleted"]["totp_secrets"], 1);
+    assert_eq!(report["deleted"]["recovery_codes"], 10);
+    assert_eq!(report["deleted"]["mfa_challenges"], 1);
+
     // Nothing of the old values is left anywhere.
     let after = dump(&app);
-    for needle in needles {
+    for needle in &needles {
         assert_eq!(
             found(&after, needle),
             Vec::<(String, String)>::new(),

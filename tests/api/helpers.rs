@@ -392,12 +392,37 @@ impl TestApp {
         json_ok(self.put(path, Some(token), form).await, 200).await
     }
 
-    /// The operator's `bootstrap-admin`, then the key redeemed: an admin's access token.
+    /// The operator's `bootstrap-admin`, then the key redeemed and TOTP enrolled (admins
+    /// must have a second factor): an admin's access token whose session proved it.
     pub async fn admin_token(&self) -> String {
         let login = format!("admin{}", &Uuid::new_v4().simple().to_string()[..8]);
         let key =
             api::cli::bootstrap_admin(&self.settings, &login, "Admin").expect("bootstrap-admin");
-        access(&self.redeem(&key).await).to_owned()
+        let token = access(&self.redeem(&key).await).to_owned();
+        self.enroll_totp(&token).await;
+        token
+    }
+
+    /// Enrolls and confirms TOTP for whoever `token` signs in, with a code computed from
+    /// the returned secret; confirming also proves the factor for that session. The secret.
+    pub async fn enroll_totp(&self, token: &str) -> String {
+        let enroll = Call::new(Method::POST, "/api/v1/me/totp");
+        let enrolled = json_ok(self.request(&enroll, Some(token)).await, 201).await;
+        let secret = enrolled["secret"].as_str().expect("a secret").to_owned();
+        let code = self.totp_code(&secret, 0);
+        let body = json!({ "code": code });
+        json_ok(
+            self.post("/api/v1/me/totp/confirm", Some(token), body)
+                .await,
+            200,
+        )
+        .await;
+        secret
+    }
+
+    /// The TOTP code of `secret` for the app's time `steps` 30-second steps from now.
+    pub fn totp_code(&self, secret: &str, steps: i64) -> String {
+        totp_code_at(secret, self.now().timestamp() + steps * 30)
     }
 
     /// Redeems a one-time key; panics unless it works.
@@ -411,7 +436,7 @@ impl TestApp {
 
     /// Issues a key through the API (`subject` is `users/{id}` or `employees/{id}`) and
     /// redeems it: the subject's access token.
-    async fn sign_in_by_key(&self, admin: &str, subject: &str) -> String {
+    pub async fn sign_in_by_key(&self, admin: &str, subject: &str) -> String {
         let issued = json_ok(
             self.post(
                 &format!("/api/v1/{subject}/temporary-keys"),
@@ -518,6 +543,9 @@ impl TestApp {
         let token = self
             .sign_in_by_key(admin, &format!("employees/{}", employee.id))
             .await;
+        // Staff with an admin permission must have a second factor; every helper-made
+        // employee has one, so tests see the enforcement pass.
+        self.enroll_totp(&token).await;
         Staff { employee, token }
     }
 
@@ -569,6 +597,15 @@ impl TestApp {
         self.assert_problems(token, 415, "unsupported_media_type", [&not_json])
             .await;
     }
+}
+
+/// The TOTP code (RFC 6238: SHA-1, 6 digits, 30 s) of the base32 `secret` at `unix` seconds.
+pub fn totp_code_at(secret: &str, unix: i64) -> String {
+    let bytes = totp_rs::Secret::Encoded(secret.to_owned())
+        .to_bytes()
+        .expect("a base32 secret");
+    let totp = totp_rs::TOTP::new(totp_rs::Algorithm::SHA1, 6, 1, 30, bytes).unwrap();
+    totp.generate(u64::try_from(unix).unwrap())
 }
 
 /// A request of a table: method, path and body; the token goes with the table.

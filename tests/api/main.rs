@@ -13,6 +13,7 @@ mod data_export;
 mod gdpr;
 mod inactive_clients;
 mod legal_hold;
+mod mfa;
 mod oidc;
 mod operators;
 mod outage;

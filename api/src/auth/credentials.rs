@@ -12,6 +12,7 @@ use super::client_info::ClientInfo;
 use super::log::{Attempt, Reason, record};
 use super::password::authinfo;
 use super::principal::{Credential, Principal, load_actor, parse_subject_claim};
+use super::second_factor::enforce;
 use crate::problem::ApiError;
 use crate::state::AppState;
 use crate::tokens::{Claims, TokenError};
@@ -44,17 +45,21 @@ pub async fn authenticate(state: &AppState, req: &HttpRequest) -> Result<Princip
     let live = state
         .db(move |store| Ok(store.active_session(session, now)?))
         .await?
-        .is_some_and(|s| s.subject == subject);
-    if !live {
-        return Err(ApiError::Unauthenticated);
-    }
+        .filter(|s| s.subject == subject)
+        .ok_or(ApiError::Unauthenticated)?;
     let actor = load_actor(state, subject, None)
         .await?
         .map_err(|_| ApiError::Unauthenticated)?;
-    Ok(Principal {
+    let principal = Principal {
         actor,
-        credential: Credential::AccessToken { session },
-    })
+        credential: Credential::AccessToken {
+            session,
+            amr: live.amr,
+            started_at: live.created_at,
+        },
+    };
+    enforce(state, &principal, req.method(), req.path(), &client).await?;
+    Ok(principal)
 }
 
 /// Verifies an access token; a key another instance made is fetched on the blocking pool.

@@ -78,6 +78,20 @@ pub enum Reason {
     NoMappedRole,
     /// An identity-provider account was linked to a signed-in user.
     Linked,
+    /// Second factors (`method` is `mfa`, `totp`, `recovery_code` or `sms`).
+    ChallengeIssued,
+    ChallengeUnknown,
+    ChallengeExpired,
+    ChallengeUsed,
+    FactorNotAvailable,
+    CodeReplayed,
+    Enrolled,
+    Confirmed,
+    Removed,
+    Renewed,
+    /// A session refused by the second-factor enforcement.
+    EnrollmentRequired,
+    SecondFactorMissing,
 }
 
 impl Reason {
@@ -126,6 +140,18 @@ impl Reason {
             Reason::EmailTaken => "email_taken",
             Reason::NoMappedRole => "no_mapped_role",
             Reason::Linked => "linked",
+            Reason::ChallengeIssued => "challenge_issued",
+            Reason::ChallengeUnknown => "challenge_unknown",
+            Reason::ChallengeExpired => "challenge_expired",
+            Reason::ChallengeUsed => "challenge_used",
+            Reason::FactorNotAvailable => "method_not_available",
+            Reason::CodeReplayed => "code_replayed",
+            Reason::Enrolled => "enrolled",
+            Reason::Confirmed => "confirmed",
+            Reason::Removed => "removed",
+            Reason::Renewed => "renewed",
+            Reason::EnrollmentRequired => "mfa_enrollment_required",
+            Reason::SecondFactorMissing => "mfa_required",
         }
     }
 
@@ -138,6 +164,11 @@ impl Reason {
             | Reason::CodeSent
             | Reason::PhoneVerified
             | Reason::Linked => "success",
+            Reason::ChallengeIssued
+            | Reason::Enrolled
+            | Reason::Confirmed
+            | Reason::Removed
+            | Reason::Renewed => "success",
             _ => "failure",
         }
     }
@@ -146,6 +177,8 @@ impl Reason {
 /// Methods that are not login methods of a provider but still go in the log.
 pub const REFRESH: &str = "refresh";
 pub const SESSION: &str = "session";
+/// A sign-in challenge, before the second factor is known.
+pub const MFA: &str = "mfa";
 
 pub struct Attempt<'a> {
     pub method: &'a str,

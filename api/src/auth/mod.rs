@@ -5,6 +5,7 @@
 //! - `log`: the auth log (one auth event per attempt);
 //! - `principal`: who is acting, and whether they still may;
 //! - `throttle`: the failure budget every secret-checking path spends;
+//! - `second_factor`: TOTP and recovery codes, and the enforcement of required factors;
 //! - `session`: sessions and their tokens, refresh;
 //! - `outcome`: how a first factor ends (a session, or a second factor due);
 //! - `phone_code`: one-time SMS codes, for every purpose (a number's verification, phone
@@ -23,6 +24,7 @@ pub mod outcome;
 pub mod password;
 pub mod phone_code;
 pub mod principal;
+pub mod second_factor;
 pub mod session;
 pub mod temporary_key;
 pub mod throttle;

@@ -1,14 +1,28 @@
 //! How every first factor ends: a session, or a second factor due. Decided in one place
 //! (`domain::sign_in::after_first_factor`) from the person's enrolled factors, so a new
-//! factor or a new first factor changes nothing else.
+//! factor or a new first factor changes nothing else. A second factor due answers a
+//! challenge (kept server side, short-lived, single use); `verify_challenge` ends it.
 
+use chrono::Duration;
 use domain::auth_method::AuthMethod;
+use domain::mfa::{
+    CHALLENGE_TTL_SECONDS, first_factor_amr, normalize_recovery_code, totp_step_is_fresh,
+    with_second_factor,
+};
 use domain::model::Subject;
+use domain::secret::hash_secret;
 use domain::sign_in::{SecondFactor, SecondFactorPolicy, SignInStep, after_first_factor};
+use persistence::{ChallengeRecord, StoreError, VerifyChallenge};
+use serde::Serialize;
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::client_info::ClientInfo;
+use super::log::{Attempt, MFA, Reason, record};
+use super::principal::load_actor;
+use super::second_factor::{enrolled_factors, matching_step, open_secret};
 use super::session::{TokenResponse, start_session};
+use super::throttle::{reserve, reset, throttle_key};
 use crate::problem::ApiError;
 use crate::state::AppState;
 
@@ -20,23 +34,41 @@ pub struct FirstFactor {
     pub method: AuthMethod,
 }
 
+/// The answer of a first factor when a second one is due: no tokens yet.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MfaChallenge {
+    /// Always `true`: tell this answer from tokens by it.
+    pub mfa_required: bool,
+    /// Send it to `POST /api/v1/auth/mfa/verify` with a code of one of `methods`.
+    pub challenge_id: Uuid,
+    /// The second factors this person can use, e.g. `totp`, `sms`, `recovery_code`.
+    #[schema(value_type = Vec<String>, example = json!(["totp", "recovery_code"]))]
+    pub methods: Vec<SecondFactor>,
+    /// The challenge dies then (5 minutes after the first factor).
+    pub expires_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// A sign-in's answer: tokens, or a second factor due.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum LoginResponse {
+    Tokens(TokenResponse),
+    MfaChallenge(MfaChallenge),
+}
+
 /// Where a sign-in stands after its first factor.
 #[derive(Debug)]
 pub enum LoginOutcome {
     Session(TokenResponse),
-    SecondFactorDue {
-        first: FirstFactor,
-        factors: Vec<SecondFactor>,
-    },
+    SecondFactorDue(MfaChallenge),
 }
 
-/// The second factors `subject` has enrolled. None can be enrolled yet: TOTP, SMS and
-/// recovery codes come with the second-factor feature, which reads them here.
-async fn enrolled_factors(_: &AppState, _: Subject) -> Result<Vec<SecondFactor>, ApiError> {
-    Ok(Vec::new())
-}
-
-/// Ends a first factor: starts the session, or says which second factor is due.
+/// Ends a first factor: starts the session, or issues a challenge for a second factor.
+///
+/// A one-time key is the recovery path (staff or the operator hand it out when a factor is
+/// lost), so it starts a session without asking for the factor; that session's `amr` shows
+/// no second factor, so where one is required (admins) it may only replace the factor
+/// (`second_factor::enforce`) before it can do anything else.
 pub async fn finish_sign_in(
     state: &AppState,
     first: FirstFactor,
@@ -53,11 +85,40 @@ pub async fn finish_sign_in(
                 first.subject,
                 first.provider_id,
                 first.method,
+                first_factor_amr(first.method),
                 client,
             )
             .await?,
         )),
-        SignInStep::SecondFactor(factors) => Ok(LoginOutcome::SecondFactorDue { first, factors }),
+        SignInStep::SecondFactor(methods) => {
+            let now = state.now();
+            let challenge = ChallengeRecord {
+                // Random (122 bits), not time-ordered: the id stands for a proven first
+                // factor, so it must not be guessable.
+                id: Uuid::new_v4(),
+                subject: first.subject,
+                provider_id: first.provider_id,
+                method: first.method.as_str().to_owned(),
+                methods: methods.iter().map(|m| m.as_str().to_owned()).collect(),
+                created_at: now,
+                expires_at: now + Duration::seconds(CHALLENGE_TTL_SECONDS),
+                used_at: None,
+            };
+            let answer = MfaChallenge {
+                mfa_required: true,
+                challenge_id: challenge.id,
+                methods,
+                expires_at: challenge.expires_at,
+            };
+            state
+                .db(move |store| Ok(store.create_challenge(&challenge)?))
+                .await?;
+            let attempt = Attempt::named(MFA, Reason::ChallengeIssued)
+                .provider(first.provider_id)
+                .subject(Some(first.subject));
+            record(state, attempt, client).await;
+            Ok(LoginOutcome::SecondFactorDue(answer))
+        }
     }
 }
 
@@ -72,21 +133,145 @@ pub async fn session_after_registration(
         first.subject,
         first.provider_id,
         first.method,
+        first_factor_amr(first.method),
         client,
     )
     .await
 }
 
 impl LoginOutcome {
-    /// The answer of a sign-in endpoint. The challenge answer (`mfa_required`,
-    /// `challenge_id`, `methods`) comes with the second-factor feature; until a factor can
-    /// be enrolled, no sign-in reaches it.
+    /// The answer of a sign-in endpoint that serves the challenge step.
+    pub fn into_response(self) -> LoginResponse {
+        match self {
+            LoginOutcome::Session(tokens) => LoginResponse::Tokens(tokens),
+            LoginOutcome::SecondFactorDue(challenge) => LoginResponse::MfaChallenge(challenge),
+        }
+    }
+
+    /// The tokens of a first factor that never asks for a second one (a one-time key).
     pub fn into_tokens(self) -> Result<TokenResponse, ApiError> {
         match self {
             LoginOutcome::Session(tokens) => Ok(tokens),
-            LoginOutcome::SecondFactorDue { .. } => Err(ApiError::internal(
-                "a second factor is due, but no second-factor step is served",
+            LoginOutcome::SecondFactorDue(_) => Err(ApiError::internal(
+                "a second factor is due on a path that serves no challenge",
             )),
         }
     }
+}
+
+/// Finishes a sign-in with a second factor. The challenge and the code are spent together,
+/// so that of parallel verifies exactly one wins and a replayed code spends nothing; every
+/// wrong code spends the account's failure budget.
+pub async fn verify_challenge(
+    state: &AppState,
+    challenge_id: Uuid,
+    factor: SecondFactor,
+    code: String,
+    client: &ClientInfo,
+) -> Result<TokenResponse, ApiError> {
+    let now = state.now();
+    let challenge = state
+        .db(move |store| Ok(store.challenge(challenge_id)?))
+        .await?;
+    let Some(challenge) = challenge else {
+        record(state, Attempt::named(MFA, Reason::ChallengeUnknown), client).await;
+        return Err(ApiError::ChallengeInvalid);
+    };
+    let subject = challenge.subject;
+    let attempt = || {
+        Attempt::named(factor.as_str(), Reason::Ok)
+            .provider(challenge.provider_id)
+            .subject(Some(subject))
+    };
+    let gone = if challenge.used_at.is_some() {
+        Some(Reason::ChallengeUsed)
+    } else if challenge.expires_at <= now {
+        Some(Reason::ChallengeExpired)
+    } else {
+        None
+    };
+    if let Some(reason) = gone {
+        record(state, attempt().because(reason), client).await;
+        return Err(ApiError::ChallengeInvalid);
+    }
+    if !challenge.methods.iter().any(|m| m == factor.as_str()) {
+        record(state, attempt().because(Reason::FactorNotAvailable), client).await;
+        return Err(ApiError::MethodNotAvailable(factor.as_str()));
+    }
+    let key = throttle_key(Some(subject), "", "");
+    reserve(state, key.clone(), attempt(), client).await?;
+    let proof = match factor {
+        SecondFactor::Totp => {
+            let factor_row = state
+                .db(move |store| Ok(store.totp_factor(subject)?))
+                .await?
+                .filter(|f| f.confirmed);
+            let Some(totp) = factor_row else {
+                record(state, attempt().because(Reason::FactorNotAvailable), client).await;
+                return Err(ApiError::MethodNotAvailable(factor.as_str()));
+            };
+            let key = state.settings.totp_secret_key.as_ref();
+            let secret = open_secret(&totp.secret, subject, key)?;
+            let Some(step) = matching_step(&secret, code.trim(), now)? else {
+                record(state, attempt().because(Reason::WrongCode), client).await;
+                return Err(ApiError::InvalidCredentials);
+            };
+            if !totp_step_is_fresh(step, totp.last_used_step) {
+                record(state, attempt().because(Reason::CodeReplayed), client).await;
+                return Err(ApiError::InvalidCredentials);
+            }
+            VerifyChallenge::TotpStep(step)
+        }
+        SecondFactor::RecoveryCode => match normalize_recovery_code(&code) {
+            Some(code) => VerifyChallenge::RecoveryCode(hash_secret(&code)),
+            None => {
+                record(state, attempt().because(Reason::WrongCode), client).await;
+                return Err(ApiError::InvalidCredentials);
+            }
+        },
+        // SMS codes come with phone verification; until then no challenge offers `sms`,
+        // so the check above has already answered.
+        SecondFactor::Sms => {
+            record(state, attempt().because(Reason::FactorNotAvailable), client).await;
+            return Err(ApiError::MethodNotAvailable(factor.as_str()));
+        }
+    };
+    let finished = state
+        .db(move |store| {
+            match store.finish_challenge(challenge_id, subject, &proof, now) {
+                Ok(true) => Ok(Ok(())),
+                Ok(false) => Ok(Err(Reason::ChallengeUsed)),
+                // The code was spent by another request (or a recovery code is unknown).
+                Err(StoreError::Stale) => Ok(Err(match proof {
+                    VerifyChallenge::TotpStep(_) => Reason::CodeReplayed,
+                    VerifyChallenge::RecoveryCode(_) => Reason::WrongCode,
+                })),
+                Err(e) => Err(e.into()),
+            }
+        })
+        .await?;
+    if let Err(reason) = finished {
+        record(state, attempt().because(reason), client).await;
+        return Err(match reason {
+            Reason::ChallengeUsed => ApiError::ChallengeInvalid,
+            _ => ApiError::InvalidCredentials,
+        });
+    }
+    reset(state, key).await?;
+    if let Err(refused) = load_actor(state, subject, None).await? {
+        record(state, attempt().because(refused.reason()), client).await;
+        return Err(ApiError::InvalidCredentials);
+    }
+    let method = AuthMethod::parse(&challenge.method)
+        .ok_or_else(|| ApiError::internal("a challenge names an unknown first factor"))?;
+    record(state, attempt(), client).await;
+    start_session(
+        state,
+        subject,
+        challenge.provider_id,
+        method,
+        with_second_factor(&first_factor_amr(method), factor),
+        client,
+    )
+    .await
 }

@@ -201,6 +201,19 @@ pub async fn authinfo(
     let actor = load_actor(state, ok.subject, Some(AuthMethod::Authinfo))
         .await?
         .map_err(|refused| refused.into_error())?;
+    // A password alone cannot stand in for an enrolled second factor: such a person's
+    // scripts use API tokens.
+    let subject = ok.subject;
+    if state
+        .db(move |store| Ok(store.has_second_factor(subject)?))
+        .await?
+    {
+        let attempt = Attempt::new(AuthMethod::Authinfo, Reason::SecondFactorMissing)
+            .provider(ok.provider_id)
+            .subject(Some(subject));
+        record(state, attempt, client).await;
+        return Err(ApiError::MfaRequired);
+    }
     Ok(Principal {
         actor,
         credential: Credential::Authinfo,

@@ -31,8 +31,16 @@ impl Actor {
 /// How they proved it.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Credential {
-    AccessToken { session: Uuid },
-    ApiToken { id: Uuid, scope: ApiTokenScope },
+    /// A session's access token; `amr` and `started_at` are the session's.
+    AccessToken {
+        session: Uuid,
+        amr: Vec<String>,
+        started_at: chrono::DateTime<chrono::Utc>,
+    },
+    ApiToken {
+        id: Uuid,
+        scope: ApiTokenScope,
+    },
     Authinfo,
 }
 
@@ -59,7 +67,7 @@ impl Principal {
 
     pub fn session(&self) -> Option<Uuid> {
         match self.credential {
-            Credential::AccessToken { session } => Some(session),
+            Credential::AccessToken { session, .. } => Some(session),
             _ => None,
         }
     }

@@ -37,12 +37,14 @@ pub fn to_chrono(d: std::time::Duration) -> Duration {
 }
 
 /// Starts a session and answers its first tokens. Only `outcome` and registration call
-/// this: a sign-in reaches a session through `outcome::finish_sign_in`.
+/// this: a sign-in reaches a session through `outcome::finish_sign_in` (or, with a second
+/// factor, `outcome::verify_challenge`). `amr` says how it was authenticated.
 pub(super) async fn start_session(
     state: &AppState,
     subject: Subject,
     provider_id: Option<Uuid>,
     method: AuthMethod,
+    amr: Vec<String>,
     client: &ClientInfo,
 ) -> Result<TokenResponse, ApiError> {
     let now = state.now();
@@ -59,27 +61,29 @@ pub(super) async fn start_session(
         user_agent: client.user_agent.clone(),
         created_at: now,
         expires_at: now + to_chrono(max_age),
+        amr,
     };
     let refresh_token = new_secret(REFRESH_TOKEN_PREFIX);
     let refresh_hash = hash_secret(&refresh_token);
-    let id = session.id;
+    let (id, amr) = (session.id, session.amr.clone());
     state
         .db(move |store| Ok(store.create_session(&session, &refresh_hash)?))
         .await?;
-    Ok(tokens_for(state, subject, id, refresh_token))
+    Ok(tokens_for(state, subject, id, &amr, refresh_token))
 }
 
 fn tokens_for(
     state: &AppState,
     subject: Subject,
     session: Uuid,
+    amr: &[String],
     refresh_token: String,
 ) -> TokenResponse {
     let ttl = to_chrono(state.settings.access_token_ttl);
     TokenResponse {
         access_token: state
             .tokens
-            .issue(&subject_claim(subject), session, state.now(), ttl),
+            .issue(&subject_claim(subject), session, amr, state.now(), ttl),
         token_type: "Bearer",
         expires_in: ttl.num_seconds(),
         refresh_token,
@@ -151,5 +155,11 @@ pub async fn refresh(
         return Err(ApiError::InvalidCredentials);
     }
     record(state, attempt, client).await;
-    Ok(tokens_for(state, session.subject, session.id, new_token))
+    Ok(tokens_for(
+        state,
+        session.subject,
+        session.id,
+        &session.amr,
+        new_token,
+    ))
 }

@@ -18,7 +18,9 @@ use super::resource;
 use super::responses::{Invalid, NeedsCredentials, NotJson, PROBLEM_JSON};
 use super::schemas;
 use crate::auth::log::{Attempt, Reason, SESSION, record};
-use crate::auth::outcome::{FirstFactor, finish_sign_in, session_after_registration};
+use crate::auth::outcome::{
+    FirstFactor, LoginResponse, finish_sign_in, session_after_registration,
+};
 use crate::auth::password::{PasswordTarget, check_password};
 use crate::auth::phone_code::check_code;
 use crate::auth::session::{self, TokenResponse};
@@ -68,11 +70,14 @@ pub struct LoginRequest {
     pub password: String,
 }
 
-/// Password login of a user (with `provider`) or an employee (without).
+/// Password login of a user (with `provider`) or an employee (without). A person with a
+/// second factor gets no tokens yet: the answer is a challenge
+/// (`{mfa_required: true, challenge_id, methods, expires_at}`) to finish at
+/// `POST /api/v1/auth/mfa/verify`. Tell the two answers apart by `mfa_required`.
 #[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", operation_id = "login",
     request_body = LoginRequest,
     responses(
-        (status = 200, body = TokenResponse),
+        (status = 200, description = "Tokens, or a challenge for a second factor", body = LoginResponse),
         Invalid, NotJson,
         (status = 401, description = "Unknown login or wrong password (the same answer for both)", body = Problem, content_type = PROBLEM_JSON),
         (status = 403, description = "Password login is off for this provider (`method_disabled`)", body = Problem, content_type = PROBLEM_JSON),
@@ -83,7 +88,7 @@ pub async fn login(
     state: State,
     client: ClientInfo,
     body: Json<LoginRequest>,
-) -> ApiResult<web::Json<TokenResponse>> {
+) -> ApiResult<web::Json<LoginResponse>> {
     let body = body.into_inner();
     let target = match body.provider {
         Some(provider_slug) => PasswordTarget::User {
@@ -95,7 +100,7 @@ pub async fn login(
     let first =
         check_password(&state, target, body.password, AuthMethod::Password, &client).await?;
     let outcome = finish_sign_in(&state, first, &client).await?;
-    Ok(web::Json(outcome.into_tokens()?))
+    Ok(web::Json(outcome.into_response()))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

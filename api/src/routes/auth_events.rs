@@ -81,7 +81,14 @@ pub struct AuthEventPage {
     pub next_cursor: Option<String>,
 }
 
-const METHODS_BEYOND_PROVIDERS: [&str; 2] = [crate::auth::log::REFRESH, crate::auth::log::SESSION];
+const METHODS_BEYOND_PROVIDERS: [&str; 6] = [
+    crate::auth::log::REFRESH,
+    crate::auth::log::SESSION,
+    crate::auth::log::MFA,
+    "totp",
+    "recovery_code",
+    "sms",
+];
 
 /// The auth log, newest first. An employee limited to some providers sees only theirs.
 #[utoipa::path(get, path = "/api/v1/auth-events", tag = "auth-events", operation_id = "list_auth_events",

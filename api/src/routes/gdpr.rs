@@ -121,6 +121,12 @@ pub struct DeletedCounts {
     pub billing_details: u64,
     /// One-time SMS codes sent to the users or their numbers, used or not.
     pub phone_codes: u64,
+    /// TOTP factors (their secrets).
+    pub totp_secrets: u64,
+    /// Recovery codes, used or not.
+    pub recovery_codes: u64,
+    /// Sign-ins that waited for a second factor.
+    pub mfa_challenges: u64,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -187,6 +193,9 @@ impl From<ClearReport> for ClearReportResponse {
                 temporary_keys: r.deleted.temporary_keys,
                 billing_details: r.deleted.billing_details,
                 phone_codes: r.deleted.phone_codes,
+                totp_secrets: r.deleted.totp_secrets,
+                recovery_codes: r.deleted.recovery_codes,
+                mfa_challenges: r.deleted.mfa_challenges,
             },
             revoked: RevokedCounts {
                 sessions: r.revoked.sessions,

@@ -16,17 +16,17 @@ use uuid::Uuid;
 
 use super::params::parse_id;
 use super::resource;
-use super::responses::{
-    Invalid, NeedsCredentials, NeedsPermission, NotFound, NotJson, PROBLEM_JSON,
-};
+use super::responses::{Invalid, NeedsPermission, NotFound, NotJson, PROBLEM_JSON};
 use super::schemas::{self, ApiTokenScopeName};
 use crate::auth::log::{Attempt, Reason, record};
+use crate::auth::second_factor::{access_of, enrolled_factors};
 use crate::auth::throttle::{reserve, reset, throttle_key};
 use crate::extract::{Actor, ClientInfo, Credential, Json, Principal};
 use crate::passwords::Verified;
 use crate::problem::{ApiError, ApiResult, Problem};
 use crate::secrets::new_secret;
 use crate::state::State;
+use domain::mfa::SessionAccess;
 
 /// Most API tokens one person may hold.
 const MAX_API_TOKENS: usize = 50;
@@ -56,6 +56,21 @@ pub struct MeResponse {
     pub phone_verified: bool,
     /// How this request was authenticated: `access_token`, `api_token` or `authinfo`.
     pub credential: String,
+    /// How the session was authenticated (RFC 8176: `pwd`, `otp`, `sms`, `mfa`; `otk` for a
+    /// one-time key, `rcc` for a recovery code, `fed` for Google or Keycloak); empty for
+    /// API tokens and authinfo.
+    #[schema(example = json!(["pwd", "otp", "mfa"]))]
+    pub amr: Vec<String>,
+    /// The second factors enrolled: `totp`, `recovery_code` (while unused codes remain).
+    #[schema(value_type = Vec<schemas::SecondFactorName>)]
+    pub second_factors: Vec<String>,
+    /// Unused recovery codes.
+    pub recovery_codes_left: i64,
+    /// What the second-factor rules allow this session: `full`; `mfa_enrollment_required`
+    /// (enroll a factor at `/api/v1/me/totp` first); `mfa_required` (sign in again with the
+    /// factor). The last two are the codes other routes answer with 403.
+    #[schema(example = "full")]
+    pub session_access: &'static str,
 }
 
 /// Who I am.
@@ -66,6 +81,18 @@ pub struct MeResponse {
         NeedsPermission,
     ))]
 pub async fn get_me(state: State, principal: Principal) -> ApiResult<web::Json<MeResponse>> {
+    let subject = principal.subject();
+    let factors = enrolled_factors(&state, subject).await?;
+    let recovery_codes_left = state
+        .db(move |store| Ok(store.recovery_codes_left(subject)?))
+        .await?;
+    let second_factors: Vec<String> = factors.iter().map(|f| f.as_str().to_owned()).collect();
+    let amr = super::mfa::session_amr(&principal);
+    let session_access = match access_of(&state, &principal).await? {
+        SessionAccess::Full => "full",
+        SessionAccess::EnrollmentOnly => ApiError::MfaEnrollmentRequired.code(),
+        SessionAccess::SecondFactorMissing => ApiError::MfaRequired.code(),
+    };
     let credential = match principal.credential {
         Credential::AccessToken { .. } => "access_token",
         Credential::ApiToken { .. } => "api_token",
@@ -96,6 +123,10 @@ pub async fn get_me(state: State, principal: Principal) -> ApiResult<web::Json<M
             phone: u.phone.map(|p| p.to_string()),
             phone_verified,
             credential: credential.into(),
+            amr,
+            second_factors,
+            recovery_codes_left,
+            session_access,
         },
         Actor::Employee(e) => MeResponse {
             kind: "employee".into(),
@@ -114,6 +145,10 @@ pub async fn get_me(state: State, principal: Principal) -> ApiResult<web::Json<M
             phone: None,
             phone_verified: false,
             credential: credential.into(),
+            amr,
+            second_factors,
+            recovery_codes_left,
+            session_access,
         },
     }))
 }
@@ -248,7 +283,7 @@ pub struct SessionList {
     security(("bearer" = []), ("api_token" = [])),
     responses(
         (status = 200, body = SessionList),
-        NeedsCredentials,
+        NeedsPermission,
     ))]
 pub async fn list_sessions(
     state: State,
@@ -289,7 +324,7 @@ pub struct RevokedSessions {
     security(("bearer" = []), ("api_token" = [])),
     responses(
         (status = 200, body = RevokedSessions),
-        NeedsCredentials,
+        NeedsPermission,
     ))]
 pub async fn delete_other_sessions(
     state: State,
@@ -308,7 +343,7 @@ pub async fn delete_other_sessions(
     params(("id" = Uuid, Path)), security(("bearer" = []), ("api_token" = [])),
     responses(
         (status = 204, description = "Revoked"),
-        NeedsCredentials, NotFound,
+        NeedsPermission, NotFound,
     ))]
 pub async fn delete_session(
     state: State,
@@ -384,7 +419,7 @@ fn token_response(t: persistence::ApiTokenRecord) -> ApiTokenResponse {
     security(("bearer" = []), ("api_token" = [])),
     responses(
         (status = 200, body = ApiTokenList),
-        NeedsCredentials,
+        NeedsPermission,
     ))]
 pub async fn list_api_tokens(
     state: State,
@@ -484,7 +519,7 @@ pub async fn create_api_token(
     params(("id" = Uuid, Path)), security(("bearer" = []), ("api_token" = [])),
     responses(
         (status = 204, description = "Revoked"),
-        NeedsCredentials, NotFound,
+        NeedsPermission, NotFound,
     ))]
 pub async fn delete_api_token(
     state: State,

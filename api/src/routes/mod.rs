@@ -17,6 +17,7 @@ pub mod data_export;
 pub mod employees;
 pub mod gdpr;
 pub mod me;
+pub mod mfa;
 pub mod oidc;
 pub mod params;
 pub mod phone;
@@ -34,6 +35,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     auth::configure(cfg);
     me::configure(cfg);
     phone::configure(cfg);
+    mfa::configure(cfg);
     providers::configure(cfg);
     clients::configure(cfg);
     billing::configure(cfg);
@@ -54,6 +56,7 @@ pub fn documents() -> Vec<Document> {
         auth::document(),
         me::document(),
         phone::document(),
+        mfa::document(),
         providers::document(),
         clients::document(),
         billing::document(),

@@ -9,6 +9,7 @@ use domain::oidc::{GOOGLE_ISSUER, GoogleSettings};
 use domain::policy::ProviderPolicies;
 use domain::policy::SmsSendLimits;
 use domain::provider::{ProviderSlug, ProviderStatus};
+use domain::sign_in::SecondFactor;
 use serde::{Deserialize, Serialize};
 use utoipa::{OpenApi, ToSchema};
 use uuid::Uuid;
@@ -360,8 +361,14 @@ pub struct LoginOptions {
     /// Shortest password a registration accepts, in characters.
     #[schema(example = 15)]
     pub password_min_length: usize,
-    /// Every user must set up a second factor.
+    /// Every user must set up a second factor (the policy `mfa_required_for_everyone`):
+    /// after signing in without one, a user may only enroll one.
     pub mfa_required: bool,
+    /// Second factors people can enroll and be asked for after the first factor: render
+    /// an enrollment page for these, and a code field when a sign-in answers
+    /// `mfa_required: true` (see `POST /api/v1/auth/mfa/verify`).
+    #[schema(value_type = Vec<super::schemas::SecondFactorName>, example = json!(["totp", "recovery_code"]))]
+    pub second_factors: Vec<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -710,6 +717,11 @@ pub async fn get_login_options(
             provider.policies.mfa_required_for_everyone,
         ),
         mfa_required: provider.policies.mfa_required_for_everyone,
+        // SMS as a second factor joins when phone verification lands.
+        second_factors: [SecondFactor::Totp, SecondFactor::RecoveryCode]
+            .iter()
+            .map(|f| f.as_str().to_owned())
+            .collect(),
         provider: LoginOptionsProvider {
             slug: provider.slug.to_string(),
             name: provider.name,

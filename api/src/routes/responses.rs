@@ -22,7 +22,7 @@ pub enum NeedsPermission {
     Unauthenticated(Problem),
     #[response(
         status = 403,
-        description = "The caller lacks the permission, or this kind of credential may not do this",
+        description = "The caller lacks the permission, or this kind of credential may not do this; `mfa_enrollment_required` or `mfa_required` when a required second factor is not enrolled or not proven by this session",
         content_type = PROBLEM_JSON
     )]
     Forbidden(Problem),

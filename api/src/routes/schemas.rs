@@ -40,6 +40,15 @@ pub enum ApiTokenScopeName {
     Full,
 }
 
+/// A second factor: `totp`, `sms` (a code to a verified phone) or `recovery_code`.
+#[derive(ToSchema)]
+#[schema(as = SecondFactor, rename_all = "snake_case")]
+pub enum SecondFactorName {
+    Totp,
+    Sms,
+    RecoveryCode,
+}
+
 /// How an authentication attempt ended.
 #[derive(ToSchema)]
 #[schema(as = AuthOutcome, rename_all = "snake_case")]
@@ -74,6 +83,11 @@ pub enum AuthEventMethodName {
     Authinfo,
     Refresh,
     Session,
+    /// A sign-in challenge and the second-factor enforcement.
+    Mfa,
+    Totp,
+    Sms,
+    RecoveryCode,
 }
 
 /// `registration` of a method that cannot register clients: always `false`.

@@ -21,8 +21,9 @@ use super::sessions::revoke_everything;
 use crate::error::corrupt;
 use crate::rows::{naive, uuid};
 use crate::schema::{
-    api_tokens, auth_events, auth_throttle, client_clearings, clients, modules, oidc_transactions,
-    phone_codes, refresh_tokens, sessions, temporary_keys, user_identity_links, users,
+    api_tokens, auth_events, auth_throttle, client_clearings, clients, mfa_challenges, modules,
+    oidc_transactions, phone_codes, recovery_codes, refresh_tokens, sessions, temporary_keys,
+    totp_factors, user_identity_links, users,
 };
 use crate::{DbConnection, StoreError};
 
@@ -54,6 +55,9 @@ pub const CLEARED_COLUMNS: &[(&str, &str)] = &[
     ("oidc_transactions", "state_hash"),
     ("oidc_transactions", "nonce"),
     ("oidc_transactions", "pkce_verifier"),
+    ("totp_factors", "secret"),
+    ("recovery_codes", "code_hash"),
+    ("mfa_challenges", "id"),
 ];
 
 /// Tables that hold no client's data, only staff's.
@@ -317,6 +321,27 @@ fn count_clearing(
     );
     report.deleted.temporary_keys = count(keys_of().count().get_result(conn)?);
     report.deleted.phone_codes = s.phone_code_ids.len() as u64;
+    report.deleted.totp_secrets = count(
+        totp_factors::table
+            .filter(totp_factors::subject_kind.eq(USER))
+            .filter(totp_factors::subject_id.eq_any(ids))
+            .count()
+            .get_result(conn)?,
+    );
+    report.deleted.recovery_codes = count(
+        recovery_codes::table
+            .filter(recovery_codes::subject_kind.eq(USER))
+            .filter(recovery_codes::subject_id.eq_any(ids))
+            .count()
+            .get_result(conn)?,
+    );
+    report.deleted.mfa_challenges = count(
+        mfa_challenges::table
+            .filter(mfa_challenges::subject_kind.eq(USER))
+            .filter(mfa_challenges::subject_id.eq_any(ids))
+            .count()
+            .get_result(conn)?,
+    );
     report.revoked.sessions = count(
         sessions_of()
             .filter(sessions::revoked_at.is_null())
@@ -430,6 +455,7 @@ fn apply_clearing(
             .filter(temporary_keys::subject_id.eq_any(&s.user_ids)),
     )
     .execute(conn)?;
+    super::second_factors::delete_second_factors(conn, USER, &s.user_ids)?;
     diesel::update(
         auth_events::table
             .filter(auth_events::subject_kind.eq(USER))

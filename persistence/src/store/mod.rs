@@ -20,6 +20,7 @@ mod oidc;
 mod phone_codes;
 mod processors;
 mod providers;
+mod second_factors;
 mod sessions;
 mod sms_gateways;
 mod throttle;
@@ -35,6 +36,7 @@ pub use employees::EmployeeCredentials;
 pub use keys::*;
 pub use oidc::{EmployeeLink, OidcTransactionRecord, UserLink};
 pub use phone_codes::{NewPhoneCode, PhoneCodeRecord};
+pub use second_factors::{ChallengeRecord, TotpFactor, VerifyChallenge};
 pub use sessions::RefreshOutcome;
 pub use users::UserCredentials;
 

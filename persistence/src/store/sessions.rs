@@ -175,6 +175,14 @@ impl Store {
         })
     }
 
+    /// Records a second factor proven in session `id` (enrolling one proves it too).
+    pub fn set_session_amr(&self, id: Uuid, amr: &[String]) -> Result<(), StoreError> {
+        diesel::update(sessions::table.find(id.to_string()))
+            .set(sessions::amr.eq(domain::mfa::amr_to_text(amr)))
+            .execute(&mut self.conn()?)?;
+        Ok(())
+    }
+
     /// Revokes every live session of `subject` but `keep`; returns how many ended.
     pub fn revoke_other_sessions(
         &self,
