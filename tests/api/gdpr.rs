@@ -581,3 +581,79 @@ async fn clearing_a_client_leaves_no_personal_data_and_no_credential() {
     assert!(!found(&after, "192.0.2.200").is_empty());
     let _ = other;
 }
+
+/// Runs `sql` on the test's database with a connection of its own.
+fn execute(app: &TestApp, sql: &str) {
+    use diesel::connection::SimpleConnection;
+    let mut conn = connect(&DatabaseUrl::parse(&app.db.url).unwrap()).unwrap();
+    match &mut conn {
+        DbConnection::Sqlite(c) => c.batch_execute(sql),
+        DbConnection::Pg(c) => c.batch_execute(sql),
+    }
+    .unwrap_or_else(|e| panic!("{sql}: {e}"));
+}
+
+/// A failure half-way through clearing (here: the auth events' update, after the client,
+/// users, tokens and sessions were changed) leaves everything as it was: one transaction.
+#[tokio::test]
+async fn a_crash_half_way_leaves_the_client_untouched() {
+    let (app, admin) = spawn().await;
+    install(&app, &admin).await;
+    let filled = fill(&app, &admin).await;
+    if app.db.is_postgres() {
+        execute(
+            &app,
+            "CREATE FUNCTION simulated_crash() RETURNS trigger AS $$
+                 BEGIN RAISE EXCEPTION 'simulated crash'; END $$ LANGUAGE plpgsql;
+             CREATE TRIGGER crash BEFORE UPDATE ON auth_events
+                 FOR EACH ROW EXECUTE FUNCTION simulated_crash();",
+        );
+    } else {
+        execute(
+            &app,
+            "CREATE TRIGGER crash BEFORE UPDATE ON auth_events
+                 BEGIN SELECT RAISE(ABORT, 'simulated crash'); END;",
+        );
+    }
+    let before = dump(&app);
+    let failed = app
+        .request(&clear_call(&filled.client_id, false), Some(&admin))
+        .await;
+    assert_eq!(failed.status(), 500, "the simulated crash surfaces");
+    assert_eq!(dump(&app), before, "a failed clearing changed the database");
+    // Every credential still works, and the client is not marked cleared.
+    assert_eq!(
+        app.get("/api/v1/me", Some(&filled.api_token))
+            .await
+            .status(),
+        200
+    );
+    assert_eq!(
+        app.get("/api/v1/me", Some(access(&filled.anna_tokens)))
+            .await
+            .status(),
+        200
+    );
+
+    execute(
+        &app,
+        if app.db.is_postgres() {
+            "DROP TRIGGER crash ON auth_events;"
+        } else {
+            "DROP TRIGGER crash;"
+        },
+    );
+    let report = json_ok(
+        app.request(&clear_call(&filled.client_id, false), Some(&admin))
+            .await,
+        200,
+    )
+    .await;
+    assert_eq!(report["dry_run"], false);
+    assert_eq!(
+        app.get("/api/v1/me", Some(&filled.api_token))
+            .await
+            .status(),
+        401
+    );
+}

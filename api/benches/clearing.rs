@@ -1,0 +1,276 @@
+//! Clearing a large client (issue 10): 1,000 users and 100,000 auth events (with addresses
+//! and user agents), 1,000 sessions with refresh tokens, on SQLite and (when
+//! `TEST_DATABASE_URL` names a server) PostgreSQL. Beside it, the raw UPDATE/DELETE
+//! statements that do the same core work on the same data, and how long a sign-in of
+//! another client (an auth-event insert) waits while a clearing runs.
+//!
+//! Run: `cargo bench -p billing-identity --bench clearing`
+//! (with PostgreSQL: `TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/test cargo bench …`).
+//! Figures in the README.
+
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use criterion::{Criterion, criterion_group, criterion_main};
+use diesel::connection::SimpleConnection;
+use domain::gdpr::ClearedBy;
+use domain::model::Subject;
+use persistence::connection::connect;
+use persistence::{AuthEventRecord, DatabaseUrl, DbConnection, Store};
+use uuid::Uuid;
+
+#[path = "../../persistence/src/test_support.rs"]
+mod test_support;
+use test_support::TestDb;
+
+const USERS: usize = 1_000;
+const EVENTS_PER_USER: usize = 100;
+const ROWS_PER_INSERT: usize = 500;
+const AT: &str = "2026-11-20 10:00:00";
+
+fn execute(conn: &mut DbConnection, sql: &str) {
+    match conn {
+        DbConnection::Sqlite(c) => c.batch_execute(sql),
+        DbConnection::Pg(c) => c.batch_execute(sql),
+    }
+    .unwrap_or_else(|e| panic!("{e}: {}", &sql[..sql.len().min(200)]));
+}
+
+/// Inserts `rows` (each a parenthesised value list) into `table (columns)` in statements
+/// of `ROWS_PER_INSERT` rows.
+fn insert(conn: &mut DbConnection, table: &str, columns: &str, rows: &[String]) {
+    for chunk in rows.chunks(ROWS_PER_INSERT) {
+        execute(
+            conn,
+            &format!("INSERT INTO {table} ({columns}) VALUES {}", chunk.join(",")),
+        );
+    }
+}
+
+/// A provider's client with `USERS` users, each with a session, a refresh token and
+/// `EVENTS_PER_USER` auth events; its id.
+fn seed_client(conn: &mut DbConnection, provider: Uuid) -> Uuid {
+    let client = Uuid::now_v7();
+    execute(conn, "BEGIN");
+    execute(
+        conn,
+        &format!(
+            "INSERT INTO clients (id, provider_id, name, status, created_at, updated_at, version)
+             VALUES ('{client}', '{provider}', 'Large Client GmbH', 'active', '{AT}', '{AT}', 1)"
+        ),
+    );
+    let users: Vec<Uuid> = (0..USERS).map(|_| Uuid::now_v7()).collect();
+    let rows: Vec<String> = users
+        .iter()
+        .enumerate()
+        .map(|(i, u)| {
+            format!(
+                "('{u}', '{provider}', '{client}', 'user{i}.{}@example.org', 'User {i}', '+4930{i:07}', 'active', NULL, '{AT}', '{AT}', 1)",
+                client.simple()
+            )
+        })
+        .collect();
+    insert(
+        conn,
+        "users",
+        "id, provider_id, client_id, email, name, phone, status, password_hash, created_at, updated_at, version",
+        &rows,
+    );
+    let sessions: Vec<(Uuid, Uuid)> = users.iter().map(|u| (Uuid::now_v7(), *u)).collect();
+    let rows: Vec<String> = sessions
+        .iter()
+        .map(|(s, u)| {
+            format!("('{s}', 'user', '{u}', '{provider}', 'password', '198.51.100.9', 'Bench/1.0', '{AT}', '{AT}', '2027-11-20 10:00:00', NULL)")
+        })
+        .collect();
+    insert(
+        conn,
+        "sessions",
+        "id, subject_kind, subject_id, provider_id, method, ip, user_agent, created_at, last_seen_at, expires_at, revoked_at",
+        &rows,
+    );
+    let rows: Vec<String> = sessions
+        .iter()
+        .map(|(s, _)| format!("('{}', '{s}', '{AT}', NULL)", Uuid::new_v4().simple()))
+        .collect();
+    insert(
+        conn,
+        "refresh_tokens",
+        "token_hash, session_id, created_at, used_at",
+        &rows,
+    );
+    let rows: Vec<String> = users
+        .iter()
+        .flat_map(|u| {
+            (0..EVENTS_PER_USER).map(move |i| {
+                format!(
+                    "('{}', '{provider}', 'user', '{u}', 'password', 'success', 'ok', '203.0.113.{}', 'Bench/1.0', '{AT}')",
+                    Uuid::now_v7(),
+                    i % 250
+                )
+            })
+        })
+        .collect();
+    insert(
+        conn,
+        "auth_events",
+        "id, provider_id, subject_kind, subject_id, method, outcome, reason, ip, user_agent, created_at",
+        &rows,
+    );
+    execute(conn, "COMMIT");
+    client
+}
+
+struct Bench {
+    _db: TestDb,
+    url: DatabaseUrl,
+    store: Store,
+    conn: DbConnection,
+    provider: Uuid,
+}
+
+fn bench_db(db: TestDb) -> Bench {
+    let url = DatabaseUrl::parse(&db.url).unwrap();
+    let store = Store::open(&url, 4).unwrap();
+    store.migrate().unwrap();
+    let mut conn = connect(&url).unwrap();
+    let provider = Uuid::now_v7();
+    execute(
+        &mut conn,
+        &format!(
+            "INSERT INTO providers (id, slug, name, jurisdiction, status, auth_methods, policies, created_at, updated_at, version)
+             VALUES ('{provider}', 'bench', 'Bench', 'DE', 'active', '{{}}', '{{}}', '{AT}', '{AT}', 1)"
+        ),
+    );
+    Bench {
+        _db: db,
+        url,
+        store,
+        conn,
+        provider,
+    }
+}
+
+/// The core of clearing as hand-written statements, in one transaction.
+fn raw_clearing(conn: &mut DbConnection, client: Uuid) {
+    let users = format!("SELECT id FROM users WHERE client_id = '{client}'");
+    execute(
+        conn,
+        &format!(
+            "BEGIN;
+             UPDATE clients SET name = 'anonymized', status = 'disabled' WHERE id = '{client}';
+             UPDATE users SET email = id || '@anonymized.invalid', name = 'anonymized', phone = NULL,
+                 password_hash = NULL, status = 'disabled' WHERE client_id = '{client}';
+             DELETE FROM refresh_tokens WHERE session_id IN
+                 (SELECT id FROM sessions WHERE subject_kind = 'user' AND subject_id IN ({users}));
+             UPDATE sessions SET ip = NULL, user_agent = NULL, revoked_at = '{AT}'
+                 WHERE subject_kind = 'user' AND subject_id IN ({users});
+             UPDATE auth_events SET ip = NULL, user_agent = NULL
+                 WHERE subject_kind = 'user' AND subject_id IN ({users});
+             COMMIT;"
+        ),
+    );
+}
+
+/// A backend's name and how to make a database of it (`None`: not configured).
+type Backend = (&'static str, fn() -> Option<TestDb>);
+
+fn backends() -> Vec<Backend> {
+    vec![
+        ("sqlite", || Some(TestDb::sqlite())),
+        ("postgres", TestDb::postgres),
+    ]
+}
+
+fn clearing(c: &mut Criterion) {
+    for (name, make) in backends() {
+        let Some(db) = make() else {
+            eprintln!("{name}: skipped (set TEST_DATABASE_URL to a PostgreSQL server)");
+            continue;
+        };
+        let mut b = bench_db(db);
+        let mut group = c.benchmark_group(format!("clear_1000_users_100000_events/{name}"));
+        group
+            .sample_size(10)
+            .warm_up_time(Duration::from_millis(1))
+            .measurement_time(Duration::from_secs(1));
+        group.bench_function("clear_client", |bench| {
+            bench.iter_custom(|iters| {
+                let mut total = Duration::ZERO;
+                for _ in 0..iters {
+                    let client = seed_client(&mut b.conn, b.provider);
+                    let started = Instant::now();
+                    b.store
+                        .clear_client(client, ClearedBy::Schedule, "bench", false, Utc::now())
+                        .unwrap();
+                    total += started.elapsed();
+                }
+                total
+            })
+        });
+        group.bench_function("raw_statements", |bench| {
+            bench.iter_custom(|iters| {
+                let mut total = Duration::ZERO;
+                for _ in 0..iters {
+                    let client = seed_client(&mut b.conn, b.provider);
+                    let started = Instant::now();
+                    raw_clearing(&mut b.conn, client);
+                    total += started.elapsed();
+                }
+                total
+            })
+        });
+        group.finish();
+        other_clients_wait(name, &mut b);
+    }
+}
+
+/// While a clearing runs, another client's sign-ins (auth-event inserts, one per
+/// transaction, back to back) go on: the longest wait of one.
+fn other_clients_wait(name: &str, b: &mut Bench) {
+    let client = seed_client(&mut b.conn, b.provider);
+    let store = Store::open(&b.url, 2).unwrap();
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let signer = {
+        let done = done.clone();
+        let provider = b.provider;
+        std::thread::spawn(move || {
+            let mut longest = Duration::ZERO;
+            let mut count = 0;
+            while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                let started = Instant::now();
+                store
+                    .insert_auth_event(&AuthEventRecord {
+                        id: Uuid::now_v7(),
+                        provider_id: Some(provider),
+                        subject: Some(Subject::user(Uuid::now_v7())),
+                        method: "password".into(),
+                        outcome: "success".into(),
+                        reason: "ok".into(),
+                        ip: Some("192.0.2.1".into()),
+                        user_agent: None,
+                        created_at: Utc::now(),
+                    })
+                    .unwrap();
+                longest = longest.max(started.elapsed());
+                count += 1;
+            }
+            (longest, count)
+        })
+    };
+    std::thread::sleep(Duration::from_millis(50));
+    let started = Instant::now();
+    b.store
+        .clear_client(client, ClearedBy::Schedule, "bench", false, Utc::now())
+        .unwrap();
+    let took = started.elapsed();
+    std::thread::sleep(Duration::from_millis(50));
+    done.store(true, std::sync::atomic::Ordering::Relaxed);
+    let (longest, count) = signer.join().unwrap();
+    println!(
+        "{name}: while a clearing ran ({took:.2?}), {count} sign-ins of another client were logged; the longest waited {longest:.2?}"
+    );
+}
+
+criterion_group!(benches, clearing);
+criterion_main!(benches);
