@@ -213,6 +213,7 @@ needs!(
     ClientsClearData => ClientsClearData,
     ClientsExportData => ClientsExportData,
     ProcessorsRead => ProcessorsRead,
+    JobsRead => JobsRead,
     ProcessorsWrite => ProcessorsWrite,
     IdentityProvidersRead => IdentityProvidersRead,
     IdentityProvidersWrite => IdentityProvidersWrite,

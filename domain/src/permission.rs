@@ -26,6 +26,7 @@ text_enum!(
         ClientsExportData = "clients:export_data",
         ProcessorsRead = "processors:read",
         ProcessorsWrite = "processors:write",
+        JobsRead = "jobs:read",
         IdentityProvidersRead = "identity_providers:read",
         IdentityProvidersWrite = "identity_providers:write",
     }
@@ -61,6 +62,7 @@ impl Role {
                 ClientsClearData,
                 ClientsExportData,
                 ProcessorsRead,
+                JobsRead,
             ],
         }
     }
@@ -150,6 +152,8 @@ mod tests {
             (&[Role::Dpo], ClientsExportData, true),
             (&[Role::Support], ClientsExportData, false),
             (&[Role::Billing], ClientsExportData, false),
+            (&[Role::Dpo], JobsRead, true),
+            (&[Role::Support], JobsRead, false),
             (&[Role::Dpo], ModulesWrite, false),
             (&[Role::Dpo], ProcessorsRead, true),
             (&[Role::Dpo], ProcessorsWrite, false),

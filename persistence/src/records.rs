@@ -116,3 +116,20 @@ pub struct ClientExport {
     /// When the client's data was cleared, if it was.
     pub cleared_at: Option<DateTime<Utc>>,
 }
+
+/// A background job's last run, across instances.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JobRunRecord {
+    pub name: String,
+    pub last_started_at: DateTime<Utc>,
+    pub last_duration_ms: i64,
+    /// What the last run removed or changed (0 after a failure).
+    pub last_removed: i64,
+    /// `done` or `error`.
+    pub last_outcome: String,
+    pub last_success_at: Option<DateTime<Utc>>,
+    pub last_error: Option<String>,
+    pub last_error_at: Option<DateTime<Utc>>,
+    /// Runs that held the lease, since the table exists.
+    pub runs: i64,
+}

@@ -168,6 +168,20 @@ diesel::table! {
 }
 
 diesel::table! {
+    job_runs (name) {
+        name -> Text,
+        last_started_at -> Timestamp,
+        last_duration_ms -> BigInt,
+        last_removed -> BigInt,
+        last_outcome -> Text,
+        last_success_at -> Nullable<Timestamp>,
+        last_error -> Nullable<Text>,
+        last_error_at -> Nullable<Timestamp>,
+        runs -> BigInt,
+    }
+}
+
+diesel::table! {
     job_leases (name) {
         name -> Text,
         holder -> Text,
@@ -361,6 +375,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     auth_throttle,
     auth_events,
     job_leases,
+    job_runs,
     sms_gateways,
     modules,
     client_clearings,

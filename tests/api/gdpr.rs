@@ -583,7 +583,7 @@ async fn clearing_a_client_leaves_no_personal_data_and_no_credential() {
 }
 
 /// Runs `sql` on the test's database with a connection of its own.
-fn execute(app: &TestApp, sql: &str) {
+pub(crate) fn execute(app: &TestApp, sql: &str) {
     use diesel::connection::SimpleConnection;
     let mut conn = connect(&DatabaseUrl::parse(&app.db.url).unwrap()).unwrap();
     match &mut conn {
@@ -597,9 +597,9 @@ fn execute(app: &TestApp, sql: &str) {
 /// users, tokens and sessions were changed) leaves everything as it was: one transaction.
 #[tokio::test]
 async fn a_crash_half_way_leaves_the_client_untouched() {
-    let (app, admin) = spawn().await;
+    let (app, admin, sms) = spawn().await;
     install(&app, &admin).await;
-    let filled = fill(&app, &admin).await;
+    let filled = fill(&app, &admin, &sms).await;
     if app.db.is_postgres() {
         execute(
             &app,

@@ -12,6 +12,7 @@ mod contract;
 mod data_export;
 mod gdpr;
 mod inactive_clients;
+mod jobs;
 mod legal_hold;
 mod mfa;
 mod oidc;

@@ -22,6 +22,10 @@ impl Job for AuthLogPurge {
         AUTH_LOG_PURGE
     }
 
+    fn description(&self) -> &'static str {
+        "deletes auth events older than their provider's auth_log_retention_days (GDPR Art. 5(1)(e))"
+    }
+
     fn interval(&self) -> std::time::Duration {
         self.interval
     }

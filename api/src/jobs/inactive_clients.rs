@@ -35,6 +35,10 @@ impl Job for InactiveClientCleaning {
         INACTIVE_CLIENT_CLEANING
     }
 
+    fn description(&self) -> &'static str {
+        "clears clients inactive for longer than their provider's inactive_client_retention_months (needs the gdpr_cleanup module)"
+    }
+
     fn interval(&self) -> std::time::Duration {
         self.interval
     }

@@ -29,6 +29,10 @@ impl Job for LegalHoldRelease {
         LEGAL_HOLD_RELEASE
     }
 
+    fn description(&self) -> &'static str {
+        "anonymizes cleared clients' billing details once their legal hold has ended"
+    }
+
     fn interval(&self) -> std::time::Duration {
         self.interval
     }

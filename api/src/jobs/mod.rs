@@ -28,6 +28,8 @@ const LEASE_SECONDS: i64 = 10 * 60;
 pub trait Job: Send + Sync {
     /// The lease's name; also how the job is named in logs.
     fn name(&self) -> &'static str;
+    /// What it does, for the officer reading `GET /api/v1/jobs`.
+    fn description(&self) -> &'static str;
     /// Time between two runs.
     fn interval(&self) -> std::time::Duration;
     /// One run's work, with the lease held. Answers how many things it removed or changed.
@@ -77,6 +79,14 @@ impl JobRunner {
         self.jobs.iter().map(|j| j.name()).collect()
     }
 
+    /// Each job of this instance: its name, what it does and its interval.
+    pub fn schedule(&self) -> Vec<(&'static str, &'static str, std::time::Duration)> {
+        self.jobs
+            .iter()
+            .map(|j| (j.name(), j.description(), j.interval()))
+            .collect()
+    }
+
     /// Runs the job `name` once, now, under its lease (synchronous: call it off the async
     /// workers). `Ok(None)`: unknown job, or another instance holds the lease.
     pub fn run_once(&self, name: &str) -> Result<Option<usize>, StoreError> {
@@ -93,7 +103,21 @@ impl JobRunner {
             Ok(None) => "skipped",
             Err(_) => "error",
         };
-        crate::metrics::metrics().job_run(job.name(), outcome, started.elapsed());
+        let took = started.elapsed();
+        crate::metrics::metrics().job_run(job.name(), outcome, took);
+        // What the officer sees at GET /api/v1/jobs: runs that held the lease, and failures.
+        let error = result.as_ref().err().map(ToString::to_string);
+        let recorded = match (&result, &error) {
+            (Ok(Some(n)), _) => Some(Ok(*n)),
+            (Err(_), Some(e)) => Some(Err(e.as_str())),
+            _ => None,
+        };
+        if let Some(recorded) = recorded {
+            let ms = i64::try_from(took.as_millis()).unwrap_or(i64::MAX);
+            if let Err(e) = self.store.record_job_run(job.name(), now, ms, recorded) {
+                log::warn!("job {}: its run could not be recorded: {e}", job.name());
+            }
+        }
         self.runs.send_modify(|n| *n += 1);
         result
     }

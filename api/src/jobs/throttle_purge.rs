@@ -32,6 +32,10 @@ impl Job for ThrottlePurge {
         THROTTLE_PURGE
     }
 
+    fn description(&self) -> &'static str {
+        "deletes failure budgets that count nothing any more, and SMS codes older than a day"
+    }
+
     fn interval(&self) -> std::time::Duration {
         self.interval
     }

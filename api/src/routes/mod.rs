@@ -16,6 +16,7 @@ pub mod clients;
 pub mod data_export;
 pub mod employees;
 pub mod gdpr;
+pub mod jobs;
 pub mod me;
 pub mod mfa;
 pub mod oidc;
@@ -44,6 +45,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     auth_events::configure(cfg);
     sms_gateways::configure(cfg);
     gdpr::configure(cfg);
+    jobs::configure(cfg);
     data_export::configure(cfg);
     processors::configure(cfg);
     oidc::configure(cfg);
@@ -65,6 +67,7 @@ pub fn documents() -> Vec<Document> {
         auth_events::document(),
         sms_gateways::document(),
         gdpr::document(),
+        jobs::document(),
         data_export::document(),
         processors::document(),
         oidc::document(),

@@ -7,8 +7,9 @@ use uuid::Uuid;
 
 use super::Store;
 use crate::StoreError;
-use crate::rows::naive;
-use crate::schema::{auth_events, job_leases};
+use crate::records::JobRunRecord;
+use crate::rows::{naive, utc};
+use crate::schema::{auth_events, job_leases, job_runs};
 
 impl Store {
     /// Takes or renews the lease of job `name` for `holder` until `now + ttl`. False when
@@ -103,5 +104,114 @@ impl Store {
             diesel::delete(auth_events::table.filter(auth_events::id.eq_any(&ids)))
                 .execute(&mut *conn)?,
         )
+    }
+}
+
+/// Longest error message kept for a job run.
+const MAX_ERROR_CHARS: usize = 500;
+
+impl Store {
+    /// Records a run of job `name` that held the lease: when it started, how long it took,
+    /// and how much it removed (`Ok`) or why it failed (`Err`).
+    pub fn record_job_run(
+        &self,
+        name: &str,
+        started_at: DateTime<Utc>,
+        duration_ms: i64,
+        result: Result<usize, &str>,
+    ) -> Result<(), StoreError> {
+        let started = naive(started_at);
+        let (outcome, removed, error) = match result {
+            Ok(n) => ("done", i64::try_from(n).unwrap_or(i64::MAX), None),
+            Err(e) => (
+                "error",
+                0,
+                Some(e.chars().take(MAX_ERROR_CHARS).collect::<String>()),
+            ),
+        };
+        let success_at = error.is_none().then_some(started);
+        let error_at = error.is_some().then_some(started);
+        self.write(|conn| {
+            let changed = diesel::update(job_runs::table.find(name))
+                .set((
+                    job_runs::last_started_at.eq(started),
+                    job_runs::last_duration_ms.eq(duration_ms),
+                    job_runs::last_removed.eq(removed),
+                    job_runs::last_outcome.eq(outcome),
+                    job_runs::runs.eq(job_runs::runs + 1),
+                ))
+                .execute(conn)?;
+            if changed == 0 {
+                diesel::insert_into(job_runs::table)
+                    .values((
+                        job_runs::name.eq(name),
+                        job_runs::last_started_at.eq(started),
+                        job_runs::last_duration_ms.eq(duration_ms),
+                        job_runs::last_removed.eq(removed),
+                        job_runs::last_outcome.eq(outcome),
+                        job_runs::runs.eq(1_i64),
+                    ))
+                    .execute(conn)?;
+            }
+            // The last success and the last error are kept apart: a failure does not hide
+            // when the job last worked.
+            if let Some(at) = success_at {
+                diesel::update(job_runs::table.find(name))
+                    .set(job_runs::last_success_at.eq(at))
+                    .execute(conn)?;
+            }
+            if let Some(at) = error_at {
+                diesel::update(job_runs::table.find(name))
+                    .set((
+                        job_runs::last_error.eq(&error),
+                        job_runs::last_error_at.eq(at),
+                    ))
+                    .execute(conn)?;
+            }
+            Ok(())
+        })
+    }
+
+    /// Every recorded job's last run.
+    pub fn job_runs(&self) -> Result<Vec<JobRunRecord>, StoreError> {
+        type Row = (
+            String,
+            chrono::NaiveDateTime,
+            i64,
+            i64,
+            String,
+            Option<chrono::NaiveDateTime>,
+            Option<String>,
+            Option<chrono::NaiveDateTime>,
+            i64,
+        );
+        let rows: Vec<Row> = job_runs::table
+            .order(job_runs::name)
+            .select((
+                job_runs::name,
+                job_runs::last_started_at,
+                job_runs::last_duration_ms,
+                job_runs::last_removed,
+                job_runs::last_outcome,
+                job_runs::last_success_at,
+                job_runs::last_error,
+                job_runs::last_error_at,
+                job_runs::runs,
+            ))
+            .load(&mut self.conn()?)?;
+        Ok(rows
+            .into_iter()
+            .map(|r| JobRunRecord {
+                name: r.0,
+                last_started_at: utc(r.1),
+                last_duration_ms: r.2,
+                last_removed: r.3,
+                last_outcome: r.4,
+                last_success_at: r.5.map(utc),
+                last_error: r.6,
+                last_error_at: r.7.map(utc),
+                runs: r.8,
+            })
+            .collect())
     }
 }

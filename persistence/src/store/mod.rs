@@ -28,7 +28,7 @@ mod users;
 
 pub use crate::records::{
     ApiTokenRecord, AuthEventRecord, ClientExport, ExportedApiToken, ExportedSession,
-    ExportedTemporaryKey, NewApiToken, NewSession, SessionRecord, UserExport,
+    ExportedTemporaryKey, JobRunRecord, NewApiToken, NewSession, SessionRecord, UserExport,
 };
 pub use auth_events::AuthEventFilter;
 pub use clearing::{CLEARED_COLUMNS, NOT_A_CLIENTS_DATA};
