@@ -7,6 +7,7 @@ mod admin;
 mod attack;
 mod auth;
 mod browsers;
+mod compliance;
 mod concurrency;
 mod contract;
 mod data_export;

@@ -24,7 +24,7 @@ async fn create(app: &TestApp, admin: &str, body: Value) -> Value {
     json_ok(app.post(PATH, Some(admin), body).await, 201).await
 }
 
-fn form_of(read: &Value) -> Value {
+pub(crate) fn form_of(read: &Value) -> Value {
     let mut form = read.clone();
     let object = form.as_object_mut().unwrap();
     for read_only in [

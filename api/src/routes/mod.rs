@@ -13,6 +13,7 @@ pub mod auth;
 pub mod auth_events;
 pub mod billing;
 pub mod clients;
+pub mod compliance;
 pub mod data_export;
 pub mod employees;
 pub mod gdpr;
@@ -38,6 +39,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     phone::configure(cfg);
     mfa::configure(cfg);
     providers::configure(cfg);
+    compliance::configure(cfg);
     clients::configure(cfg);
     billing::configure(cfg);
     users::configure(cfg);
@@ -60,6 +62,7 @@ pub fn documents() -> Vec<Document> {
         phone::document(),
         mfa::document(),
         providers::document(),
+        compliance::document(),
         clients::document(),
         billing::document(),
         users::document(),
