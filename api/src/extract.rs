@@ -214,6 +214,7 @@ needs!(
     ClientsExportData => ClientsExportData,
     ProcessorsRead => ProcessorsRead,
     JobsRead => JobsRead,
+    AuditEventsRead => AuditEventsRead,
     ProcessorsWrite => ProcessorsWrite,
     IdentityProvidersRead => IdentityProvidersRead,
     IdentityProvidersWrite => IdentityProvidersWrite,

@@ -72,6 +72,7 @@ impl Modify for Security {
         (name = "auth-events", description = "The authentication log"),
         (name = "sms-gateways", description = "SMS gateways, their failover order and health"),
         (name = "modules", description = "Optional modules, installed by an administrator"),
+        (name = "audit-events", description = "The audit trail of settings changes: who, what, before and after, when"),
         (name = "jobs", description = "Background jobs (retention, scheduled cleaning) and their last runs"),
         (name = "processors", description = "The register of processors and the transfer rule"),
         (name = "staff-identity-providers", description = "Keycloak realms (OpenID Connect) that sign employees in, and their role mapping"),

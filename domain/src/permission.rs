@@ -27,6 +27,7 @@ text_enum!(
         ProcessorsRead = "processors:read",
         ProcessorsWrite = "processors:write",
         JobsRead = "jobs:read",
+        AuditEventsRead = "audit_events:read",
         IdentityProvidersRead = "identity_providers:read",
         IdentityProvidersWrite = "identity_providers:write",
     }
@@ -63,6 +64,7 @@ impl Role {
                 ClientsExportData,
                 ProcessorsRead,
                 JobsRead,
+                AuditEventsRead,
             ],
         }
     }
@@ -153,6 +155,8 @@ mod tests {
             (&[Role::Support], ClientsExportData, false),
             (&[Role::Billing], ClientsExportData, false),
             (&[Role::Dpo], JobsRead, true),
+            (&[Role::Dpo], AuditEventsRead, true),
+            (&[Role::Support], AuditEventsRead, false),
             (&[Role::Support], JobsRead, false),
             (&[Role::Dpo], ModulesWrite, false),
             (&[Role::Dpo], ProcessorsRead, true),

@@ -126,6 +126,8 @@ const UNIQUE_RULES: &[UniqueRule] = &[
     ),
     rule("auth_events_pkey", "auth_events", &["id"], "/id"),
     rule("job_leases_pkey", "job_leases", &["name"], "/name"),
+    rule("audit_events_pkey", "audit_events", &["id"], "/id"),
+    rule("job_runs_pkey", "job_runs", &["name"], "/name"),
     rule("sms_gateways_pkey", "sms_gateways", &["id"], "/id"),
     rule("modules_pkey", "modules", &["name"], "/name"),
     rule(

@@ -133,3 +133,24 @@ pub struct JobRunRecord {
     /// Runs that held the lease, since the table exists.
     pub runs: i64,
 }
+
+/// One change of a setting, for the audit trail.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuditEventRecord {
+    pub id: Uuid,
+    /// `employee`.
+    pub actor_kind: String,
+    pub actor_id: Option<Uuid>,
+    /// What was done: `provider.create`, `provider.policies.update`, `processor.delete`…
+    pub action: String,
+    /// `provider`, `processor`, `sms_gateway`, `module`, …
+    pub target_kind: String,
+    pub target_id: Option<String>,
+    /// The provider the setting belongs to; `None` for the service's own settings.
+    pub provider_id: Option<Uuid>,
+    /// The API's view of the object before and after (JSON); `None` for a creation or a
+    /// deletion.
+    pub before: Option<String>,
+    pub after: Option<String>,
+    pub created_at: DateTime<Utc>,
+}

@@ -182,6 +182,21 @@ diesel::table! {
 }
 
 diesel::table! {
+    audit_events (id) {
+        id -> Text,
+        actor_kind -> Text,
+        actor_id -> Nullable<Text>,
+        action -> Text,
+        target_kind -> Text,
+        target_id -> Nullable<Text>,
+        provider_id -> Nullable<Text>,
+        before_value -> Nullable<Text>,
+        after_value -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     job_leases (name) {
         name -> Text,
         holder -> Text,
@@ -375,6 +390,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     auth_throttle,
     auth_events,
     job_leases,
+    audit_events,
     job_runs,
     sms_gateways,
     modules,

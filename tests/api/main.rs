@@ -5,6 +5,7 @@ mod helpers;
 
 mod admin;
 mod attack;
+mod audit_events;
 mod auth;
 mod browsers;
 mod compliance;

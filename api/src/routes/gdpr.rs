@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoResponses, OpenApi, ToSchema};
 use uuid::Uuid;
 
+use super::audit_events::{self as audit, Change};
 use super::clients::visible_client;
 use super::resource;
 use super::responses::{Invalid, NeedsPermission, NotFound, NotJson, PROBLEM_JSON};
@@ -69,17 +70,35 @@ pub async fn list_modules(
     ))]
 pub async fn set_module(
     state: State,
-    _staff: Staff<need::ModulesWrite>,
+    staff: Staff<need::ModulesWrite>,
     name: web::Path<String>,
     body: Json<SetModule>,
 ) -> ApiResult<web::Json<ModuleResponse>> {
     let module = Module::parse(&name).ok_or(ApiError::NotFound("module"))?;
     let installed = body.installed;
     let now = state.now();
-    state
-        .db(move |store| Ok(store.set_module(module, installed, now)?))
+    let was = state
+        .db(move |store| {
+            let was = store.module_installed(module)?;
+            store.set_module(module, installed, now)?;
+            Ok(was)
+        })
         .await?;
-    Ok(web::Json(module_response(module, installed)))
+    let after = module_response(module, installed);
+    audit::record(
+        &state,
+        &staff,
+        Change {
+            action: "module.update",
+            target_kind: "module",
+            target_id: module.as_str().into(),
+            provider_id: None,
+            before: Some(&module_response(module, was)),
+            after: Some(&after),
+        },
+    )
+    .await;
+    Ok(web::Json(after))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

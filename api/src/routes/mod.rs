@@ -9,6 +9,7 @@ use utoipa::openapi::OpenApi as Document;
 
 use crate::problem::ApiError;
 
+pub mod audit_events;
 pub mod auth;
 pub mod auth_events;
 pub mod billing;
@@ -45,6 +46,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     users::configure(cfg);
     employees::configure(cfg);
     auth_events::configure(cfg);
+    audit_events::configure(cfg);
     sms_gateways::configure(cfg);
     gdpr::configure(cfg);
     jobs::configure(cfg);
@@ -68,6 +70,7 @@ pub fn documents() -> Vec<Document> {
         users::document(),
         employees::document(),
         auth_events::document(),
+        audit_events::document(),
         sms_gateways::document(),
         gdpr::document(),
         jobs::document(),

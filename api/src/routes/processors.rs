@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{OpenApi, ToSchema};
 use uuid::Uuid;
 
+use super::audit_events::{self as audit, Change};
 use super::params::parse_id;
 use super::precondition::{IfMatch, Stale, edit, tagged};
 use super::resource;
@@ -275,10 +276,25 @@ pub async fn create_processor(
         .db(move |store| Ok(store.insert_processor(&saved)?))
         .await?;
     log::info!("processor {} created", processor.id);
+    let (id, version) = (processor.id, processor.version);
+    let created = ProcessorResponse::from(processor);
+    audit::record(
+        &state,
+        &staff,
+        Change::<(), _> {
+            action: "processor.create",
+            target_kind: "processor",
+            target_id: id.to_string(),
+            provider_id: None,
+            before: None,
+            after: Some(&created),
+        },
+    )
+    .await;
     Ok(HttpResponse::Created()
-        .insert_header(("Location", format!("/api/v1/processors/{}", processor.id)))
-        .insert_header(("ETag", super::precondition::etag(processor.version)))
-        .json(ProcessorResponse::from(processor)))
+        .insert_header(("Location", format!("/api/v1/processors/{id}")))
+        .insert_header(("ETag", super::precondition::etag(version)))
+        .json(created))
 }
 
 /// Reads a processor with the transfer rule's verdict.
@@ -317,6 +333,7 @@ pub async fn update_processor(
 ) -> ApiResult<HttpResponse> {
     installation_wide(&staff)?;
     let current = load(&state, &id).await?;
+    let before = ProcessorResponse::from(current.clone());
     let parts = parse_form(&state, body.into_inner()).await?;
     let now = state.now();
     let id = current.id;
@@ -341,10 +358,22 @@ pub async fn update_processor(
     )
     .await?;
     log::info!("processor {} updated", processor.id);
-    Ok(tagged(
-        processor.version,
-        ProcessorResponse::from(processor),
-    ))
+    let version = processor.version;
+    let after = ProcessorResponse::from(processor);
+    audit::record(
+        &state,
+        &staff,
+        Change {
+            action: "processor.update",
+            target_kind: "processor",
+            target_id: id.to_string(),
+            provider_id: None,
+            before: Some(&before),
+            after: Some(&after),
+        },
+    )
+    .await;
+    Ok(tagged(version, after))
 }
 
 /// Removes a processor from the register.
@@ -357,7 +386,9 @@ pub async fn delete_processor(
     id: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
     installation_wide(&staff)?;
-    let id = parse_id(&id, "processor")?;
+    let current = load(&state, &id).await?;
+    let before = ProcessorResponse::from(current.clone());
+    let id = current.id;
     state
         .db(move |store| {
             store
@@ -366,6 +397,19 @@ pub async fn delete_processor(
         })
         .await?;
     log::info!("processor {id} deleted");
+    audit::record(
+        &state,
+        &staff,
+        Change::<_, ()> {
+            action: "processor.delete",
+            target_kind: "processor",
+            target_id: id.to_string(),
+            provider_id: None,
+            before: Some(&before),
+            after: None,
+        },
+    )
+    .await;
     Ok(HttpResponse::NoContent().finish())
 }
 

@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{OpenApi, ToSchema};
 use uuid::Uuid;
 
+use super::audit_events::{self as audit, Change};
 use super::params::{PageQuery, parse_id};
 use super::precondition::{IfMatch, Stale, edit, tagged};
 use super::resource;
@@ -471,9 +472,23 @@ pub async fn create_provider(
             })
         })
         .await?;
+    let created = ProviderResponse::from(provider);
+    audit::record(
+        &state,
+        &staff,
+        Change::<(), _> {
+            action: "provider.create",
+            target_kind: "provider",
+            target_id: created.id.to_string(),
+            provider_id: Some(created.id),
+            before: None,
+            after: Some(&created),
+        },
+    )
+    .await;
     Ok(HttpResponse::Created()
-        .insert_header(("Location", format!("/api/v1/providers/{}", provider.id)))
-        .json(ProviderResponse::from(provider)))
+        .insert_header(("Location", format!("/api/v1/providers/{}", created.id)))
+        .json(created))
 }
 
 /// Reads one provider.
@@ -542,6 +557,7 @@ pub async fn update_provider(
         .and_then(|j| errors.check("/jurisdiction", CountryCode::parse(j)));
     errors.into_result()?;
     let status = body.status;
+    let before = ProviderResponse::from(provider.clone());
     let provider = edit_provider(&state, &provider, if_match, move |provider| {
         if let Some(name) = &name {
             provider.name = name.clone();
@@ -554,7 +570,22 @@ pub async fn update_provider(
         }
     })
     .await?;
-    Ok(tagged(provider.version, ProviderResponse::from(provider)))
+    let version = provider.version;
+    let after = ProviderResponse::from(provider);
+    audit::record(
+        &state,
+        &staff,
+        Change {
+            action: "provider.update",
+            target_kind: "provider",
+            target_id: after.id.to_string(),
+            provider_id: Some(after.id),
+            before: Some(&before),
+            after: Some(&after),
+        },
+    )
+    .await;
+    Ok(tagged(version, after))
 }
 
 /// The methods of registration and authorization of a provider.
@@ -621,10 +652,25 @@ pub async fn put_auth_methods(
         &gateways,
     )
     .into_result()?;
+    let before = AuthMethodsBody::from(provider.auth_methods.clone());
     let provider = edit_provider(&state, &provider, if_match, move |provider| {
         provider.auth_methods = methods.clone();
     })
     .await?;
+    let after = AuthMethodsBody::from(provider.auth_methods.clone());
+    audit::record(
+        &state,
+        &staff,
+        Change {
+            action: "provider.auth_methods.update",
+            target_kind: "provider",
+            target_id: provider.id.to_string(),
+            provider_id: Some(provider.id),
+            before: Some(&before),
+            after: Some(&after),
+        },
+    )
+    .await;
     Ok(tagged(
         provider.version,
         AuthMethodsBody::from(provider.auth_methods),
@@ -667,10 +713,25 @@ pub async fn put_policies(
     let provider = visible_provider(&state, &staff, &id).await?;
     let policies = ProviderPolicies::from(body.into_inner());
     policies.validate()?;
+    let before = PoliciesBody::from(provider.policies.clone());
     let provider = edit_provider(&state, &provider, if_match, move |provider| {
         provider.policies = policies.clone();
     })
     .await?;
+    let after = PoliciesBody::from(provider.policies.clone());
+    audit::record(
+        &state,
+        &staff,
+        Change {
+            action: "provider.policies.update",
+            target_kind: "provider",
+            target_id: provider.id.to_string(),
+            provider_id: Some(provider.id),
+            before: Some(&before),
+            after: Some(&after),
+        },
+    )
+    .await;
     Ok(tagged(
         provider.version,
         PoliciesBody::from(provider.policies),

@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoResponses, OpenApi, ToSchema};
 use uuid::Uuid;
 
+use super::audit_events::{self as audit, Change};
 use super::params::parse_id;
 use super::precondition::{IfMatch, Stale, edit, tagged};
 use super::resource;
@@ -704,9 +705,24 @@ pub async fn create_sms_gateway(
         .db(move |store| Ok(store.insert_sms_gateway(&saved)?))
         .await?;
     log::info!("sms gateway {} created", gateway.id);
+    let id = gateway.id;
+    let created = respond(&state, gateway);
+    audit::record(
+        &state,
+        &staff,
+        Change::<(), _> {
+            action: "sms_gateway.create",
+            target_kind: "sms_gateway",
+            target_id: id.to_string(),
+            provider_id: None,
+            before: None,
+            after: Some(&created),
+        },
+    )
+    .await;
     Ok(HttpResponse::Created()
-        .insert_header(("Location", format!("/api/v1/sms-gateways/{}", gateway.id)))
-        .json(respond(&state, gateway)))
+        .insert_header(("Location", format!("/api/v1/sms-gateways/{id}")))
+        .json(created))
 }
 
 /// Reads a gateway with its recent health (this instance's view).
@@ -745,6 +761,7 @@ pub async fn update_sms_gateway(
 ) -> ApiResult<HttpResponse> {
     installation_wide(&staff)?;
     let current = load(&state, &id).await?;
+    let before = respond(&state, current.clone());
     let (name, ids, parts) = parse_form(body.into_inner(), Some(&current.credentials))?;
     let providers = provider_scope(&state, ids).await?;
     check_transfers(
@@ -779,7 +796,22 @@ pub async fn update_sms_gateway(
     )
     .await?;
     log::info!("sms gateway {} updated", gateway.id);
-    Ok(tagged(gateway.version, respond(&state, gateway)))
+    let version = gateway.version;
+    let after = respond(&state, gateway);
+    audit::record(
+        &state,
+        &staff,
+        Change {
+            action: "sms_gateway.update",
+            target_kind: "sms_gateway",
+            target_id: id.to_string(),
+            provider_id: None,
+            before: Some(&before),
+            after: Some(&after),
+        },
+    )
+    .await;
+    Ok(tagged(version, after))
 }
 
 /// Removes a gateway; messages go through the others.
@@ -792,7 +824,9 @@ pub async fn delete_sms_gateway(
     id: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
     installation_wide(&staff)?;
-    let id = parse_id(&id, "SMS gateway")?;
+    let current = load(&state, &id).await?;
+    let id = current.id;
+    let before = respond(&state, current);
     state
         .db(move |store| {
             store
@@ -802,6 +836,19 @@ pub async fn delete_sms_gateway(
         .await?;
     state.sms_gateways.health.forget(id);
     log::info!("sms gateway {id} deleted");
+    audit::record(
+        &state,
+        &staff,
+        Change::<_, ()> {
+            action: "sms_gateway.delete",
+            target_kind: "sms_gateway",
+            target_id: id.to_string(),
+            provider_id: None,
+            before: Some(&before),
+            after: None,
+        },
+    )
+    .await;
     Ok(HttpResponse::NoContent().finish())
 }
 

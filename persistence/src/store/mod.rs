@@ -6,6 +6,7 @@ use crate::StoreError;
 use crate::connection::{self, DatabaseUrl, Manager, Pool};
 
 mod api_tokens;
+mod audit_events;
 mod auth_events;
 mod billing;
 mod clearing;
@@ -27,8 +28,9 @@ mod throttle;
 mod users;
 
 pub use crate::records::{
-    ApiTokenRecord, AuthEventRecord, ClientExport, ExportedApiToken, ExportedSession,
-    ExportedTemporaryKey, JobRunRecord, NewApiToken, NewSession, SessionRecord, UserExport,
+    ApiTokenRecord, AuditEventRecord, AuthEventRecord, ClientExport, ExportedApiToken,
+    ExportedSession, ExportedTemporaryKey, JobRunRecord, NewApiToken, NewSession, SessionRecord,
+    UserExport,
 };
 pub use auth_events::AuthEventFilter;
 pub use clearing::{CLEARED_COLUMNS, NOT_A_CLIENTS_DATA};
