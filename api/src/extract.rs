@@ -214,6 +214,8 @@ needs!(
     ClientsExportData => ClientsExportData,
     ProcessorsRead => ProcessorsRead,
     ProcessorsWrite => ProcessorsWrite,
+    ConsentsRead => ConsentsRead,
+    ConsentsWrite => ConsentsWrite,
 );
 
 /// An employee holding permission `P`. Anyone else gets 401 (no credentials) or 403.

@@ -5,6 +5,7 @@ pub mod access;
 pub mod api_token;
 pub mod auth_method;
 pub mod billing;
+pub mod consent;
 pub mod country;
 pub mod email;
 pub mod error;

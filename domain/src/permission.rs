@@ -26,6 +26,8 @@ text_enum!(
         ClientsExportData = "clients:export_data",
         ProcessorsRead = "processors:read",
         ProcessorsWrite = "processors:write",
+        ConsentsRead = "consents:read",
+        ConsentsWrite = "consents:write",
     }
 );
 
@@ -59,6 +61,7 @@ impl Role {
                 ClientsClearData,
                 ClientsExportData,
                 ProcessorsRead,
+                ConsentsRead,
             ],
         }
     }
@@ -69,7 +72,7 @@ impl Role {
             Role::Support => "clients and users, one-time keys for users, the auth log",
             Role::Billing => "clients and users, without keys or logs",
             Role::Dpo => {
-                "read access for the data-protection officer, the auth log, the processors, exporting and clearing a client's data"
+                "read access for the data-protection officer, the auth log, the processors, consent evidence, exporting and clearing a client's data"
             }
         }
     }
