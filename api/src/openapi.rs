@@ -73,6 +73,7 @@ impl Modify for Security {
         (name = "sms-gateways", description = "SMS gateways, their failover order and health"),
         (name = "modules", description = "Optional modules, installed by an administrator"),
         (name = "processors", description = "The register of processors and the transfer rule"),
+        (name = "consents", description = "Consent documents, their versions, and the consent records"),
     )
 )]
 struct Base;

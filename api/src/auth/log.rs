@@ -53,6 +53,10 @@ pub enum Reason {
     PhoneVerified,
     /// A sensitive change (a verified number replaced) without a fresh first factor.
     ReauthenticationRequired,
+    /// A first factor succeeded, but new versions of must-agree documents await acceptance.
+    ConsentRequired,
+    /// The documents due were accepted after a sign-in: the session starts.
+    ConsentGiven,
 }
 
 impl Reason {
@@ -88,6 +92,8 @@ impl Reason {
             Reason::UnknownNumber => "unknown_number",
             Reason::PhoneVerified => "phone_verified",
             Reason::ReauthenticationRequired => "reauthentication_required",
+            Reason::ConsentRequired => "consent_required",
+            Reason::ConsentGiven => "consent_given",
         }
     }
 
@@ -98,7 +104,8 @@ impl Reason {
             | Reason::PasswordChanged
             | Reason::Logout
             | Reason::CodeSent
-            | Reason::PhoneVerified => "success",
+            | Reason::PhoneVerified
+            | Reason::ConsentGiven => "success",
             _ => "failure",
         }
     }

@@ -6,6 +6,7 @@
 //! - `principal`: who is acting, and whether they still may;
 //! - `throttle`: the failure budget every secret-checking path spends;
 //! - `session`: sessions and their tokens, refresh;
+//! - `consent`: the re-consent gate before a session starts, and its acceptance step;
 //! - `outcome`: how a first factor ends (a session, or a second factor due);
 //! - `password`, `temporary_key`: the first factors;
 //! - `phone_code`: one-time SMS codes, for every purpose (a number's verification, phone
@@ -15,6 +16,7 @@
 //! `crate::extract` wraps `credentials` and `client_info` as extractors.
 
 pub mod client_info;
+pub mod consent;
 pub mod credentials;
 pub mod log;
 pub mod outcome;

@@ -8,6 +8,7 @@ use domain::sign_in::{SecondFactor, SecondFactorPolicy, SignInStep, after_first_
 use uuid::Uuid;
 
 use super::client_info::ClientInfo;
+use super::consent::consent_gate;
 use super::session::{TokenResponse, start_session};
 use crate::problem::ApiError;
 use crate::state::AppState;
@@ -47,16 +48,27 @@ pub async fn finish_sign_in(
         first_factor_is_recovery: first.method == AuthMethod::TemporaryKey,
     };
     match after_first_factor(&enrolled, policy) {
-        SignInStep::Session => Ok(LoginOutcome::Session(
-            start_session(
+        SignInStep::Session => {
+            // Hook: the re-consent gate (auth::consent), the last step before a session.
+            consent_gate(
                 state,
                 first.subject,
                 first.provider_id,
                 first.method,
                 client,
             )
-            .await?,
-        )),
+            .await?;
+            Ok(LoginOutcome::Session(
+                start_session(
+                    state,
+                    first.subject,
+                    first.provider_id,
+                    first.method,
+                    client,
+                )
+                .await?,
+            ))
+        }
         SignInStep::SecondFactor(factors) => Ok(LoginOutcome::SecondFactorDue { first, factors }),
     }
 }

@@ -13,6 +13,7 @@ pub mod auth;
 pub mod auth_events;
 pub mod billing;
 pub mod clients;
+pub mod consents;
 pub mod data_export;
 pub mod employees;
 pub mod gdpr;
@@ -43,6 +44,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     gdpr::configure(cfg);
     data_export::configure(cfg);
     processors::configure(cfg);
+    consents::configure(cfg);
 }
 
 /// The OpenAPI parts of every route module.
@@ -62,6 +64,7 @@ pub fn documents() -> Vec<Document> {
         gdpr::document(),
         data_export::document(),
         processors::document(),
+        consents::document(),
     ]
 }
 

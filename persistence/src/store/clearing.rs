@@ -21,8 +21,8 @@ use super::sessions::revoke_everything;
 use crate::error::corrupt;
 use crate::rows::{naive, uuid};
 use crate::schema::{
-    api_tokens, auth_events, auth_throttle, client_clearings, clients, modules, phone_codes,
-    refresh_tokens, sessions, temporary_keys, users,
+    api_tokens, auth_events, auth_throttle, client_clearings, clients, consent_records,
+    consent_tickets, modules, phone_codes, refresh_tokens, sessions, temporary_keys, users,
 };
 use crate::{DbConnection, StoreError};
 
@@ -49,6 +49,9 @@ pub const CLEARED_COLUMNS: &[(&str, &str)] = &[
     ("auth_throttle", "throttle_key"),
     ("auth_events", "ip"),
     ("auth_events", "user_agent"),
+    ("consent_records", "ip"),
+    ("consent_records", "user_agent"),
+    ("consent_tickets", "ticket_hash"),
 ];
 
 /// Tables that hold no client's data, only staff's.
@@ -440,6 +443,16 @@ fn apply_clearing(
     )
     .execute(conn)?;
     diesel::delete(phone_codes::table.filter(phone_codes::id.eq_any(&s.phone_code_ids)))
+        .execute(conn)?;
+    // Consent records stay as the provider's evidence (Art. 7(1)) without where they came
+    // from; pending re-consent steps of a sign-in go.
+    diesel::update(consent_records::table.filter(consent_records::user_id.eq_any(&s.user_ids)))
+        .set((
+            consent_records::ip.eq(None::<String>),
+            consent_records::user_agent.eq(None::<String>),
+        ))
+        .execute(conn)?;
+    diesel::delete(consent_tickets::table.filter(consent_tickets::user_id.eq_any(&s.user_ids)))
         .execute(conn)?;
     Ok(())
 }
