@@ -8,6 +8,7 @@ mod attack;
 mod auth;
 mod browsers;
 mod concurrency;
+mod consents;
 mod contract;
 mod data_export;
 mod gdpr;

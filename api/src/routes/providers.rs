@@ -274,6 +274,9 @@ pub struct LoginOptions {
     pub password_min_length: usize,
     /// Every user must set up a second factor.
     pub mfa_required: bool,
+    /// The consent documents to show on the registration form (version in force);
+    /// registration requires those with `must_agree`.
+    pub consent_documents: Vec<crate::problem::DocumentToShow>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -599,6 +602,19 @@ pub async fn get_login_options(
     if provider.status != ProviderStatus::Active {
         return Err(ApiError::NotFound("provider"));
     }
+    let provider_id = provider.id;
+    let now = state.now();
+    let documents = state
+        .db(move |store| Ok(store.consent_documents(provider_id)?))
+        .await?;
+    let consent_documents = documents
+        .iter()
+        .filter(|(d, _)| d.show_on_registration)
+        .filter_map(|(d, versions)| {
+            domain::consent::version_in_force(versions, now)
+                .map(|v| crate::problem::DocumentToShow::new(d, v))
+        })
+        .collect();
     let methods = &provider.auth_methods;
     let names = |on: &dyn Fn(AuthMethod) -> bool| {
         AuthMethod::ALL
@@ -614,6 +630,7 @@ pub async fn get_login_options(
             provider.policies.mfa_required_for_everyone,
         ),
         mfa_required: provider.policies.mfa_required_for_everyone,
+        consent_documents,
         provider: LoginOptionsProvider {
             slug: provider.slug.to_string(),
             name: provider.name,
