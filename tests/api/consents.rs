@@ -806,6 +806,10 @@ async fn withdrawal_is_one_call_and_the_history_shows_it() {
         ]
     );
 
+    // The data export holds the same history.
+    let export = json_ok(c.app.get("/api/v1/me/data-export", Some(&token)).await, 200).await;
+    assert_eq!(export["users"][0]["consents"], mine["history"]);
+
     // The DPO sees the same per user, and per document (paged).
     let dpo = c.app.create_employee(&c.admin, "dpo", &["dpo"], None).await;
     let theirs = json_ok(
