@@ -322,7 +322,8 @@ mod tests {
     #[test]
     fn when_consent_is_due() {
         use Decision::{Agree, Withdraw};
-        let cases: &[(Option<i64>, Option<(Decision, i64)>, bool)] = &[
+        type Last = Option<(Decision, i64)>;
+        let cases: &[(Option<i64>, Last, bool)] = &[
             (None, None, false),
             (None, Some((Withdraw, 1)), false),
             (Some(1), None, true),

@@ -47,7 +47,7 @@ pub struct RedeemKey {
         (status = 200, body = TokenResponse),
         Invalid, NotJson,
         (status = 401, description = "Unknown, used or expired key", body = Problem, content_type = PROBLEM_JSON),
-        (status = 403, description = "The provider turned one-time keys off (`method_disabled`)", body = Problem, content_type = PROBLEM_JSON),
+        (status = 403, description = "The provider turned one-time keys off (`method_disabled`), or (`consent_required`, body `ConsentRequiredProblem`) a must-agree consent document awaits acceptance: send its `consent_token` with the accepted `version_id`s to `POST /api/v1/auth/consent`", body = Problem, content_type = PROBLEM_JSON),
         (status = 429, body = Problem, content_type = PROBLEM_JSON),
     ))]
 pub async fn redeem_temporary_key(
@@ -79,7 +79,7 @@ pub struct LoginRequest {
         (status = 200, body = TokenResponse),
         Invalid, NotJson,
         (status = 401, description = "Unknown login or wrong password (the same answer for both)", body = Problem, content_type = PROBLEM_JSON),
-        (status = 403, description = "Password login is off for this provider (`method_disabled`)", body = Problem, content_type = PROBLEM_JSON),
+        (status = 403, description = "Password login is off for this provider (`method_disabled`), or (`consent_required`, body `ConsentRequiredProblem`) a must-agree consent document awaits acceptance: send its `consent_token` with the accepted `version_id`s to `POST /api/v1/auth/consent`", body = Problem, content_type = PROBLEM_JSON),
         (status = 404, description = "No such provider", body = Problem, content_type = PROBLEM_JSON),
         (status = 429, description = "Too many failures: wait `Retry-After` seconds, or the account needs recovery", body = Problem, content_type = PROBLEM_JSON),
     ))]

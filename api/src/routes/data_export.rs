@@ -11,9 +11,9 @@ use utoipa::{OpenApi, ToSchema};
 use uuid::Uuid;
 
 use super::auth_events::AuthEventResponse;
-use super::consents::ConsentRecordResponse;
 use super::billing::{BillingDetailsResponse, billing_response};
 use super::clients::{ClientResponse, visible_client};
+use super::consents::ConsentRecordResponse;
 use super::resource;
 use super::responses::{NeedsPermission, NotFound};
 use super::schemas::ApiTokenScopeName;

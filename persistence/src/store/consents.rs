@@ -192,7 +192,10 @@ pub(crate) fn insert_records(
     Ok(())
 }
 
-pub(crate) fn load_records(conn: &mut DbConnection, user_id: Uuid) -> Result<Vec<ConsentRecord>, StoreError> {
+pub(crate) fn load_records(
+    conn: &mut DbConnection,
+    user_id: Uuid,
+) -> Result<Vec<ConsentRecord>, StoreError> {
     consent_records::table
         .filter(consent_records::user_id.eq(user_id.to_string()))
         .select(RecordRow::as_select())
