@@ -9,6 +9,7 @@ use chrono::Duration;
 use domain::secret::hash_secret;
 use serde_json::{Value, json};
 
+use crate::gdpr::dump;
 use crate::helpers::{Call, PASSWORD, TestApp, access, assert_problem, json_ok, pointers};
 
 const PRIVACY_V1: &str = "We keep your data safe. Version 1.";
@@ -264,6 +265,17 @@ async fn bad_documents_and_versions_are_refused_by_pointer() {
             &["/effective_at"],
         ),
         (Call::post(&versions, json!({})), &["/text"]),
+        (
+            Call::post(&versions, json!({ "text": "t", "colour": "red" })),
+            &["/colour"],
+        ),
+        (
+            Call::post(
+                &path,
+                json!({ "kind": "privacy_policy", "titles": { "en": "x" }, "text": "t", "colour": "red" }),
+            ),
+            &["/colour"],
+        ),
         (
             Call::patch(
                 format!("/api/v1/consent-documents/{id}"),
@@ -597,6 +609,13 @@ async fn a_consent_ticket_expires_in_minutes() {
     let token = consent_required(c.login("anna@example.com").await, &[v2_id]).await;
     c.app.advance(Duration::minutes(11));
     assert_problem(c.accept(&token, &[v2_id]).await, 401, "invalid_credentials").await;
+    // The purge removes expired tickets an hour later.
+    let tickets = |app: &TestApp| dump(app)[&("consent_tickets".into(), "id".into())].len();
+    c.app.run_job("throttle_purge").await;
+    assert_eq!(tickets(&c.app), 1);
+    c.app.advance(Duration::hours(1));
+    c.app.run_job("throttle_purge").await;
+    assert_eq!(tickets(&c.app), 0);
     let problem = assert_problem(
         c.app
             .post(

@@ -43,14 +43,18 @@ pub struct NewConsentDocument {
     /// Shown on the registration form (listed by the login options).
     #[serde(default)]
     pub show_on_registration: bool,
-    /// The first version: a URL, a text, or both.
-    #[serde(flatten)]
-    pub first_version: NewVersion,
+    /// The first version: a URL, a text, or both, in force from `effective_at` (now when
+    /// left out; never in the past).
+    #[schema(example = "https://acme.example/privacy")]
+    pub url: Option<String>,
+    pub text: Option<String>,
+    pub effective_at: Option<DateTime<Utc>>,
 }
 
 /// A version to publish: a URL, a text or both, in force from `effective_at` (now when
 /// left out; never in the past).
 #[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct NewVersion {
     #[schema(example = "https://acme.example/privacy/v2")]
     pub url: Option<String>,
@@ -292,7 +296,7 @@ async fn visible_document<P>(
     Ok(found)
 }
 
-/// Checks a version to publish; `errors` collects the problems under `prefix`.
+/// Checks a version to publish; `errors` collects its problems.
 fn parse_version(
     errors: &mut ValidationErrors,
     form: &NewVersion,
@@ -303,7 +307,6 @@ fn parse_version(
         Err(e) => {
             let pointer = match e {
                 domain::consent::ConsentError::Url => "/url",
-                domain::consent::ConsentError::TextTooLong => "/text",
                 _ => "/text",
             };
             errors.add(pointer, e.to_string());
@@ -378,7 +381,12 @@ pub async fn create_consent_document(
     let mut errors = ValidationErrors::new();
     let kind = errors.check("/kind", ConsentKind::parse(&form.kind));
     let titles = errors.check("/titles", parse_titles(&form.titles));
-    let version = parse_version(&mut errors, &form.first_version, now);
+    let first_version = NewVersion {
+        url: form.url,
+        text: form.text,
+        effective_at: form.effective_at,
+    };
+    let version = parse_version(&mut errors, &first_version, now);
     errors.into_result()?;
     let (Some(kind), Some(titles), Some((content, effective_at))) = (kind, titles, version) else {
         return Err(ApiError::internal("validated consent document incomplete"));

@@ -446,4 +446,24 @@ impl Store {
             Ok(true)
         })
     }
+
+    /// Deletes up to `batch` consent tickets that expired more than an hour ago (used ones
+    /// included); returns how many went.
+    pub fn purge_consent_tickets(
+        &self,
+        batch: i64,
+        now: DateTime<Utc>,
+    ) -> Result<usize, StoreError> {
+        let before = naive(now - chrono::Duration::hours(1));
+        let mut conn = self.conn()?;
+        let ids: Vec<String> = consent_tickets::table
+            .filter(consent_tickets::expires_at.lt(before))
+            .select(consent_tickets::id)
+            .limit(batch)
+            .load(&mut *conn)?;
+        Ok(
+            diesel::delete(consent_tickets::table.filter(consent_tickets::id.eq_any(&ids)))
+                .execute(&mut *conn)?,
+        )
+    }
 }
