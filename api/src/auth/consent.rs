@@ -1,8 +1,8 @@
 //! The re-consent gate of a sign-in (GDPR Art. 7): a user who has not agreed to the version
 //! in force of every must-agree document of the provider gets no session, but a
 //! `consent_required` problem with the documents and a short-lived, single-use ticket. The
-//! ticket (stored hashed) and the accepted versions go to `POST /api/v1/auth/consent`, which
-//! records the consents (`after_login`) and starts the session the sign-in was for.
+//! ticket (stored hashed) and the accepted versions go to `POST /api/v1/auth/consent`
+//! (`consent_step`), which records the consents (`after_login`) and finishes the sign-in.
 
 use std::time::Duration;
 
@@ -13,23 +13,19 @@ use domain::consent::{
 };
 use domain::model::Subject;
 use domain::provider::SubjectKind;
-use domain::secret::{CONSENT_TOKEN_PREFIX, hash_secret, looks_like};
+use domain::secret::{CONSENT_TOKEN_PREFIX, hash_secret};
 use persistence::ConsentTicket;
 use uuid::Uuid;
 
 use super::client_info::ClientInfo;
 use super::log::{Attempt, Reason, record};
-use super::principal::load_actor;
-use super::session::{TokenResponse, start_session, to_chrono};
+use super::session::to_chrono;
 use crate::problem::{ApiError, ConsentRequired, DocumentToShow};
 use crate::secrets::new_secret;
 use crate::state::AppState;
 
 /// How long a `consent_required` ticket lives.
 pub const CONSENT_TICKET_TTL: Duration = Duration::from_secs(10 * 60);
-
-/// The method name of the acceptance step in the auth log.
-const CONSENT: &str = "consent";
 
 impl DocumentToShow {
     pub fn new(document: &ConsentDocument, version: &DocumentVersion) -> Self {
@@ -75,7 +71,7 @@ pub fn new_record(
 }
 
 /// The must-agree documents (version in force) that the user still has to accept.
-async fn due_for(
+pub(super) async fn due_for(
     state: &AppState,
     provider_id: Uuid,
     user_id: Uuid,
@@ -132,77 +128,4 @@ pub async fn consent_gate(
         expires_in: ttl.num_seconds(),
         documents: due.iter().map(|(d, v)| DocumentToShow::new(d, v)).collect(),
     })))
-}
-
-/// Redeems a `consent_required` ticket: records the accepted versions (`after_login`) and
-/// starts the session. Every document due must be among `accept` (422 at `/accept` naming
-/// the first one missing); an unknown, used or expired ticket is 401.
-pub async fn accept_and_sign_in(
-    state: &AppState,
-    token: String,
-    accept: Vec<Uuid>,
-    client: &ClientInfo,
-) -> Result<TokenResponse, ApiError> {
-    let invalid = || Attempt::named(CONSENT, Reason::InvalidToken);
-    if !looks_like(CONSENT_TOKEN_PREFIX, &token) {
-        record(state, invalid(), client).await;
-        return Err(ApiError::InvalidCredentials);
-    }
-    let hash = hash_secret(&token);
-    let now = state.now();
-    let ticket = state
-        .db(move |store| Ok(store.consent_ticket(&hash, now)?))
-        .await?;
-    let Some(ticket) = ticket else {
-        record(state, invalid(), client).await;
-        return Err(ApiError::InvalidCredentials);
-    };
-    let subject = Subject::user(ticket.user_id);
-    let method = AuthMethod::parse(&ticket.method)
-        .ok_or_else(|| ApiError::internal("a consent ticket names an unknown method"))?;
-    let attempt = Attempt::named(CONSENT, Reason::ConsentGiven)
-        .provider(Some(ticket.provider_id))
-        .subject(Some(subject));
-    // The account may have been disabled, or the method turned off, since the first factor.
-    if let Err(refused) = load_actor(state, subject, Some(method)).await? {
-        record(state, attempt.because(refused.reason()), client).await;
-        return Err(ApiError::InvalidCredentials);
-    }
-    let due = due_for(state, ticket.provider_id, ticket.user_id).await?;
-    if let Some((document, version)) = due.iter().find(|(_, v)| !accept.contains(&v.id)) {
-        return Err(ApiError::validation(
-            "/accept",
-            format!(
-                "must include version {} ({}) of the document {} ({})",
-                version.id,
-                version.number,
-                document.id,
-                document.kind.as_string()
-            ),
-        ));
-    }
-    let records: Vec<ConsentRecord> = due
-        .iter()
-        .map(|(d, v)| {
-            new_record(
-                ticket.user_id,
-                d,
-                v,
-                Decision::Agree,
-                ConsentMethod::AfterLogin,
-                client,
-                now,
-            )
-        })
-        .collect();
-    let ticket_id = ticket.id;
-    let redeemed = state
-        .db(move |store| Ok(store.redeem_consent_ticket(ticket_id, &records, now)?))
-        .await?;
-    if !redeemed {
-        record(state, invalid(), client).await;
-        return Err(ApiError::InvalidCredentials);
-    }
-    record(state, attempt, client).await;
-    start_session(state, subject, Some(ticket.provider_id), method, client).await
 }

@@ -6,8 +6,9 @@
 //! - `principal`: who is acting, and whether they still may;
 //! - `throttle`: the failure budget every secret-checking path spends;
 //! - `session`: sessions and their tokens, refresh;
-//! - `consent`: the re-consent gate before a session starts, and its acceptance step;
+//! - `consent`: the re-consent gate of a sign-in;
 //! - `outcome`: how a first factor ends (a session, or a second factor due);
+//! - `consent_step`: the acceptance of a `consent_required`, back into `outcome`;
 //! - `password`, `temporary_key`: the first factors;
 //! - `phone_code`: one-time SMS codes, for every purpose (a number's verification, phone
 //!   sign-in and registration, SMS as a second factor);
@@ -17,6 +18,7 @@
 
 pub mod client_info;
 pub mod consent;
+pub mod consent_step;
 pub mod credentials;
 pub mod log;
 pub mod outcome;

@@ -43,32 +43,31 @@ pub async fn finish_sign_in(
     first: FirstFactor,
     client: &ClientInfo,
 ) -> Result<LoginOutcome, ApiError> {
+    // Hook: the re-consent gate (auth::consent) before anything else is due; its acceptance
+    // step (auth::consent_step) comes back here, so a second factor is still asked after it.
+    consent_gate(
+        state,
+        first.subject,
+        first.provider_id,
+        first.method,
+        client,
+    )
+    .await?;
     let enrolled = enrolled_factors(state, first.subject).await?;
     let policy = SecondFactorPolicy {
         first_factor_is_recovery: first.method == AuthMethod::TemporaryKey,
     };
     match after_first_factor(&enrolled, policy) {
-        SignInStep::Session => {
-            // Hook: the re-consent gate (auth::consent), the last step before a session.
-            consent_gate(
+        SignInStep::Session => Ok(LoginOutcome::Session(
+            start_session(
                 state,
                 first.subject,
                 first.provider_id,
                 first.method,
                 client,
             )
-            .await?;
-            Ok(LoginOutcome::Session(
-                start_session(
-                    state,
-                    first.subject,
-                    first.provider_id,
-                    first.method,
-                    client,
-                )
-                .await?,
-            ))
-        }
+            .await?,
+        )),
         SignInStep::SecondFactor(factors) => Ok(LoginOutcome::SecondFactorDue { first, factors }),
     }
 }

@@ -431,7 +431,7 @@ pub async fn register(
 /// The versions a registration agrees to (`consents`: document ids, for their version in
 /// force, or version ids); a must-agree document shown on registration that is missing, or
 /// an id that is neither, is a problem at `/consents`.
-fn registration_consents(
+pub(crate) fn registration_consents(
     documents: &[(ConsentDocument, Vec<DocumentVersion>)],
     ids: &[Uuid],
     now: chrono::DateTime<chrono::Utc>,

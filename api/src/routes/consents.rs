@@ -20,7 +20,8 @@ use super::params::{PageQuery, parse_id};
 use super::precondition::{IfMatch, Stale, edit, tagged};
 use super::resource;
 use super::responses::{BadQuery, Invalid, NeedsCredentials, NeedsPermission, NotFound, NotJson};
-use crate::auth::consent::{accept_and_sign_in, new_record};
+use crate::auth::consent::new_record;
+use crate::auth::consent_step::accept_and_sign_in;
 use crate::auth::session::TokenResponse;
 use crate::extract::{Actor, ClientInfo, Json, Principal, Staff, need};
 use crate::problem::{ApiError, ApiResult, DocumentToShow};
@@ -679,7 +680,7 @@ pub async fn give_my_consent(
 }
 
 /// Finishes a sign-in answered 403 `consent_required`: records the accepted versions
-/// (`after_login`) and starts the session.
+/// (`after_login`) and goes on with the sign-in (tokens, as the sign-in would have answered).
 #[utoipa::path(post, path = "/api/v1/auth/consent", tag = "auth", operation_id = "accept_consents",
     request_body = AcceptConsents,
     responses(
@@ -693,9 +694,8 @@ pub async fn accept_consents(
     body: Json<AcceptConsents>,
 ) -> ApiResult<web::Json<TokenResponse>> {
     let body = body.into_inner();
-    Ok(web::Json(
-        accept_and_sign_in(&state, body.consent_token, body.accept, &client).await?,
-    ))
+    let outcome = accept_and_sign_in(&state, body.consent_token, body.accept, &client).await?;
+    Ok(web::Json(outcome.into_tokens()?))
 }
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
