@@ -596,6 +596,24 @@ async fn a_new_version_gates_password_sign_in_until_accepted() {
         reasons.contains(&"consent_required") && reasons.contains(&"consent_given"),
         "{reasons:?}"
     );
+    // The acceptance steps, newest first, filtered by their method.
+    let steps = json_ok(
+        c.app
+            .get(
+                "/api/v1/auth-events?method=consent&limit=200",
+                Some(&c.admin),
+            )
+            .await,
+        200,
+    )
+    .await;
+    let steps: Vec<&str> = steps["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["reason"].as_str().unwrap())
+        .collect();
+    assert_eq!(steps, ["invalid_token", "invalid_token", "consent_given"]);
 }
 
 #[tokio::test]

@@ -11,14 +11,11 @@ use uuid::Uuid;
 
 use super::client_info::ClientInfo;
 use super::consent::{due_for, new_record};
-use super::log::{Attempt, Reason, record};
+use super::log::{Attempt, CONSENT, Reason, record};
 use super::outcome::{FirstFactor, LoginOutcome, finish_sign_in};
 use super::principal::load_actor;
 use crate::problem::ApiError;
 use crate::state::AppState;
-
-/// The method name of the acceptance step in the auth log.
-const CONSENT: &str = "consent";
 
 /// Redeems a `consent_required` ticket: records the accepted versions (`after_login`) and
 /// finishes the sign-in. Every document due must be among `accept` (422 at `/accept` naming

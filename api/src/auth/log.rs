@@ -114,6 +114,8 @@ impl Reason {
 /// Methods that are not login methods of a provider but still go in the log.
 pub const REFRESH: &str = "refresh";
 pub const SESSION: &str = "session";
+/// The acceptance step of a sign-in answered `consent_required`.
+pub const CONSENT: &str = "consent";
 
 pub struct Attempt<'a> {
     pub method: &'a str,
