@@ -388,6 +388,8 @@ async fn clearing_a_client_leaves_no_personal_data_and_no_credential() {
         "{report}"
     );
     assert_eq!(report["kept"]["legal_hold"], 0);
+    assert_eq!(report["kept"]["consent_records"], 1);
+    assert_eq!(report["anonymized"]["consent_records"], 1);
     assert!(
         report["kept"]["note"]
             .as_str()

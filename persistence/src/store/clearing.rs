@@ -283,6 +283,10 @@ fn count_clearing(
         .filter(auth_events::subject_id.eq_any(ids))
         .count()
         .get_result(conn)?;
+    let consents: i64 = consent_records::table
+        .filter(consent_records::user_id.eq_any(ids))
+        .count()
+        .get_result(conn)?;
     let mut report = ClearReport {
         client_id,
         dry_run,
@@ -294,6 +298,7 @@ fn count_clearing(
     report.anonymized.api_tokens = count(tokens_of().count().get_result(conn)?);
     report.anonymized.sessions = count(sessions_of().count().get_result(conn)?);
     report.anonymized.auth_events = count(events);
+    report.anonymized.consent_records = count(consents);
     report.deleted.phones = count(
         users_of_client()
             .filter(users::phone.is_not_null())
@@ -351,6 +356,7 @@ fn count_clearing(
     };
     report.kept = Kept {
         auth_events: count(events),
+        consent_records: count(consents),
         legal_hold: u64::from(held_until.is_some()),
         legal_hold_until: held_until,
         note: legal_hold_note(held_until),
