@@ -218,6 +218,8 @@ needs!(
     ProcessorsWrite => ProcessorsWrite,
     IdentityProvidersRead => IdentityProvidersRead,
     IdentityProvidersWrite => IdentityProvidersWrite,
+    ConsentsRead => ConsentsRead,
+    ConsentsWrite => ConsentsWrite,
 );
 
 /// An employee holding permission `P`. Anyone else gets 401 (no credentials) or 403.

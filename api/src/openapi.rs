@@ -6,7 +6,7 @@ use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::openapi::{InfoBuilder, LicenseBuilder, OpenApi as Document};
 use utoipa::{Modify, OpenApi};
 
-use crate::problem::{FieldProblem, Problem};
+use crate::problem::{ConsentRequiredProblem, FieldProblem, Problem};
 use crate::routes;
 
 /// What an API token can do, for the security scheme's description.
@@ -60,7 +60,7 @@ impl Modify for Security {
 #[derive(OpenApi)]
 #[openapi(
     modifiers(&Security),
-    components(schemas(Problem, FieldProblem)),
+    components(schemas(Problem, FieldProblem, ConsentRequiredProblem)),
     tags(
         (name = "system", description = "Health, readiness, the contract, signing keys"),
         (name = "auth", description = "Public sign-in and registration"),
@@ -76,6 +76,7 @@ impl Modify for Security {
         (name = "jobs", description = "Background jobs (retention, scheduled cleaning) and their last runs"),
         (name = "processors", description = "The register of processors and the transfer rule"),
         (name = "staff-identity-providers", description = "Keycloak realms (OpenID Connect) that sign employees in, and their role mapping"),
+        (name = "consents", description = "Consent documents, their versions, and the consent records"),
     )
 )]
 struct Base;

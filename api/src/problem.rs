@@ -38,6 +38,58 @@ pub struct FieldProblem {
     pub detail: String,
 }
 
+/// A consent document to show (on the registration form) or to accept (`consent_required`):
+/// its version in force.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct DocumentToShow {
+    pub document_id: uuid::Uuid,
+    /// Send this in `consents` (registration) or `accept` (`/auth/consent`).
+    pub version_id: uuid::Uuid,
+    /// `privacy_policy`, `user_agreement`, `marketing_email`, `marketing_sms` or `custom:<slug>`.
+    #[schema(example = "privacy_policy")]
+    pub kind: String,
+    /// By language tag.
+    #[schema(example = json!({"en": "Privacy policy", "de": "Datenschutzerklärung"}))]
+    pub titles: std::collections::BTreeMap<String, String>,
+    pub url: Option<String>,
+    pub text: Option<String>,
+    /// SHA-256 (hex) of the text (of the URL where there is no text).
+    pub text_hash: String,
+    #[schema(example = 2)]
+    pub version: i64,
+    pub effective_at: chrono::DateTime<chrono::Utc>,
+    pub must_agree: bool,
+}
+
+/// The extension members of a `consent_required` problem: the documents to accept, and
+/// the ticket to send with the acceptance to `POST /api/v1/auth/consent`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ConsentRequired {
+    /// Single use; expires after `expires_in` seconds.
+    pub consent_token: String,
+    #[schema(example = 600)]
+    pub expires_in: i64,
+    pub documents: Vec<DocumentToShow>,
+}
+
+/// The body of a 403 `consent_required`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ConsentRequiredProblem {
+    #[serde(flatten)]
+    pub problem: Problem,
+    #[serde(flatten)]
+    pub consent: ConsentRequired,
+}
+
+/// What `ConsentRequiredProblem` documents, serialized from a borrowed ticket.
+#[derive(Serialize)]
+struct ConsentBody<'a> {
+    #[serde(flatten)]
+    problem: Problem,
+    #[serde(flatten)]
+    consent: &'a ConsentRequired,
+}
+
 /// Seconds a client should wait when the database is unavailable.
 pub const UNAVAILABLE_RETRY_AFTER: u32 = 5;
 
@@ -109,6 +161,11 @@ pub enum ApiError {
     PreconditionFailed,
     #[error("the database is unavailable")]
     Unavailable,
+    /// A sign-in whose user must first accept new versions of must-agree documents.
+    #[error(
+        "new versions of documents you must agree to are in force: accept them at /api/v1/auth/consent to finish signing in"
+    )]
+    ConsentRequired(Box<ConsentRequired>),
     /// An SMS gateway did not take a message; the detail is safe (a status, a timeout).
     #[error("the SMS gateway failed: {0}")]
     GatewayFailed(String),
@@ -150,6 +207,7 @@ impl ApiError {
             ApiError::ModuleNotInstalled(_) => "module_not_installed",
             ApiError::PreconditionFailed => "precondition_failed",
             ApiError::Unavailable => "unavailable",
+            ApiError::ConsentRequired(_) => "consent_required",
             ApiError::GatewayFailed(_) => "sms_gateway_failed",
             ApiError::IdentityProviderFailed(_) => "identity_provider_failed",
             ApiError::IdentityProviderTimeout => "identity_provider_timeout",
@@ -183,6 +241,7 @@ impl ApiError {
             ApiError::ModuleNotInstalled(_) => "Module not installed",
             ApiError::PreconditionFailed => "Precondition failed",
             ApiError::Unavailable => "Service unavailable",
+            ApiError::ConsentRequired(_) => "Consent required",
             ApiError::GatewayFailed(_) => "SMS gateway failed",
             ApiError::IdentityProviderFailed(_) => "Identity provider failed",
             ApiError::IdentityProviderTimeout => "Identity provider timed out",
@@ -385,6 +444,7 @@ impl ResponseError for ApiError {
             | ApiError::MethodDisabled(_)
             | ApiError::MfaEnrollmentRequired
             | ApiError::MfaRequired
+            | ApiError::ConsentRequired(_)
             | ApiError::ReauthenticationRequired => StatusCode::FORBIDDEN,
             ApiError::MethodNotAvailable(_) => StatusCode::BAD_REQUEST,
             ApiError::ChallengeInvalid => StatusCode::UNAUTHORIZED,
@@ -421,6 +481,12 @@ impl ResponseError for ApiError {
             }
             ApiError::Unavailable => {
                 response.insert_header((header::RETRY_AFTER, UNAVAILABLE_RETRY_AFTER.to_string()));
+            }
+            ApiError::ConsentRequired(consent) => {
+                return response.json(ConsentBody {
+                    problem: self.problem(),
+                    consent,
+                });
             }
             _ => {}
         }
@@ -466,6 +532,11 @@ mod tests {
             ApiError::ModuleNotInstalled("x"),
             ApiError::PreconditionFailed,
             ApiError::Unavailable,
+            ApiError::ConsentRequired(Box::new(ConsentRequired {
+                consent_token: String::new(),
+                expires_in: 0,
+                documents: Vec::new(),
+            })),
             ApiError::GatewayFailed(String::new()),
             ApiError::Internal(String::new()),
         ];

@@ -99,6 +99,10 @@ pub struct Anonymized {
     pub sessions: u64,
     /// IP address and user agent removed; the events stay as evidence.
     pub auth_events: u64,
+    /// IP address and user agent removed; the records stay as evidence of consent (a
+    /// report stored before they existed reads 0).
+    #[serde(default)]
+    pub consent_records: u64,
 }
 
 /// Rows or values that are gone.
@@ -144,6 +148,9 @@ pub struct Revoked {
 pub struct Kept {
     /// Auth events kept as evidence, now without address or user agent.
     pub auth_events: u64,
+    /// Consent records kept as evidence (Art. 7(1)), without address or user agent.
+    #[serde(default)]
+    pub consent_records: u64,
     /// Records kept under a legal hold (tax law): the client's billing details (1), or 0.
     pub legal_hold: u64,
     pub legal_hold_until: Option<DateTime<Utc>>,

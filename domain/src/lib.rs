@@ -6,6 +6,7 @@ pub mod api_token;
 pub mod auth_method;
 pub mod billing;
 pub mod compliance;
+pub mod consent;
 pub mod country;
 pub mod email;
 pub mod error;

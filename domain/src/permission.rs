@@ -30,6 +30,8 @@ text_enum!(
         AuditEventsRead = "audit_events:read",
         IdentityProvidersRead = "identity_providers:read",
         IdentityProvidersWrite = "identity_providers:write",
+        ConsentsRead = "consents:read",
+        ConsentsWrite = "consents:write",
     }
 );
 
@@ -65,6 +67,7 @@ impl Role {
                 ProcessorsRead,
                 JobsRead,
                 AuditEventsRead,
+                ConsentsRead,
             ],
         }
     }
@@ -75,7 +78,7 @@ impl Role {
             Role::Support => "clients and users, one-time keys for users, the auth log",
             Role::Billing => "clients and users, without keys or logs",
             Role::Dpo => {
-                "read access for the data-protection officer, the auth log, the processors, exporting and clearing a client's data"
+                "read access for the data-protection officer, the auth log, the processors, consent evidence, exporting and clearing a client's data"
             }
         }
     }

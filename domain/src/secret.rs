@@ -9,6 +9,8 @@ pub const TEMPORARY_KEY_PREFIX: &str = "bitk_";
 pub const REFRESH_TOKEN_PREFIX: &str = "birt_";
 /// Prefix of an API token; lets `Authorization: Bearer` tell it from an access token (a JWT).
 pub const API_TOKEN_PREFIX: &str = "biat_";
+/// A re-consent ticket of a sign-in (`consent_required`).
+pub const CONSENT_TOKEN_PREFIX: &str = "bict_";
 
 /// Random bytes in each secret: 256 bits, above the 128 the rules ask for.
 pub const SECRET_BYTES: usize = 32;

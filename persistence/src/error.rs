@@ -205,6 +205,32 @@ const UNIQUE_RULES: &[UniqueRule] = &[
         "/code_hash",
     ),
     rule("mfa_challenges_pkey", "mfa_challenges", &["id"], "/id"),
+    rule(
+        "consent_documents_pkey",
+        "consent_documents",
+        &["id"],
+        "/id",
+    ),
+    rule(
+        "consent_document_versions_pkey",
+        "consent_document_versions",
+        &["id"],
+        "/id",
+    ),
+    rule(
+        "consent_document_versions_document_id_number_key",
+        "consent_document_versions",
+        &["document_id", "number"],
+        "/version",
+    ),
+    rule("consent_records_pkey", "consent_records", &["id"], "/id"),
+    rule("consent_tickets_pkey", "consent_tickets", &["id"], "/id"),
+    rule(
+        "consent_tickets_ticket_hash_key",
+        "consent_tickets",
+        &["ticket_hash"],
+        "/consent_token",
+    ),
 ];
 
 const SQLITE_UNIQUE_PREFIX: &str = "UNIQUE constraint failed: ";

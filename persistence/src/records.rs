@@ -105,6 +105,8 @@ pub struct UserExport {
     pub api_tokens: Vec<ExportedApiToken>,
     pub temporary_keys: Vec<ExportedTemporaryKey>,
     pub auth_events: Vec<AuthEventRecord>,
+    /// Their consent decisions, oldest first.
+    pub consents: Vec<domain::consent::ConsentRecord>,
 }
 
 /// Everything held about a client and its users.

@@ -369,6 +369,63 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    consent_documents (id) {
+        id -> Text,
+        provider_id -> Text,
+        kind -> Text,
+        titles -> Text,
+        must_agree -> Bool,
+        show_on_registration -> Bool,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        version -> BigInt,
+    }
+}
+
+diesel::table! {
+    consent_document_versions (id) {
+        id -> Text,
+        document_id -> Text,
+        number -> BigInt,
+        content_url -> Nullable<Text>,
+        content_text -> Nullable<Text>,
+        text_hash -> Text,
+        effective_at -> Timestamp,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    consent_records (id) {
+        id -> Text,
+        user_id -> Text,
+        provider_id -> Text,
+        document_id -> Text,
+        document_version_id -> Text,
+        version_number -> BigInt,
+        text_hash -> Text,
+        decision -> Text,
+        method -> Text,
+        ip -> Nullable<Text>,
+        user_agent -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    consent_tickets (id) {
+        id -> Text,
+        ticket_hash -> Text,
+        user_id -> Text,
+        provider_id -> Text,
+        method -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+    }
+}
+
 diesel::joinable!(clients -> providers (provider_id));
 diesel::joinable!(users -> clients (client_id));
 diesel::joinable!(employee_roles -> employees (employee_id));
@@ -404,4 +461,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     totp_factors,
     recovery_codes,
     mfa_challenges,
+    consent_documents,
+    consent_document_versions,
+    consent_records,
+    consent_tickets,
 );

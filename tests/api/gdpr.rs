@@ -138,6 +138,35 @@ pub(crate) async fn fill(app: &TestApp, admin: &str, sms: &RecordingSmsGateway) 
         .as_str()
         .unwrap()
         .to_owned();
+    // A consent given from her address: the record stays, its address and agent go.
+    let me = json_ok(app.get("/api/v1/me", Some(kim)).await, 200).await;
+    let document = json_ok(
+        app.post(
+            &format!(
+                "/api/v1/providers/{}/consent-documents",
+                me["provider_id"].as_str().unwrap()
+            ),
+            Some(admin),
+            json!({ "kind": "marketing_email", "titles": { "en": "News" }, "text": "News now and then." }),
+        )
+        .await,
+        201,
+    )
+    .await;
+    json_ok(
+        app.request(
+            &Call::post(
+                "/api/v1/me/consents",
+                json!({ "document_id": document["id"], "decision": "agree" }),
+            )
+            .header("x-forwarded-for", IP)
+            .header("user-agent", UA),
+            Some(kim),
+        )
+        .await,
+        201,
+    )
+    .await;
     // A request with the API token, so that it has been used.
     let me = app.get("/api/v1/me", Some(&api_token)).await;
     assert_eq!(me.status(), 200);
@@ -452,6 +481,8 @@ async fn clearing_a_client_leaves_no_personal_data_and_no_credential() {
         "{report}"
     );
     assert_eq!(report["kept"]["legal_hold"], 0);
+    assert_eq!(report["kept"]["consent_records"], 1);
+    assert_eq!(report["anonymized"]["consent_records"], 1);
     assert!(
         report["kept"]["note"]
             .as_str()

@@ -10,6 +10,7 @@ mod auth;
 mod browsers;
 mod compliance;
 mod concurrency;
+mod consents;
 mod contract;
 mod data_export;
 mod gdpr;

@@ -92,6 +92,10 @@ pub enum Reason {
     /// A session refused by the second-factor enforcement.
     EnrollmentRequired,
     SecondFactorMissing,
+    /// A first factor succeeded, but new versions of must-agree documents await acceptance.
+    ConsentRequired,
+    /// The documents due were accepted after a sign-in: the session starts.
+    ConsentGiven,
 }
 
 impl Reason {
@@ -152,6 +156,8 @@ impl Reason {
             Reason::Renewed => "renewed",
             Reason::EnrollmentRequired => "mfa_enrollment_required",
             Reason::SecondFactorMissing => "mfa_required",
+            Reason::ConsentRequired => "consent_required",
+            Reason::ConsentGiven => "consent_given",
         }
     }
 
@@ -169,6 +175,7 @@ impl Reason {
             | Reason::Confirmed
             | Reason::Removed
             | Reason::Renewed => "success",
+            Reason::ConsentGiven => "success",
             _ => "failure",
         }
     }
@@ -179,6 +186,8 @@ pub const REFRESH: &str = "refresh";
 pub const SESSION: &str = "session";
 /// A sign-in challenge, before the second factor is known.
 pub const MFA: &str = "mfa";
+/// The acceptance step of a sign-in answered `consent_required`.
+pub const CONSENT: &str = "consent";
 
 pub struct Attempt<'a> {
     pub method: &'a str,

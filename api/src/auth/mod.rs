@@ -7,7 +7,10 @@
 //! - `throttle`: the failure budget every secret-checking path spends;
 //! - `second_factor`: TOTP and recovery codes, and the enforcement of required factors;
 //! - `session`: sessions and their tokens, refresh;
+//! - `consent`: the re-consent gate of a sign-in;
 //! - `outcome`: how a first factor ends (a session, or a second factor due);
+//! - `consent_step`: the acceptance of a `consent_required`, back into `outcome`;
+//! - `password`, `temporary_key`: the first factors;
 //! - `phone_code`: one-time SMS codes, for every purpose (a number's verification, phone
 //!   sign-in and registration, SMS as a second factor);
 //! - `password`, `temporary_key`, `oidc`: the first factors (phone sign-in lives in
@@ -17,6 +20,8 @@
 //! `crate::extract` wraps `credentials` and `client_info` as extractors.
 
 pub mod client_info;
+pub mod consent;
+pub mod consent_step;
 pub mod credentials;
 pub mod log;
 pub mod oidc;

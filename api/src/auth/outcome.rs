@@ -18,6 +18,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::client_info::ClientInfo;
+use super::consent::consent_gate;
 use super::log::{Attempt, MFA, Reason, record};
 use super::principal::load_actor;
 use super::second_factor::{enrolled_factors, matching_step, open_secret};
@@ -74,6 +75,16 @@ pub async fn finish_sign_in(
     first: FirstFactor,
     client: &ClientInfo,
 ) -> Result<LoginOutcome, ApiError> {
+    // Hook: the re-consent gate (auth::consent) before anything else is due; its acceptance
+    // step (auth::consent_step) comes back here, so a second factor is still asked after it.
+    consent_gate(
+        state,
+        first.subject,
+        first.provider_id,
+        first.method,
+        client,
+    )
+    .await?;
     let enrolled = enrolled_factors(state, first.subject).await?;
     let policy = SecondFactorPolicy {
         first_factor_is_recovery: first.method == AuthMethod::TemporaryKey,

@@ -1,7 +1,8 @@
 //! The throttle purge: budgets that count nothing any more go (`domain::throttle::expired`):
 //! unknown logins a day after their delay ran out, addresses and rate limits once their
 //! delay has decayed. Accounts' budgets stay until a success or a recovery empties them.
-//! SMS codes older than a day go too (they count for no send cap any more).
+//! SMS codes older than a day go too (they count for no send cap any more), and consent
+//! tickets of sign-ins an hour after they expired.
 
 use chrono::{DateTime, Utc};
 use persistence::{Store, StoreError};
@@ -49,6 +50,14 @@ impl Job for ThrottlePurge {
             match last {
                 Some(last) => after = last,
                 None => break,
+            }
+        }
+        let full = usize::try_from(self.batch).unwrap_or(0);
+        loop {
+            let n = store.purge_consent_tickets(self.batch, now)?;
+            deleted += n;
+            if n < full {
+                break;
             }
         }
         loop {

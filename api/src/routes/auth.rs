@@ -3,6 +3,9 @@
 use actix_web::{HttpResponse, web};
 use domain::ValidationErrors;
 use domain::auth_method::AuthMethod;
+use domain::consent::{
+    ConsentDocument, ConsentMethod, Decision, DocumentVersion, version_in_force,
+};
 use domain::email::Email;
 use domain::error::parse_name;
 use domain::model::{Client, Subject, User};
@@ -17,6 +20,7 @@ use uuid::Uuid;
 use super::resource;
 use super::responses::{Invalid, NeedsCredentials, NotJson, PROBLEM_JSON};
 use super::schemas;
+use crate::auth::consent::new_record;
 use crate::auth::log::{Attempt, Reason, SESSION, record};
 use crate::auth::outcome::{
     FirstFactor, LoginResponse, finish_sign_in, session_after_registration,
@@ -45,7 +49,7 @@ pub struct RedeemKey {
         (status = 200, body = TokenResponse),
         Invalid, NotJson,
         (status = 401, description = "Unknown, used or expired key", body = Problem, content_type = PROBLEM_JSON),
-        (status = 403, description = "The provider turned one-time keys off (`method_disabled`)", body = Problem, content_type = PROBLEM_JSON),
+        (status = 403, description = "The provider turned one-time keys off (`method_disabled`), or (`consent_required`, body `ConsentRequiredProblem`) a must-agree consent document awaits acceptance: send its `consent_token` with the accepted `version_id`s to `POST /api/v1/auth/consent`", body = Problem, content_type = PROBLEM_JSON),
         (status = 429, body = Problem, content_type = PROBLEM_JSON),
     ))]
 pub async fn redeem_temporary_key(
@@ -80,7 +84,7 @@ pub struct LoginRequest {
         (status = 200, description = "Tokens, or a challenge for a second factor", body = LoginResponse),
         Invalid, NotJson,
         (status = 401, description = "Unknown login or wrong password (the same answer for both)", body = Problem, content_type = PROBLEM_JSON),
-        (status = 403, description = "Password login is off for this provider (`method_disabled`)", body = Problem, content_type = PROBLEM_JSON),
+        (status = 403, description = "Password login is off for this provider (`method_disabled`), or (`consent_required`, body `ConsentRequiredProblem`) a must-agree consent document awaits acceptance: send its `consent_token` with the accepted `version_id`s to `POST /api/v1/auth/consent`", body = Problem, content_type = PROBLEM_JSON),
         (status = 404, description = "No such provider", body = Problem, content_type = PROBLEM_JSON),
         (status = 429, description = "Too many failures: wait `Retry-After` seconds, or the account needs recovery", body = Problem, content_type = PROBLEM_JSON),
     ))]
@@ -187,6 +191,11 @@ pub struct RegistrationRequest {
     /// the e-mail address.
     #[schema(min_length = 8)]
     pub password: Option<String>,
+    /// The consent documents agreed to on the form: document ids (their version in force)
+    /// or version ids (see `consent_documents` of the login options). Every must-agree
+    /// document shown on registration is required.
+    #[serde(default)]
+    pub consents: Vec<Uuid>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -208,7 +217,9 @@ pub struct RegistrationResponse {
     request_body = RegistrationRequest,
     responses(
         (status = 201, body = RegistrationResponse),
-        Invalid, NotJson,
+        (status = 400, description = "Malformed JSON", body = Problem, content_type = PROBLEM_JSON),
+        (status = 422, description = "`validation_failed`: a field breaks a rule, or a must-agree document shown on registration is not among `consents` (pointer `/consents`, the detail names it)", body = Problem, content_type = PROBLEM_JSON),
+        NotJson,
         (status = 403, description = "Password (or, without a password, phone) registration is off for this provider (`method_disabled`)", body = Problem, content_type = PROBLEM_JSON),
         (status = 404, description = "No such provider", body = Problem, content_type = PROBLEM_JSON),
         (status = 409, description = "The e-mail is registered at this provider, or another user of it verified the number", body = Problem, content_type = PROBLEM_JSON),
@@ -296,6 +307,11 @@ pub async fn register(
         None if method == AuthMethod::Password => errors.add("/password", "is required"),
         None => {}
     }
+    let provider_id = provider.id;
+    let documents = state
+        .db(move |store| Ok(store.consent_documents(provider_id)?))
+        .await?;
+    let agreed = registration_consents(&documents, &body.consents, state.now(), &mut errors);
     let (Some(email), Some(name), Some(client_name), Some(phone)) =
         (email, name, client_name, phone)
     else {
@@ -355,11 +371,25 @@ pub async fn register(
         updated_at: now,
         version: 1,
     };
+    let consents: Vec<_> = agreed
+        .iter()
+        .map(|(d, v)| {
+            new_record(
+                user.id,
+                d,
+                v,
+                Decision::Agree,
+                ConsentMethod::Registration,
+                &client,
+                now,
+            )
+        })
+        .collect();
     let (c, u) = (new_client.clone(), user.clone());
     state
         .db(move |store| {
             store
-                .register_with(&c, &u, hash.as_deref(), phone_verified_at)
+                .register_with_consents(&c, &u, hash.as_deref(), phone_verified_at, &consents)
                 .map_err(|e| match e {
                     persistence::StoreError::Conflict(c) if c.field == Some("/email") => {
                         ApiError::conflict_on(
@@ -401,6 +431,67 @@ pub async fn register(
         user_id: user.id,
         tokens,
     }))
+}
+
+/// The versions a registration agrees to (`consents`: document ids, for their version in
+/// force, or version ids); a must-agree document shown on registration that is missing, or
+/// an id that is neither, is a problem at `/consents`.
+pub(crate) fn registration_consents(
+    documents: &[(ConsentDocument, Vec<DocumentVersion>)],
+    ids: &[Uuid],
+    now: chrono::DateTime<chrono::Utc>,
+    errors: &mut ValidationErrors,
+) -> Vec<(ConsentDocument, DocumentVersion)> {
+    let mut agreed: Vec<(ConsentDocument, DocumentVersion)> = Vec::new();
+    for (i, id) in ids.iter().enumerate() {
+        let found = documents.iter().find_map(|(d, versions)| {
+            if d.id == *id {
+                version_in_force(versions, now).map(|v| (d, v))
+            } else {
+                versions.iter().find(|v| v.id == *id).map(|v| (d, v))
+            }
+        });
+        match found {
+            Some((d, v)) if !agreed.iter().any(|(a, _)| a.id == d.id) => {
+                agreed.push((d.clone(), v.clone()));
+            }
+            Some(_) => {}
+            None => errors.add(
+                &format!("/consents/{i}"),
+                "is not a consent document (with a version in force) or a version of this provider",
+            ),
+        }
+    }
+    for (document, versions) in documents {
+        if !(document.must_agree && document.show_on_registration) {
+            continue;
+        }
+        let Some(in_force) = version_in_force(versions, now) else {
+            continue;
+        };
+        let ok = agreed
+            .iter()
+            .any(|(d, v)| d.id == document.id && v.number >= in_force.number);
+        if !ok {
+            let title = document
+                .titles
+                .get("en")
+                .or_else(|| document.titles.values().next())
+                .cloned()
+                .unwrap_or_default();
+            errors.add(
+                "/consents",
+                format!(
+                    "must include the document {} ({}, \"{}\"), version {}: agreeing to it is required",
+                    document.id,
+                    document.kind.as_string(),
+                    title,
+                    in_force.number
+                ),
+            );
+        }
+    }
+    agreed
 }
 
 pub fn configure(cfg: &mut web::ServiceConfig) {

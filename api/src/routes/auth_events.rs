@@ -22,7 +22,8 @@ pub struct AuthEventQuery {
     pub provider_id: Option<Uuid>,
     /// A user's or an employee's id.
     pub subject_id: Option<Uuid>,
-    /// A sign-in method, or `refresh` or `session` (logout).
+    /// A sign-in method, or `refresh`, `session` (logout) or `consent` (the acceptance step
+    /// of a `consent_required` sign-in).
     #[param(value_type = Option<AuthEventMethodName>)]
     pub method: Option<String>,
     /// `success` or `failure`.
@@ -81,10 +82,11 @@ pub struct AuthEventPage {
     pub next_cursor: Option<String>,
 }
 
-const METHODS_BEYOND_PROVIDERS: [&str; 6] = [
+const METHODS_BEYOND_PROVIDERS: [&str; 7] = [
     crate::auth::log::REFRESH,
     crate::auth::log::SESSION,
     crate::auth::log::MFA,
+    crate::auth::log::CONSENT,
     "totp",
     "recovery_code",
     "sms",

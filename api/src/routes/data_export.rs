@@ -13,6 +13,7 @@ use uuid::Uuid;
 use super::auth_events::AuthEventResponse;
 use super::billing::{BillingDetailsResponse, billing_response};
 use super::clients::{ClientResponse, visible_client};
+use super::consents::ConsentRecordResponse;
 use super::resource;
 use super::responses::{NeedsPermission, NotFound};
 use super::schemas::ApiTokenScopeName;
@@ -68,6 +69,8 @@ pub struct ExportedUser {
     pub temporary_keys: Vec<ExportedTemporaryKeyResponse>,
     /// Their auth log, oldest first, with addresses and user agents.
     pub auth_events: Vec<AuthEventResponse>,
+    /// Consent decisions, oldest first.
+    pub consents: Vec<ConsentRecordResponse>,
 }
 
 /// Everything held about a client and its users (or, from `/me/data-export`, about the
@@ -127,6 +130,7 @@ fn exported_user(u: UserExport) -> ExportedUser {
             })
             .collect(),
         auth_events: u.auth_events.into_iter().map(Into::into).collect(),
+        consents: u.consents.into_iter().map(Into::into).collect(),
     }
 }
 

@@ -126,6 +126,8 @@ pub struct AnonymizedCounts {
     pub sessions: u64,
     /// Address and user agent removed; the events stay as evidence.
     pub auth_events: u64,
+    /// Address and user agent removed; the consent records stay as evidence.
+    pub consent_records: u64,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -163,6 +165,8 @@ pub struct RevokedCounts {
 pub struct KeptCounts {
     /// Auth events kept, without address or user agent.
     pub auth_events: u64,
+    /// Consent records kept as evidence (GDPR Art. 7(1)), without address or user agent.
+    pub consent_records: u64,
     /// Records kept under a legal hold (tax law): the client's billing details (1), or 0.
     /// They are anonymized the day the hold ends.
     pub legal_hold: u64,
@@ -192,6 +196,7 @@ impl From<ClearReport> for ClearReportResponse {
             api_tokens,
             sessions,
             auth_events,
+            consent_records,
         } = r.anonymized;
         Self {
             client_id: r.client_id,
@@ -203,6 +208,7 @@ impl From<ClearReport> for ClearReportResponse {
                 api_tokens,
                 sessions,
                 auth_events,
+                consent_records,
             },
             deleted: DeletedCounts {
                 phones: r.deleted.phones,
@@ -224,6 +230,7 @@ impl From<ClearReport> for ClearReportResponse {
             },
             kept: KeptCounts {
                 auth_events: r.kept.auth_events,
+                consent_records: r.kept.consent_records,
                 legal_hold: r.kept.legal_hold,
                 legal_hold_until: r.kept.legal_hold_until,
                 note: r.kept.note,

@@ -15,6 +15,7 @@ pub mod auth_events;
 pub mod billing;
 pub mod clients;
 pub mod compliance;
+pub mod consents;
 pub mod data_export;
 pub mod employees;
 pub mod gdpr;
@@ -53,6 +54,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     data_export::configure(cfg);
     processors::configure(cfg);
     oidc::configure(cfg);
+    consents::configure(cfg);
 }
 
 /// The OpenAPI parts of every route module.
@@ -77,6 +79,7 @@ pub fn documents() -> Vec<Document> {
         data_export::document(),
         processors::document(),
         oidc::document(),
+        consents::document(),
     ]
 }
 

@@ -9,6 +9,7 @@ use std::future::{Ready, ready};
 use actix_web::dev::Payload;
 use actix_web::http::header;
 use actix_web::{FromRequest, HttpRequest, HttpResponse};
+use domain::consent::ConsentDocument;
 use domain::model::{Client, Employee, Provider, User};
 use domain::sms_gateway::SmsGateway;
 use domain::transfer::Processor;
@@ -38,7 +39,15 @@ macro_rules! versioned {
         }
     )+};
 }
-versioned!(Provider, Client, User, Employee, SmsGateway, Processor);
+versioned!(
+    Provider,
+    Client,
+    User,
+    Employee,
+    SmsGateway,
+    Processor,
+    ConsentDocument
+);
 
 /// The strong entity tag of a version.
 pub fn etag(version: i64) -> String {

@@ -370,6 +370,9 @@ pub struct LoginOptions {
     /// `mfa_required: true` (see `POST /api/v1/auth/mfa/verify`).
     #[schema(value_type = Vec<super::schemas::SecondFactorName>, example = json!(["totp", "recovery_code"]))]
     pub second_factors: Vec<String>,
+    /// The consent documents to show on the registration form (version in force);
+    /// registration requires those with `must_agree`.
+    pub consent_documents: Vec<crate::problem::DocumentToShow>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -760,6 +763,19 @@ pub async fn get_login_options(
     if provider.status != ProviderStatus::Active {
         return Err(ApiError::NotFound("provider"));
     }
+    let provider_id = provider.id;
+    let now = state.now();
+    let documents = state
+        .db(move |store| Ok(store.consent_documents(provider_id)?))
+        .await?;
+    let consent_documents = documents
+        .iter()
+        .filter(|(d, _)| d.show_on_registration)
+        .filter_map(|(d, versions)| {
+            domain::consent::version_in_force(versions, now)
+                .map(|v| crate::problem::DocumentToShow::new(d, v))
+        })
+        .collect();
     let methods = &provider.auth_methods;
     // Google shows only with the settings it needs.
     let configured =
@@ -783,6 +799,7 @@ pub async fn get_login_options(
             .iter()
             .map(|f| f.as_str().to_owned())
             .collect(),
+        consent_documents,
         provider: LoginOptionsProvider {
             slug: provider.slug.to_string(),
             name: provider.name,

@@ -21,9 +21,9 @@ use super::sessions::revoke_everything;
 use crate::error::corrupt;
 use crate::rows::{naive, uuid};
 use crate::schema::{
-    api_tokens, auth_events, auth_throttle, client_clearings, clients, mfa_challenges, modules,
-    oidc_transactions, phone_codes, recovery_codes, refresh_tokens, sessions, temporary_keys,
-    totp_factors, user_identity_links, users,
+    api_tokens, auth_events, auth_throttle, client_clearings, clients, consent_records,
+    consent_tickets, mfa_challenges, modules, oidc_transactions, phone_codes, recovery_codes,
+    refresh_tokens, sessions, temporary_keys, totp_factors, user_identity_links, users,
 };
 use crate::{DbConnection, StoreError};
 
@@ -58,6 +58,9 @@ pub const CLEARED_COLUMNS: &[(&str, &str)] = &[
     ("totp_factors", "secret"),
     ("recovery_codes", "code_hash"),
     ("mfa_challenges", "id"),
+    ("consent_records", "ip"),
+    ("consent_records", "user_agent"),
+    ("consent_tickets", "ticket_hash"),
 ];
 
 /// Tables that hold no client's data, only staff's.
@@ -289,6 +292,10 @@ fn count_clearing(
         .filter(auth_events::subject_id.eq_any(ids))
         .count()
         .get_result(conn)?;
+    let consents: i64 = consent_records::table
+        .filter(consent_records::user_id.eq_any(ids))
+        .count()
+        .get_result(conn)?;
     let mut report = ClearReport {
         client_id,
         dry_run,
@@ -300,6 +307,7 @@ fn count_clearing(
     report.anonymized.api_tokens = count(tokens_of().count().get_result(conn)?);
     report.anonymized.sessions = count(sessions_of().count().get_result(conn)?);
     report.anonymized.auth_events = count(events);
+    report.anonymized.consent_records = count(consents);
     report.deleted.phones = count(
         users_of_client()
             .filter(users::phone.is_not_null())
@@ -378,6 +386,7 @@ fn count_clearing(
     };
     report.kept = Kept {
         auth_events: count(events),
+        consent_records: count(consents),
         legal_hold: u64::from(held_until.is_some()),
         legal_hold_until: held_until,
         note: legal_hold_note(held_until),
@@ -479,6 +488,16 @@ fn apply_clearing(
     )
     .execute(conn)?;
     diesel::delete(oidc_transactions::table.filter(oidc_transactions::user_id.eq_any(&s.user_ids)))
+        .execute(conn)?;
+    // Consent records stay as the provider's evidence (Art. 7(1)) without where they came
+    // from; pending re-consent steps of a sign-in go.
+    diesel::update(consent_records::table.filter(consent_records::user_id.eq_any(&s.user_ids)))
+        .set((
+            consent_records::ip.eq(None::<String>),
+            consent_records::user_agent.eq(None::<String>),
+        ))
+        .execute(conn)?;
+    diesel::delete(consent_tickets::table.filter(consent_tickets::user_id.eq_any(&s.user_ids)))
         .execute(conn)?;
     Ok(())
 }

@@ -8,6 +8,7 @@ use uuid::Uuid;
 
 use super::Store;
 use super::billing::load_billing;
+use super::consents::load_records;
 use crate::records::{
     ApiTokenRecord, AuthEventRecord, ClientExport, ExportedApiToken, ExportedSession,
     ExportedTemporaryKey, SessionRecord, UserExport,
@@ -156,10 +157,11 @@ fn user_export(conn: &mut DbConnection, user: User) -> Result<UserExport, StoreE
         .map(AuthEventRecord::try_from)
         .collect::<Result<_, _>>()?;
     Ok(UserExport {
-        user,
         sessions,
         api_tokens,
         temporary_keys,
         auth_events,
+        consents: load_records(conn, user.id)?,
+        user,
     })
 }

@@ -11,6 +11,7 @@ mod auth_events;
 mod billing;
 mod clearing;
 mod clients;
+mod consents;
 mod credentials;
 mod employees;
 mod export;
@@ -34,6 +35,7 @@ pub use crate::records::{
 };
 pub use auth_events::AuthEventFilter;
 pub use clearing::{CLEARED_COLUMNS, NOT_A_CLIENTS_DATA};
+pub use consents::ConsentTicket;
 pub use employees::EmployeeCredentials;
 pub use keys::*;
 pub use oidc::{EmployeeLink, OidcTransactionRecord, UserLink};

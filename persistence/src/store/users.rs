@@ -1,10 +1,12 @@
 use chrono::{DateTime, Utc};
 use diesel::dsl::exists;
 use diesel::prelude::*;
+use domain::consent::ConsentRecord;
 use domain::model::{Client, Subject, User};
 use domain::provider::AccountStatus;
 use uuid::Uuid;
 
+use super::consents::insert_records;
 use super::credentials::set_password_hash;
 use super::sessions::revoke_everything;
 use super::throttle::reset_on_status_change;
@@ -52,6 +54,18 @@ impl Store {
         password_hash: Option<&str>,
         phone_verified_at: Option<DateTime<Utc>>,
     ) -> Result<(), StoreError> {
+        self.register_with_consents(client, user, password_hash, phone_verified_at, &[])
+    }
+
+    /// A registration with the consents given on its form, in the same transaction.
+    pub fn register_with_consents(
+        &self,
+        client: &Client,
+        user: &User,
+        password_hash: Option<&str>,
+        phone_verified_at: Option<DateTime<Utc>>,
+        consents: &[ConsentRecord],
+    ) -> Result<(), StoreError> {
         self.write(|conn| {
             diesel::insert_into(clients::table)
                 .values(ClientRow::from(client))
@@ -64,6 +78,7 @@ impl Store {
                     .set(users::phone_verified_at.eq(naive(at)))
                     .execute(conn)?;
             }
+            insert_records(conn, consents)?;
             Ok(())
         })
     }
