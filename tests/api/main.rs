@@ -20,5 +20,6 @@ mod outage;
 mod phone;
 mod processors;
 mod retention;
+mod sms_factor;
 mod sms_gateways;
 mod system;

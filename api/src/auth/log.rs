@@ -179,6 +179,8 @@ pub const REFRESH: &str = "refresh";
 pub const SESSION: &str = "session";
 /// A sign-in challenge, before the second factor is known.
 pub const MFA: &str = "mfa";
+/// SMS as a second factor: sending and checking its codes.
+pub const SMS: &str = "sms";
 
 pub struct Attempt<'a> {
     pub method: &'a str,

@@ -17,12 +17,11 @@ use super::resource;
 use super::responses::{Invalid, NeedsPermission, NotJson, PROBLEM_JSON};
 use super::schemas;
 use crate::auth::log::{Attempt, Reason, record};
-use crate::auth::outcome::{FirstFactor, finish_sign_in};
+use crate::auth::outcome::{FirstFactor, LoginResponse, finish_sign_in};
 use crate::auth::phone_code::{
     CodeRequest, SentCode, check_code, code_settings, pretend_send_code, send_code,
 };
 use crate::auth::principal::load_actor;
-use crate::auth::session::TokenResponse;
 use crate::auth::throttle::{reserve, reset, throttle_key};
 use crate::extract::{Actor, ClientInfo, Json, Principal};
 use crate::passwords::Verified;
@@ -390,11 +389,13 @@ pub async fn start_phone(
 }
 
 /// Signs in with the code sent to a verified number. Answers like the password login:
-/// tokens, or 401 for a wrong, expired or used code and for a number nobody verified.
+/// tokens, or a challenge when the user has TOTP (SMS is not asked for again: the code
+/// just proved the phone), or 401 for a wrong, expired or used code and for a number
+/// nobody verified.
 #[utoipa::path(post, path = "/api/v1/auth/phone/verify", tag = "auth", operation_id = "verify_phone_sign_in",
     request_body = VerifyPhoneLogin,
     responses(
-        (status = 200, body = TokenResponse),
+        (status = 200, description = "Tokens, or a challenge for a second factor", body = LoginResponse),
         Invalid, NotJson,
         (status = 401, description = "Wrong, expired or used code, or an unknown number (the same answer)", body = Problem, content_type = PROBLEM_JSON),
         (status = 403, description = "Phone sign-in is off for this provider (`method_disabled`)", body = Problem, content_type = PROBLEM_JSON),
@@ -405,7 +406,7 @@ pub async fn verify_phone_sign_in(
     state: State,
     client: ClientInfo,
     body: Json<VerifyPhoneLogin>,
-) -> ApiResult<web::Json<TokenResponse>> {
+) -> ApiResult<web::Json<LoginResponse>> {
     let method = AuthMethod::Phone;
     let body = body.into_inner();
     let phone = parse_phone("/phone", &body.phone)?;
@@ -433,7 +434,7 @@ pub async fn verify_phone_sign_in(
         method,
     };
     let outcome = finish_sign_in(&state, first, &client).await?;
-    Ok(web::Json(outcome.into_tokens()?))
+    Ok(web::Json(outcome.into_response()))
 }
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
