@@ -406,3 +406,32 @@ async fn bad_inputs_are_problems() {
         .assert_bad_bodies(None, reqwest::Method::POST, SEND)
         .await;
 }
+
+#[tokio::test]
+async fn a_code_sent_before_the_number_was_replaced_is_refused() {
+    let s = spawn().await;
+    let user = s.user_with_phone().await;
+    let c = s.challenge().await;
+    json_ok(s.send(&c).await, 202).await;
+    let code = s.code();
+    // The user replaces the number (with the password: a fresh first factor).
+    let ask = json!({ "phone": PHONE2, "password": PASSWORD });
+    let asked = s
+        .app
+        .post("/api/v1/me/phone", Some(user.access()), ask)
+        .await;
+    json_ok(asked, 202).await;
+    let new_code = s.sms.last_to(PHONE2).and_then(|m| m.code).unwrap();
+    let verify = json!({ "code": new_code });
+    let verified = s
+        .app
+        .post("/api/v1/me/phone/verify", Some(user.access()), verify)
+        .await;
+    json_ok(verified, 200).await;
+    let old = s.verify(&c, "sms", &code).await;
+    assert_problem(old, 401, "invalid_credentials").await;
+    assert_eq!(
+        s.reasons().await.last().map(String::as_str),
+        Some("method_not_available")
+    );
+}

@@ -1,7 +1,7 @@
 //! Second factors: enrolling, confirming and removing TOTP, recovery codes, and the
 //! second step of a sign-in (`/auth/mfa/verify`).
 
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpResponse, web};
 use domain::mfa::{FRESH_SESSION_SECONDS, with_second_factor};
 use domain::secret::hash_secret;
 use domain::sign_in::SecondFactor;
@@ -12,7 +12,7 @@ use uuid::Uuid;
 use super::resource;
 use super::responses::{Invalid, NeedsPermission, NotJson, PROBLEM_JSON};
 use crate::auth::log::{Attempt, Reason, record};
-use crate::auth::outcome::{send_challenge_code, verify_challenge};
+use crate::auth::outcome::verify_challenge;
 use crate::auth::second_factor::{
     matching_step, new_recovery_codes, new_totp_secret, open_secret, otpauth_uri, qr_svg,
     seal_secret,
@@ -304,43 +304,8 @@ pub async fn verify_mfa(
     ))
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct MfaSmsRequest {
-    /// From the sign-in's answer; its `methods` must include `sms`.
-    #[schema(value_type = Uuid)]
-    pub challenge_id: String,
-}
-
-fn parse_challenge_id(value: &str) -> ApiResult<Uuid> {
+pub(super) fn parse_challenge_id(value: &str) -> ApiResult<Uuid> {
     Uuid::parse_str(value).map_err(|_| ApiError::validation("/challenge_id", "must be a UUID"))
-}
-
-/// Texts a code to the verified number for a sign-in whose challenge offers `sms`; finish
-/// with `POST /api/v1/auth/mfa/verify {challenge_id, method: "sms", code}`. Nothing is sent
-/// until this is asked for, so a person who answers with TOTP gets no text. The phone
-/// codes' resend cooldown and hourly caps apply; a new code replaces the last one (its
-/// wrong tries carry over).
-#[utoipa::path(post, path = "/api/v1/auth/mfa/sms", tag = "auth", operation_id = "send_mfa_sms",
-    request_body = MfaSmsRequest,
-    responses(
-        (status = 202, body = super::phone::CodeSent),
-        Invalid, NotJson,
-        (status = 400, description = "`method_not_available`: this sign-in offers no SMS, or the number is no longer verified", body = Problem, content_type = PROBLEM_JSON),
-        (status = 401, description = "`mfa_challenge_invalid`: the challenge is unknown, used or expired", body = Problem, content_type = PROBLEM_JSON),
-        (status = 429, description = "`sms_rate_limited`: the resend cooldown or the hour's caps; `Retry-After` says when", body = Problem, content_type = PROBLEM_JSON),
-        (status = 502, description = "`sms_gateway_failed`: no gateway took the message", body = Problem, content_type = PROBLEM_JSON),
-    ))]
-pub async fn send_mfa_sms(
-    state: State,
-    req: HttpRequest,
-    client: ClientInfo,
-    body: Json<MfaSmsRequest>,
-) -> ApiResult<HttpResponse> {
-    let challenge_id = parse_challenge_id(&body.challenge_id)?;
-    let language = super::phone::language(&req);
-    let sent = send_challenge_code(&state, challenge_id, language, &client).await?;
-    Ok(HttpResponse::Accepted().json(super::phone::CodeSent::from(sent)))
 }
 
 /// How the request's session was authenticated; empty for API tokens and authinfo.
@@ -359,7 +324,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     )
     .service(resource("/api/v1/me/totp/confirm").post(confirm_totp))
     .service(resource("/api/v1/me/recovery-codes").post(renew_recovery_codes))
-    .service(resource("/api/v1/auth/mfa/sms").post(send_mfa_sms))
     .service(resource("/api/v1/auth/mfa/verify").post(verify_mfa));
 }
 
@@ -369,7 +333,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     confirm_totp,
     remove_totp,
     renew_recovery_codes,
-    send_mfa_sms,
     verify_mfa
 ))]
 struct Doc;
