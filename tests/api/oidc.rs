@@ -229,23 +229,7 @@ async fn me(app: &TestApp, token: &str) -> Value {
 
 /// The reasons of the auth log's events of `method`, oldest first.
 async fn reasons(app: &TestApp, admin: &str, method: &str) -> Vec<String> {
-    let events = json_ok(
-        app.get(
-            &format!("/api/v1/auth-events?method={method}&limit=100"),
-            Some(admin),
-        )
-        .await,
-        200,
-    )
-    .await;
-    let mut reasons: Vec<String> = events["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["reason"].as_str().unwrap().to_owned())
-        .collect();
-    reasons.reverse();
-    reasons
+    app.auth_reasons(admin, &format!("method={method}")).await
 }
 
 async fn user_count(app: &TestApp, admin: &str, provider: &Created) -> usize {

@@ -91,19 +91,8 @@ impl Sms {
 
     /// The reasons of the `sms` auth events, oldest first.
     async fn reasons(&self) -> Vec<String> {
-        let path = format!(
-            "/api/v1/auth-events?method=sms&limit=200&provider_id={}",
-            self.provider_id
-        );
-        let page = json_ok(self.app.get(&path, Some(&self.admin)).await, 200).await;
-        let mut reasons: Vec<String> = page["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|e| e["reason"].as_str().unwrap().to_owned())
-            .collect();
-        reasons.reverse();
-        reasons
+        let query = format!("method=sms&provider_id={}", self.provider_id);
+        self.app.auth_reasons(&self.admin, &query).await
     }
 }
 
