@@ -614,6 +614,17 @@ impl TestApp {
     }
 }
 
+/// Asserts that of parallel uses of one secret exactly one won (200) and the others were
+/// refused (401) or throttled (429).
+pub fn assert_one_won(statuses: &[u16]) {
+    let won = statuses.iter().filter(|s| **s == 200).count();
+    assert_eq!(won, 1, "{statuses:?}");
+    assert!(
+        statuses.iter().all(|s| [200, 401, 429].contains(s)),
+        "{statuses:?}"
+    );
+}
+
 /// The TOTP code (RFC 6238: SHA-1, 6 digits, 30 s) of the base32 `secret` at `unix` seconds.
 pub fn totp_code_at(secret: &str, unix: i64) -> String {
     let bytes = totp_rs::Secret::Encoded(secret.to_owned())
