@@ -54,20 +54,20 @@ impl Sms {
     /// A registered user (password) whose number `PHONE` is verified.
     async fn user_with_phone(&self) -> SignedUp {
         let user = self.app.register("acme", "anna@example.com").await;
+        self.verify_phone(user.access()).await;
+        user
+    }
+
+    /// Verifies `PHONE` as the number of whoever `token` signs in.
+    async fn verify_phone(&self, token: &str) {
         let ask = json!({ "phone": PHONE });
-        json_ok(
-            self.app
-                .post("/api/v1/me/phone", Some(user.access()), ask)
-                .await,
-            202,
-        )
-        .await;
+        let asked = self.app.post("/api/v1/me/phone", Some(token), ask).await;
+        json_ok(asked, 202).await;
         let code = json!({ "code": self.code() });
         let verify = "/api/v1/me/phone/verify";
-        json_ok(self.app.post(verify, Some(user.access()), code).await, 200).await;
+        json_ok(self.app.post(verify, Some(token), code).await, 200).await;
         // Past the cooldown of the number's verification code.
         self.app.advance(Duration::seconds(61));
-        user
     }
 
     /// A password login that answers a challenge.
@@ -334,22 +334,7 @@ async fn sms_satisfies_a_policy_that_requires_a_second_factor() {
     let user = s.app.register("acme", "anna@example.com").await;
     let me = json_ok(s.app.get("/api/v1/me", Some(user.access())).await, 200).await;
     assert_eq!(me["session_access"], "mfa_enrollment_required");
-    let ask = json!({ "phone": PHONE });
-    json_ok(
-        s.app
-            .post("/api/v1/me/phone", Some(user.access()), ask)
-            .await,
-        202,
-    )
-    .await;
-    let code = json!({ "code": s.code() });
-    json_ok(
-        s.app
-            .post("/api/v1/me/phone/verify", Some(user.access()), code)
-            .await,
-        200,
-    )
-    .await;
+    s.verify_phone(user.access()).await;
     let me = json_ok(s.app.get("/api/v1/me", Some(user.access())).await, 200).await;
     assert_eq!(me["session_access"], "mfa_required");
     // A session that owes the factor does not swap the number it goes to.
@@ -360,7 +345,6 @@ async fn sms_satisfies_a_policy_that_requires_a_second_factor() {
         .await;
     assert_problem(swap, 403, "mfa_required").await;
 
-    s.app.advance(Duration::seconds(61));
     let c = s.challenge().await;
     json_ok(s.send(&c).await, 202).await;
     let tokens = json_ok(s.verify(&c, "sms", &s.code()).await, 200).await;
