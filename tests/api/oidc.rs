@@ -1039,3 +1039,14 @@ async fn linking_is_finished_by_the_user_who_started_it_once_per_google_account(
         json!([])
     );
 }
+
+#[tokio::test]
+async fn a_google_sign_in_of_someone_with_a_second_factor_answers_a_challenge() {
+    let (op, app, _admin, _acme) = google_ready(true).await;
+    let first = json_ok(google_sign_in(&app, &op, "acme", "anna").await, 200).await;
+    app.enroll_totp(access(&first)).await;
+    let second = json_ok(google_sign_in(&app, &op, "acme", "anna").await, 200).await;
+    assert_eq!(second["mfa_required"], true, "{second}");
+    assert_eq!(second["methods"], json!(["totp"]));
+    assert!(second.get("access_token").is_none(), "{second}");
+}
