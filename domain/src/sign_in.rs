@@ -28,17 +28,27 @@ pub struct SecondFactorPolicy {
     /// Its session's `amr` shows no second factor, so where one is required
     /// (`mfa::session_access`) it may only replace the factor before doing anything else.
     pub first_factor_is_recovery: bool,
+    /// The first factor was a code texted to the verified number (phone sign-in): another
+    /// text to the same phone proves nothing new, so SMS is not offered as the second one.
+    pub first_factor_is_sms: bool,
 }
 
 /// After a successful first factor: a person with an enrolled second factor must prove one
 /// (whatever the policy: an enrolled factor is never optional); recovery codes alone are
-/// not a way in, they stand in for another factor.
+/// not a way in, they stand in for another factor. A factor the first one already proved
+/// (SMS after a phone sign-in) is not offered; without another, the session starts, and
+/// its `amr` shows no second factor (`mfa::session_access` decides what it may do).
 pub fn after_first_factor(enrolled: &[SecondFactor], policy: SecondFactorPolicy) -> SignInStep {
-    let has_factor = enrolled.iter().any(|f| *f != SecondFactor::RecoveryCode);
+    let offered: Vec<SecondFactor> = enrolled
+        .iter()
+        .copied()
+        .filter(|f| !(policy.first_factor_is_sms && *f == SecondFactor::Sms))
+        .collect();
+    let has_factor = offered.iter().any(|f| *f != SecondFactor::RecoveryCode);
     if policy.first_factor_is_recovery || !has_factor {
         return SignInStep::Session;
     }
-    let mut factors = enrolled.to_vec();
+    let mut factors = offered;
     factors.sort();
     factors.dedup();
     SignInStep::SecondFactor(factors)
@@ -54,6 +64,11 @@ mod tests {
         let normal = SecondFactorPolicy::default();
         let recovery = SecondFactorPolicy {
             first_factor_is_recovery: true,
+            ..normal
+        };
+        let by_phone = SecondFactorPolicy {
+            first_factor_is_sms: true,
+            ..normal
         };
         let table: Vec<(&[SecondFactor], SecondFactorPolicy, SignInStep)> = vec![
             (&[], normal, SignInStep::Session),
@@ -71,6 +86,20 @@ mod tests {
             (&[RecoveryCode], normal, SignInStep::Session),
             (&[Totp, Totp], normal, SignInStep::SecondFactor(vec![Totp])),
             (&[Totp], recovery, SignInStep::Session),
+            (&[Sms], normal, SignInStep::SecondFactor(vec![Sms])),
+            (
+                &[Sms, RecoveryCode],
+                normal,
+                SignInStep::SecondFactor(vec![Sms, RecoveryCode]),
+            ),
+            (&[Sms], by_phone, SignInStep::Session),
+            (&[Sms, RecoveryCode], by_phone, SignInStep::Session),
+            (
+                &[Sms, Totp, RecoveryCode],
+                by_phone,
+                SignInStep::SecondFactor(vec![Totp, RecoveryCode]),
+            ),
+            (&[Sms, Totp], recovery, SignInStep::Session),
         ];
         for (i, (enrolled, policy, expected)) in table.into_iter().enumerate() {
             assert_eq!(after_first_factor(enrolled, policy), expected, "row {i}");

@@ -392,6 +392,21 @@ impl TestApp {
         json_ok(self.put(path, Some(token), form).await, 200).await
     }
 
+    /// The reasons of the auth log's events that `query` selects (`method=…&…`), oldest
+    /// first, as `token` (staff who may read the log) sees them.
+    pub async fn auth_reasons(&self, token: &str, query: &str) -> Vec<String> {
+        let path = format!("/api/v1/auth-events?limit=200&{query}");
+        let page = json_ok(self.get(&path, Some(token)).await, 200).await;
+        let mut reasons: Vec<String> = page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["reason"].as_str().unwrap().to_owned())
+            .collect();
+        reasons.reverse();
+        reasons
+    }
+
     /// The operator's `bootstrap-admin`, then the key redeemed and TOTP enrolled (admins
     /// must have a second factor): an admin's access token whose session proved it.
     pub async fn admin_token(&self) -> String {
@@ -597,6 +612,17 @@ impl TestApp {
         self.assert_problems(token, 415, "unsupported_media_type", [&not_json])
             .await;
     }
+}
+
+/// Asserts that of parallel uses of one secret exactly one won (200) and the others were
+/// refused (401) or throttled (429).
+pub fn assert_one_won(statuses: &[u16]) {
+    let won = statuses.iter().filter(|s| **s == 200).count();
+    assert_eq!(won, 1, "{statuses:?}");
+    assert!(
+        statuses.iter().all(|s| [200, 401, 429].contains(s)),
+        "{statuses:?}"
+    );
 }
 
 /// The TOTP code (RFC 6238: SHA-1, 6 digits, 30 s) of the base32 `secret` at `unix` seconds.

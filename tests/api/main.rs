@@ -24,5 +24,6 @@ mod outage;
 mod phone;
 mod processors;
 mod retention;
+mod sms_factor;
 mod sms_gateways;
 mod system;

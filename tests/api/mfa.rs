@@ -472,7 +472,10 @@ async fn the_policy_decides_who_needs_a_second_factor() {
     )
     .await;
     assert_eq!(options["mfa_required"], true);
-    assert_eq!(options["second_factors"], json!(["totp", "recovery_code"]));
+    assert_eq!(
+        options["second_factors"],
+        json!(["totp", "sms", "recovery_code"])
+    );
     app.enroll_totp(user.access()).await;
     json_ok(
         app.get("/api/v1/me/sessions", Some(user.access())).await,

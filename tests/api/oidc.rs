@@ -229,23 +229,7 @@ async fn me(app: &TestApp, token: &str) -> Value {
 
 /// The reasons of the auth log's events of `method`, oldest first.
 async fn reasons(app: &TestApp, admin: &str, method: &str) -> Vec<String> {
-    let events = json_ok(
-        app.get(
-            &format!("/api/v1/auth-events?method={method}&limit=100"),
-            Some(admin),
-        )
-        .await,
-        200,
-    )
-    .await;
-    let mut reasons: Vec<String> = events["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["reason"].as_str().unwrap().to_owned())
-        .collect();
-    reasons.reverse();
-    reasons
+    app.auth_reasons(admin, &format!("method={method}")).await
 }
 
 async fn user_count(app: &TestApp, admin: &str, provider: &Created) -> usize {
@@ -1054,4 +1038,15 @@ async fn linking_is_finished_by_the_user_who_started_it_once_per_google_account(
         json_ok(app.get("/api/v1/me/links", Some(&anna_token)).await, 200).await["items"],
         json!([])
     );
+}
+
+#[tokio::test]
+async fn a_google_sign_in_of_someone_with_a_second_factor_answers_a_challenge() {
+    let (op, app, _admin, _acme) = google_ready(true).await;
+    let first = json_ok(google_sign_in(&app, &op, "acme", "anna").await, 200).await;
+    app.enroll_totp(access(&first)).await;
+    let second = json_ok(google_sign_in(&app, &op, "acme", "anna").await, 200).await;
+    assert_eq!(second["mfa_required"], true, "{second}");
+    assert_eq!(second["methods"], json!(["totp"]));
+    assert!(second.get("access_token").is_none(), "{second}");
 }

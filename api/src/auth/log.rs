@@ -188,6 +188,8 @@ pub const SESSION: &str = "session";
 pub const MFA: &str = "mfa";
 /// The acceptance step of a sign-in answered `consent_required`.
 pub const CONSENT: &str = "consent";
+/// SMS as a second factor: sending and checking its codes.
+pub const SMS: &str = "sms";
 
 pub struct Attempt<'a> {
     pub method: &'a str,

@@ -10,6 +10,9 @@ use domain::mfa::{
     with_second_factor,
 };
 use domain::model::Subject;
+use domain::phone::PhoneNumber;
+use domain::phone_code::{CodeHolder, CodePurpose};
+use domain::provider::SubjectKind;
 use domain::secret::hash_secret;
 use domain::sign_in::{SecondFactor, SecondFactorPolicy, SignInStep, after_first_factor};
 use persistence::{ChallengeRecord, StoreError, VerifyChallenge};
@@ -19,7 +22,8 @@ use uuid::Uuid;
 
 use super::client_info::ClientInfo;
 use super::consent::consent_gate;
-use super::log::{Attempt, MFA, Reason, record};
+use super::log::{Attempt, MFA, Reason, SMS, record};
+use super::phone_code::{CodeRequest, SentCode, check_code, send_code};
 use super::principal::load_actor;
 use super::second_factor::{enrolled_factors, matching_step, open_secret};
 use super::session::{TokenResponse, start_session};
@@ -88,6 +92,7 @@ pub async fn finish_sign_in(
     let enrolled = enrolled_factors(state, first.subject).await?;
     let policy = SecondFactorPolicy {
         first_factor_is_recovery: first.method == AuthMethod::TemporaryKey,
+        first_factor_is_sms: first.method == AuthMethod::Phone,
     };
     match after_first_factor(&enrolled, policy) {
         SignInStep::Session => Ok(LoginOutcome::Session(
@@ -170,16 +175,14 @@ impl LoginOutcome {
     }
 }
 
-/// Finishes a sign-in with a second factor. The challenge and the code are spent together,
-/// so that of parallel verifies exactly one wins and a replayed code spends nothing; every
-/// wrong code spends the account's failure budget.
-pub async fn verify_challenge(
+/// The challenge `challenge_id` when it is alive and offers `factor`; logged and refused
+/// otherwise (401 `mfa_challenge_invalid`, 400 `method_not_available`).
+async fn open_challenge(
     state: &AppState,
     challenge_id: Uuid,
     factor: SecondFactor,
-    code: String,
     client: &ClientInfo,
-) -> Result<TokenResponse, ApiError> {
+) -> Result<ChallengeRecord, ApiError> {
     let now = state.now();
     let challenge = state
         .db(move |store| Ok(store.challenge(challenge_id)?))
@@ -188,29 +191,97 @@ pub async fn verify_challenge(
         record(state, Attempt::named(MFA, Reason::ChallengeUnknown), client).await;
         return Err(ApiError::ChallengeInvalid);
     };
+    let refused = if challenge.used_at.is_some() {
+        Some(Reason::ChallengeUsed)
+    } else if challenge.expires_at <= now {
+        Some(Reason::ChallengeExpired)
+    } else if !challenge.methods.iter().any(|m| m == factor.as_str()) {
+        Some(Reason::FactorNotAvailable)
+    } else {
+        None
+    };
+    if let Some(reason) = refused {
+        let attempt = Attempt::named(factor.as_str(), reason)
+            .provider(challenge.provider_id)
+            .subject(Some(challenge.subject));
+        record(state, attempt, client).await;
+        return Err(match reason {
+            Reason::FactorNotAvailable => ApiError::MethodNotAvailable(factor.as_str()),
+            _ => ApiError::ChallengeInvalid,
+        });
+    }
+    Ok(challenge)
+}
+
+/// The number SMS as a second factor goes to: the user's verified number now (it may have
+/// been replaced or dropped since the challenge was issued); `None` for employees.
+async fn sms_number(state: &AppState, subject: Subject) -> Result<Option<PhoneNumber>, ApiError> {
+    if subject.kind != SubjectKind::User {
+        return Ok(None);
+    }
+    let phone = state
+        .db(move |store| Ok(store.user_verified_phone(subject.id)?))
+        .await?;
+    phone
+        .map(|p| {
+            PhoneNumber::parse(&p).map_err(|_| ApiError::internal("a stored number is not valid"))
+        })
+        .transpose()
+}
+
+/// Texts a code for the challenge's SMS factor to the user's verified number (an explicit
+/// step, so that someone who answers with TOTP is not texted for nothing). The code
+/// module's cooldown and hourly caps apply (429 `sms_rate_limited`).
+pub async fn send_challenge_code(
+    state: &AppState,
+    challenge_id: Uuid,
+    language: Option<String>,
+    client: &ClientInfo,
+) -> Result<SentCode, ApiError> {
+    let factor = SecondFactor::Sms;
+    let challenge = open_challenge(state, challenge_id, factor, client).await?;
+    let subject = challenge.subject;
+    let Some(phone) = sms_number(state, subject).await? else {
+        let attempt = Attempt::named(SMS, Reason::FactorNotAvailable)
+            .provider(challenge.provider_id)
+            .subject(Some(subject));
+        record(state, attempt, client).await;
+        return Err(ApiError::MethodNotAvailable(factor.as_str()));
+    };
+    let request = CodeRequest {
+        purpose: CodePurpose::SecondFactor,
+        holder: CodeHolder::Account(subject),
+        account: Some(subject),
+        provider_id: challenge.provider_id,
+        phone,
+        language,
+    };
+    send_code(state, request, client).await
+}
+
+/// Finishes a sign-in with a second factor. The challenge and the code are spent together,
+/// so that of parallel verifies exactly one wins and a replayed code spends nothing; every
+/// wrong code spends the account's failure budget. An SMS code is spent by its own
+/// conditional update first (`phone_code::check_code`, which also spends the budget).
+pub async fn verify_challenge(
+    state: &AppState,
+    challenge_id: Uuid,
+    factor: SecondFactor,
+    code: String,
+    client: &ClientInfo,
+) -> Result<TokenResponse, ApiError> {
+    let now = state.now();
+    let challenge = open_challenge(state, challenge_id, factor, client).await?;
     let subject = challenge.subject;
     let attempt = || {
         Attempt::named(factor.as_str(), Reason::Ok)
             .provider(challenge.provider_id)
             .subject(Some(subject))
     };
-    let gone = if challenge.used_at.is_some() {
-        Some(Reason::ChallengeUsed)
-    } else if challenge.expires_at <= now {
-        Some(Reason::ChallengeExpired)
-    } else {
-        None
-    };
-    if let Some(reason) = gone {
-        record(state, attempt().because(reason), client).await;
-        return Err(ApiError::ChallengeInvalid);
-    }
-    if !challenge.methods.iter().any(|m| m == factor.as_str()) {
-        record(state, attempt().because(Reason::FactorNotAvailable), client).await;
-        return Err(ApiError::MethodNotAvailable(factor.as_str()));
-    }
     let key = throttle_key(Some(subject), "", "");
-    reserve(state, key.clone(), attempt(), client).await?;
+    if factor != SecondFactor::Sms {
+        reserve(state, key.clone(), attempt(), client).await?;
+    }
     let proof = match factor {
         SecondFactor::Totp => {
             let factor_row = state
@@ -240,11 +311,23 @@ pub async fn verify_challenge(
                 return Err(ApiError::InvalidCredentials);
             }
         },
-        // SMS codes come with phone verification; until then no challenge offers `sms`,
-        // so the check above has already answered.
         SecondFactor::Sms => {
-            record(state, attempt().because(Reason::FactorNotAvailable), client).await;
-            return Err(ApiError::MethodNotAvailable(factor.as_str()));
+            let Some(phone) = sms_number(state, subject).await? else {
+                record(state, attempt().because(Reason::FactorNotAvailable), client).await;
+                return Err(ApiError::MethodNotAvailable(factor.as_str()));
+            };
+            let holder = CodeHolder::Account(subject);
+            let purpose = CodePurpose::SecondFactor;
+            match check_code(state, purpose, &holder, code.trim(), client).await? {
+                Some(checked) if checked.phone == phone => VerifyChallenge::SmsCode,
+                Some(_) => {
+                    // Sent to the number the user had before replacing it.
+                    record(state, attempt().because(Reason::FactorNotAvailable), client).await;
+                    return Err(ApiError::InvalidCredentials);
+                }
+                // check_code logged why.
+                None => return Err(ApiError::InvalidCredentials),
+            }
         }
     };
     let finished = state
@@ -256,6 +339,7 @@ pub async fn verify_challenge(
                 Err(StoreError::Stale) => Ok(Err(match proof {
                     VerifyChallenge::TotpStep(_) => Reason::CodeReplayed,
                     VerifyChallenge::RecoveryCode(_) => Reason::WrongCode,
+                    VerifyChallenge::SmsCode => Reason::CodeUsed,
                 })),
                 Err(e) => Err(e.into()),
             }

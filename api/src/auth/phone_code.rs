@@ -26,7 +26,7 @@ use persistence::NewPhoneCode;
 use uuid::Uuid;
 
 use super::client_info::ClientInfo;
-use super::log::{Attempt, Reason, record};
+use super::log::{Attempt, Reason, SMS, record};
 use super::throttle::{reserve, reset};
 use crate::outside::sms::SmsMessage;
 use crate::problem::ApiError;
@@ -66,12 +66,19 @@ pub struct CheckedCode {
     pub provider_id: Option<Uuid>,
 }
 
+/// An auth event of a code: method `sms` for a second factor's (a sign-in's second step),
+/// `phone` for the others.
 fn attempt(
+    purpose: CodePurpose,
     provider_id: Option<Uuid>,
     account: Option<Subject>,
     reason: Reason,
 ) -> Attempt<'static> {
-    Attempt::new(AuthMethod::Phone, reason)
+    let method = match purpose {
+        CodePurpose::SecondFactor => SMS,
+        _ => AuthMethod::Phone.as_str(),
+    };
+    Attempt::named(method, reason)
         .provider(provider_id)
         .subject(account)
 }
@@ -143,7 +150,7 @@ async fn issue(
             Ok(store.send_phone_code(&new, settings.limits, settings.resend_seconds)?)
         })
         .await?;
-    let logged = |reason| attempt(provider_id, request.account, reason);
+    let logged = |reason| attempt(request.purpose, provider_id, request.account, reason);
     if let Err(refusal) = stored {
         record(state, logged(refusal_reason(refusal)), client).await;
         return Err(ApiError::SmsLimited(refusal.retry_after()));
@@ -255,7 +262,7 @@ pub async fn check_code(
             (account, Some(*provider_id), key)
         }
     };
-    let logged = |reason| attempt(provider_id, account, reason);
+    let logged = |reason| attempt(purpose, provider_id, account, reason);
     reserve(state, key.clone(), logged(Reason::Ok), client).await?;
     let now = state.now();
     let reason = match judge(latest.as_ref().map(|l| &l.code), code, now) {

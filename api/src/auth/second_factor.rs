@@ -14,6 +14,7 @@ use domain::mfa::{
 };
 use domain::model::Subject;
 use domain::permission::ProviderScope;
+use domain::provider::SubjectKind;
 use domain::sign_in::SecondFactor;
 use totp_rs::{Algorithm, Secret, TOTP};
 
@@ -173,8 +174,9 @@ pub fn new_recovery_codes() -> Vec<String> {
         .collect()
 }
 
-/// The second factors `subject` has: TOTP once confirmed, recovery codes while some are
-/// unused.
+/// The second factors `subject` has: TOTP once confirmed, SMS while a user's number is
+/// verified (verifying a number enrolls it; employees have no number), recovery codes
+/// while some are unused.
 pub async fn enrolled_factors(
     state: &AppState,
     subject: Subject,
@@ -182,8 +184,12 @@ pub async fn enrolled_factors(
     state
         .db(move |store| {
             let mut factors = Vec::new();
-            if store.has_second_factor(subject)? {
+            if store.totp_factor(subject)?.is_some_and(|f| f.confirmed) {
                 factors.push(SecondFactor::Totp);
+            }
+            if subject.kind == SubjectKind::User && store.user_verified_phone(subject.id)?.is_some()
+            {
+                factors.push(SecondFactor::Sms);
             }
             if store.recovery_codes_left(subject)? > 0 {
                 factors.push(SecondFactor::RecoveryCode);
@@ -249,6 +255,14 @@ pub async fn access_of(state: &AppState, principal: &Principal) -> Result<Sessio
         .await
 }
 
+/// Routes that enroll SMS as a second factor (verifying a number). Open only to a session
+/// that has no factor yet: one that has a factor but did not prove it must not swap the
+/// number a code would go to.
+fn enrolls_sms(method: &Method, path: &str) -> bool {
+    let path = path.trim_end_matches('/');
+    method == Method::POST && matches!(path, "/api/v1/me/phone" | "/api/v1/me/phone/verify")
+}
+
 /// Refuses (and logs) a request of a session that owes a second factor, unless it goes to
 /// a route that lets it pay.
 pub async fn enforce(
@@ -259,7 +273,10 @@ pub async fn enforce(
     client: &ClientInfo,
 ) -> Result<(), ApiError> {
     let access = access_of(state, principal).await?;
-    if access == SessionAccess::Full || open_while_owing(method, path) {
+    if access == SessionAccess::Full
+        || open_while_owing(method, path)
+        || (access == SessionAccess::EnrollmentOnly && enrolls_sms(method, path))
+    {
         return Ok(());
     }
     let (reason, error) = match access {

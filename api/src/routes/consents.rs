@@ -22,7 +22,7 @@ use super::resource;
 use super::responses::{BadQuery, Invalid, NeedsCredentials, NeedsPermission, NotFound, NotJson};
 use crate::auth::consent::new_record;
 use crate::auth::consent_step::accept_and_sign_in;
-use crate::auth::session::TokenResponse;
+use crate::auth::outcome::LoginResponse;
 use crate::extract::{Actor, ClientInfo, Json, Principal, Staff, need};
 use crate::problem::{ApiError, ApiResult, DocumentToShow};
 use crate::state::{AppState, State};
@@ -684,7 +684,7 @@ pub async fn give_my_consent(
 #[utoipa::path(post, path = "/api/v1/auth/consent", tag = "auth", operation_id = "accept_consents",
     request_body = AcceptConsents,
     responses(
-        (status = 200, body = TokenResponse),
+        (status = 200, description = "Tokens, or a challenge for a second factor", body = LoginResponse),
         Invalid, NotJson,
         (status = 401, description = "Unknown, used or expired `consent_token`", body = crate::problem::Problem, content_type = super::responses::PROBLEM_JSON),
     ))]
@@ -692,10 +692,10 @@ pub async fn accept_consents(
     state: State,
     client: ClientInfo,
     body: Json<AcceptConsents>,
-) -> ApiResult<web::Json<TokenResponse>> {
+) -> ApiResult<web::Json<LoginResponse>> {
     let body = body.into_inner();
     let outcome = accept_and_sign_in(&state, body.consent_token, body.accept, &client).await?;
-    Ok(web::Json(outcome.into_tokens()?))
+    Ok(web::Json(outcome.into_response()))
 }
 
 pub fn configure(cfg: &mut web::ServiceConfig) {

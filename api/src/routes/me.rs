@@ -61,7 +61,8 @@ pub struct MeResponse {
     /// API tokens and authinfo.
     #[schema(example = json!(["pwd", "otp", "mfa"]))]
     pub amr: Vec<String>,
-    /// The second factors enrolled: `totp`, `recovery_code` (while unused codes remain).
+    /// The second factors enrolled: `totp`, `sms` (while the number is verified),
+    /// `recovery_code` (while unused codes remain).
     #[schema(value_type = Vec<schemas::SecondFactorName>)]
     pub second_factors: Vec<String>,
     /// Unused recovery codes.

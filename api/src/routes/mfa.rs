@@ -273,7 +273,8 @@ pub struct MfaVerifyRequest {
     /// One of the challenge's `methods`.
     #[schema(value_type = super::schemas::SecondFactorName)]
     pub method: String,
-    /// The TOTP code (6 digits) or a recovery code (`abcd-efgh-ijkl-mnop`).
+    /// The TOTP code (6 digits), the SMS code (6 digits, after `POST /api/v1/auth/mfa/sms`)
+    /// or a recovery code (`abcd-efgh-ijkl-mnop`).
     pub code: String,
 }
 
@@ -295,13 +296,16 @@ pub async fn verify_mfa(
     body: Json<MfaVerifyRequest>,
 ) -> ApiResult<web::Json<TokenResponse>> {
     let body = body.into_inner();
-    let challenge_id = Uuid::parse_str(&body.challenge_id)
-        .map_err(|_| ApiError::validation("/challenge_id", "must be a UUID"))?;
+    let challenge_id = parse_challenge_id(&body.challenge_id)?;
     let method = SecondFactor::parse(&body.method)
         .ok_or_else(|| ApiError::validation("/method", "must be totp, sms or recovery_code"))?;
     Ok(web::Json(
         verify_challenge(&state, challenge_id, method, body.code, &client).await?,
     ))
+}
+
+pub(super) fn parse_challenge_id(value: &str) -> ApiResult<Uuid> {
+    Uuid::parse_str(value).map_err(|_| ApiError::validation("/challenge_id", "must be a UUID"))
 }
 
 /// How the request's session was authenticated; empty for API tokens and authinfo.

@@ -17,7 +17,7 @@ use super::responses::{
     Invalid, NeedsCredentials, NeedsPermission, NotFound, NotJson, PROBLEM_JSON,
 };
 use crate::auth::oidc::{self, Callback, Target};
-use crate::auth::session::TokenResponse;
+use crate::auth::outcome::LoginResponse;
 use crate::extract::{Actor, ClientInfo, Json, Principal, Staff, need};
 use crate::problem::{ApiError, ApiResult, Problem};
 use crate::state::State;
@@ -116,7 +116,7 @@ pub async fn start_oidc(
     params(("method" = String, Path, description = "`google` or `keycloak`")),
     request_body = OidcCallbackRequest,
     responses(
-        (status = 200, body = TokenResponse),
+        (status = 200, description = "Tokens, or a challenge for a second factor (a person with TOTP, or a user with a verified number)", body = LoginResponse),
         Invalid, NotJson,
         (status = 400, description = "The state is unknown, used or expired, or `iss` names another issuer", body = Problem, content_type = PROBLEM_JSON),
         (status = 401, description = "The code was refused or the ID token is not valid", body = Problem, content_type = PROBLEM_JSON),
@@ -131,13 +131,13 @@ pub async fn finish_oidc(
     client: ClientInfo,
     method: web::Path<String>,
     body: Json<OidcCallbackRequest>,
-) -> ApiResult<web::Json<TokenResponse>> {
+) -> ApiResult<web::Json<LoginResponse>> {
     let callback = Callback::from(body.into_inner());
     let outcome = match method_of(&method)? {
         "google" => oidc::google_callback(&state, callback, &client).await?,
         _ => oidc::staff_callback(&state, callback, &client).await?,
     };
-    Ok(web::Json(outcome.into_tokens()?))
+    Ok(web::Json(outcome.into_response()))
 }
 
 #[derive(Debug, Serialize, ToSchema)]

@@ -17,12 +17,11 @@ use super::resource;
 use super::responses::{Invalid, NeedsPermission, NotJson, PROBLEM_JSON};
 use super::schemas;
 use crate::auth::log::{Attempt, Reason, record};
-use crate::auth::outcome::{FirstFactor, finish_sign_in};
+use crate::auth::outcome::{FirstFactor, LoginResponse, finish_sign_in, send_challenge_code};
 use crate::auth::phone_code::{
     CodeRequest, SentCode, check_code, code_settings, pretend_send_code, send_code,
 };
 use crate::auth::principal::load_actor;
-use crate::auth::session::TokenResponse;
 use crate::auth::throttle::{reserve, reset, throttle_key};
 use crate::extract::{Actor, ClientInfo, Json, Principal};
 use crate::passwords::Verified;
@@ -390,11 +389,13 @@ pub async fn start_phone(
 }
 
 /// Signs in with the code sent to a verified number. Answers like the password login:
-/// tokens, or 401 for a wrong, expired or used code and for a number nobody verified.
+/// tokens, or a challenge when the user has TOTP (SMS is not asked for again: the code
+/// just proved the phone), or 401 for a wrong, expired or used code and for a number
+/// nobody verified.
 #[utoipa::path(post, path = "/api/v1/auth/phone/verify", tag = "auth", operation_id = "verify_phone_sign_in",
     request_body = VerifyPhoneLogin,
     responses(
-        (status = 200, body = TokenResponse),
+        (status = 200, description = "Tokens, or a challenge for a second factor", body = LoginResponse),
         Invalid, NotJson,
         (status = 401, description = "Wrong, expired or used code, or an unknown number (the same answer)", body = Problem, content_type = PROBLEM_JSON),
         (status = 403, description = "Phone sign-in is off for this provider (`method_disabled`), or (`consent_required`, body `ConsentRequiredProblem`) a must-agree consent document awaits acceptance: send its `consent_token` with the accepted `version_id`s to `POST /api/v1/auth/consent`", body = Problem, content_type = PROBLEM_JSON),
@@ -405,7 +406,7 @@ pub async fn verify_phone_sign_in(
     state: State,
     client: ClientInfo,
     body: Json<VerifyPhoneLogin>,
-) -> ApiResult<web::Json<TokenResponse>> {
+) -> ApiResult<web::Json<LoginResponse>> {
     let method = AuthMethod::Phone;
     let body = body.into_inner();
     let phone = parse_phone("/phone", &body.phone)?;
@@ -433,18 +434,60 @@ pub async fn verify_phone_sign_in(
         method,
     };
     let outcome = finish_sign_in(&state, first, &client).await?;
-    Ok(web::Json(outcome.into_tokens()?))
+    Ok(web::Json(outcome.into_response()))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MfaSmsRequest {
+    /// From the sign-in's answer; its `methods` must include `sms`.
+    #[schema(value_type = Uuid)]
+    pub challenge_id: String,
+}
+
+/// Texts a code to the verified number for a sign-in whose challenge offers `sms`; finish
+/// with `POST /api/v1/auth/mfa/verify {challenge_id, method: "sms", code}`. Nothing is sent
+/// until this is asked for, so a person who answers with TOTP gets no text. The phone
+/// codes' resend cooldown and hourly caps apply; a new code replaces the last one (its
+/// wrong tries carry over).
+#[utoipa::path(post, path = "/api/v1/auth/mfa/sms", tag = "auth", operation_id = "send_mfa_sms",
+    request_body = MfaSmsRequest,
+    responses(
+        (status = 202, body = CodeSent),
+        Invalid, NotJson,
+        (status = 400, description = "`method_not_available`: this sign-in offers no SMS, or the number is no longer verified", body = Problem, content_type = PROBLEM_JSON),
+        (status = 401, description = "`mfa_challenge_invalid`: the challenge is unknown, used or expired", body = Problem, content_type = PROBLEM_JSON),
+        (status = 429, description = "`sms_rate_limited`: the resend cooldown or the hour's caps; `Retry-After` says when", body = Problem, content_type = PROBLEM_JSON),
+        (status = 502, description = "`sms_gateway_failed`: no gateway took the message", body = Problem, content_type = PROBLEM_JSON),
+    ))]
+pub async fn send_mfa_sms(
+    state: State,
+    req: HttpRequest,
+    client: ClientInfo,
+    body: Json<MfaSmsRequest>,
+) -> ApiResult<HttpResponse> {
+    let challenge_id = super::mfa::parse_challenge_id(&body.challenge_id)?;
+    let language = language(&req);
+    let sent = send_challenge_code(&state, challenge_id, language, &client).await?;
+    Ok(HttpResponse::Accepted().json(CodeSent::from(sent)))
 }
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(resource("/api/v1/me/phone").post(set_my_phone))
         .service(resource("/api/v1/me/phone/verify").post(verify_my_phone))
         .service(resource("/api/v1/auth/phone/start").post(start_phone))
-        .service(resource("/api/v1/auth/phone/verify").post(verify_phone_sign_in));
+        .service(resource("/api/v1/auth/phone/verify").post(verify_phone_sign_in))
+        .service(resource("/api/v1/auth/mfa/sms").post(send_mfa_sms));
 }
 
 #[derive(OpenApi)]
-#[openapi(paths(set_my_phone, verify_my_phone, start_phone, verify_phone_sign_in))]
+#[openapi(paths(
+    set_my_phone,
+    verify_my_phone,
+    start_phone,
+    verify_phone_sign_in,
+    send_mfa_sms
+))]
 struct Doc;
 
 pub fn document() -> utoipa::openapi::OpenApi {

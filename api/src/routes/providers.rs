@@ -368,7 +368,7 @@ pub struct LoginOptions {
     /// Second factors people can enroll and be asked for after the first factor: render
     /// an enrollment page for these, and a code field when a sign-in answers
     /// `mfa_required: true` (see `POST /api/v1/auth/mfa/verify`).
-    #[schema(value_type = Vec<super::schemas::SecondFactorName>, example = json!(["totp", "recovery_code"]))]
+    #[schema(value_type = Vec<super::schemas::SecondFactorName>, example = json!(["totp", "sms", "recovery_code"]))]
     pub second_factors: Vec<String>,
     /// The consent documents to show on the registration form (version in force);
     /// registration requires those with `must_agree`.
@@ -794,11 +794,15 @@ pub async fn get_login_options(
             provider.policies.mfa_required_for_everyone,
         ),
         mfa_required: provider.policies.mfa_required_for_everyone,
-        // SMS as a second factor joins when phone verification lands.
-        second_factors: [SecondFactor::Totp, SecondFactor::RecoveryCode]
-            .iter()
-            .map(|f| f.as_str().to_owned())
-            .collect(),
+        // SMS is enrolled by verifying a number (`/api/v1/me/phone`).
+        second_factors: [
+            SecondFactor::Totp,
+            SecondFactor::Sms,
+            SecondFactor::RecoveryCode,
+        ]
+        .iter()
+        .map(|f| f.as_str().to_owned())
+        .collect(),
         consent_documents,
         provider: LoginOptionsProvider {
             slug: provider.slug.to_string(),

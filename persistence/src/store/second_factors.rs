@@ -46,6 +46,8 @@ pub enum VerifyChallenge {
     TotpStep(u64),
     /// The SHA-256 of a recovery code.
     RecoveryCode(String),
+    /// An SMS code, already spent by its own conditional update (`use_phone_code`).
+    SmsCode,
 }
 
 type ChallengeRow = (
@@ -241,10 +243,15 @@ impl Store {
             .get_result(&mut self.conn()?)?)
     }
 
-    /// Whether `subject` has a second factor that signs in (recovery codes stand in for
-    /// one, they are not one).
+    /// Whether `subject` has a second factor that signs in: confirmed TOTP, or (users only)
+    /// a verified number, which is SMS as a second factor. Recovery codes stand in for
+    /// one, they are not one.
     pub fn has_second_factor(&self, subject: Subject) -> Result<bool, StoreError> {
-        Ok(self.totp_factor(subject)?.is_some_and(|f| f.confirmed))
+        if self.totp_factor(subject)?.is_some_and(|f| f.confirmed) {
+            return Ok(true);
+        }
+        Ok(subject.kind == domain::provider::SubjectKind::User
+            && self.user_verified_phone(subject.id)?.is_some())
     }
 
     /// The `admin_mfa_required` policy of each active provider in `only` (`None`: every
@@ -353,6 +360,7 @@ impl Store {
                 )
                 .set(recovery_codes::used_at.eq(naive(now)))
                 .execute(conn)?,
+                VerifyChallenge::SmsCode => 1,
             };
             if used != 1 {
                 // Rolls the challenge back: a replayed code does not spend it.

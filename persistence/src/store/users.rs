@@ -92,6 +92,17 @@ impl Store {
         Ok(at.map(crate::rows::utc))
     }
 
+    /// The user's number when it is verified: where SMS as a second factor goes. `None`
+    /// for no number, an unverified one, or no such user.
+    pub fn user_verified_phone(&self, id: Uuid) -> Result<Option<String>, StoreError> {
+        let row: Option<(Option<String>, Option<chrono::NaiveDateTime>)> = users::table
+            .find(id.to_string())
+            .select((users::phone, users::phone_verified_at))
+            .first(&mut self.conn()?)
+            .optional()?;
+        Ok(row.and_then(|(phone, at)| at.and(phone)))
+    }
+
     /// Sets the user's number, verified now. `Conflict` at `/phone` when another user of
     /// the provider has verified it.
     pub fn set_verified_phone(
