@@ -68,6 +68,7 @@ async fn a_provider_goes_from_many_findings_to_compliant() {
             "admin_mfa_not_enforced",
             "auth_log_retention_long",
             "authinfo_without_allowlist",
+            "consent_documents_missing",
             "gdpr_cleanup_not_installed",
             "no_inactive_client_retention",
             "processor_transfer_refused",
@@ -106,6 +107,26 @@ async fn a_provider_goes_from_many_findings_to_compliant() {
         p["inactive_client_retention_months"] = json!(36);
     })
     .await;
+    let report = json_ok(app.get(&report_path, Some(&admin)).await, 200).await;
+    assert_eq!(
+        codes(&report),
+        ["consent_documents_missing", "gdpr_cleanup_not_installed"]
+    );
+    let document = app
+        .post(
+            &format!("/api/v1/providers/{}/consent-documents", acme.id),
+            Some(&admin),
+            json!({
+                "kind": "privacy_policy",
+                "titles": { "en": "Privacy policy" },
+                "must_agree": true,
+                "show_on_registration": true,
+                "url": "https://acme.example/privacy",
+                "text": "We process your data to run your hosting account.",
+            }),
+        )
+        .await;
+    assert_eq!(document.status(), 201);
     let report = json_ok(app.get(&report_path, Some(&admin)).await, 200).await;
     assert_eq!(codes(&report), ["gdpr_cleanup_not_installed"]);
     let installed = app

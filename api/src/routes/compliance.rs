@@ -54,8 +54,18 @@ pub async fn compliance_report(
 ) -> ApiResult<web::Json<ComplianceReport>> {
     let provider = visible_provider(&state, &staff, &id).await?;
     let provider_id = provider.id;
-    let (processors, gateways, installed) = state
+    let now = state.now();
+    let (processors, gateways, installed, consent_documents) = state
         .db(move |store| {
+            let shown = store
+                .consent_documents(provider_id)?
+                .iter()
+                .filter(|(d, versions)| {
+                    d.must_agree
+                        && d.show_on_registration
+                        && domain::consent::version_in_force(versions, now).is_some()
+                })
+                .count();
             let gateways: Vec<Uuid> = store
                 .sms_gateways_for(Some(provider_id))?
                 .into_iter()
@@ -65,6 +75,7 @@ pub async fn compliance_report(
                 store.list_processors()?,
                 gateways,
                 store.module_installed(Module::GdprCleanup)?,
+                shown,
             ))
         })
         .await?;
@@ -75,8 +86,7 @@ pub async fn compliance_report(
         processors: &processors,
         phone_gateways: &gateways,
         gdpr_module_installed: installed,
-        // Consent documents are not stored by this version of the service.
-        registration_consent_documents: None,
+        registration_consent_documents: Some(consent_documents),
     };
     let findings: Vec<FindingResponse> = findings(&facts)
         .into_iter()
@@ -89,7 +99,7 @@ pub async fn compliance_report(
         .collect();
     Ok(web::Json(ComplianceReport {
         provider_id,
-        generated_at: state.now(),
+        generated_at: now,
         compliant: findings.is_empty(),
         findings,
     }))
