@@ -190,6 +190,12 @@ pub struct StaffIdentityProvider {
     pub enabled: bool,
     pub created_at: chrono::DateTime<chrono::Utc>,
     pub updated_at: chrono::DateTime<chrono::Utc>,
+    /// The realm's `amr`/`acr` counts as a second factor (`mfa::idp_proves_second_factor`):
+    /// employees vouched for by it are asked no challenge and pass admin enforcement. On the
+    /// realm, not on a provider, because an employee signs in once for every provider.
+    pub accept_idp_mfa: bool,
+    /// `acr` values that count as a second factor when `accept_idp_mfa` is on.
+    pub idp_mfa_acr_values: Vec<String>,
 }
 
 impl StaffIdentityProvider {
@@ -208,6 +214,7 @@ impl StaffIdentityProvider {
             }
         }
         check_redirect_uris(&self.redirect_uris, "/redirect_uris", true, &mut errors);
+        crate::mfa::check_acr_values(&self.idp_mfa_acr_values, "/idp_mfa_acr_values", &mut errors);
         if self.role_mappings.len() > MAX_ITEMS {
             errors.add("/role_mappings", format!("at most {MAX_ITEMS}"));
         }
@@ -277,6 +284,8 @@ mod tests {
             enabled: true,
             created_at: chrono::DateTime::UNIX_EPOCH,
             updated_at: chrono::DateTime::UNIX_EPOCH,
+            accept_idp_mfa: false,
+            idp_mfa_acr_values: Vec::new(),
         }
     }
 

@@ -61,6 +61,12 @@ pub struct ProviderPolicies {
     pub inactive_client_retention_months: Option<u32>,
     /// Caps on the SMS codes sent per hour (per number, per account, per IP address).
     pub sms_send_limits: SmsSendLimits,
+    /// A Google sign-in whose ID token shows a second factor (`amr`, or `acr` in
+    /// `idp_mfa_acr_values`) counts as one here: no challenge, and admin enforcement accepts
+    /// the session (`mfa::idp_proves_second_factor`). Off: Google is a first factor.
+    pub accept_idp_mfa: bool,
+    /// `acr` values that count as a second factor when `accept_idp_mfa` is on.
+    pub idp_mfa_acr_values: Vec<String>,
 }
 
 impl Default for ProviderPolicies {
@@ -72,6 +78,8 @@ impl Default for ProviderPolicies {
             authinfo_ip_allowlist: Vec::new(),
             inactive_client_retention_months: None,
             sms_send_limits: SmsSendLimits::default(),
+            accept_idp_mfa: false,
+            idp_mfa_acr_values: Vec::new(),
         }
     }
 }
@@ -126,6 +134,7 @@ impl ProviderPolicies {
                 );
             }
         }
+        crate::mfa::check_acr_values(&self.idp_mfa_acr_values, "/idp_mfa_acr_values", &mut errors);
         errors.into_result()
     }
 
@@ -195,6 +204,8 @@ mod tests {
                 authinfo_ip_allowlist: Vec::new(),
                 inactive_client_retention_months: None,
                 sms_send_limits: SmsSendLimits::default(),
+                accept_idp_mfa: false,
+                idp_mfa_acr_values: Vec::new(),
             }
         );
         let newer = r#"{"admin_mfa_required": true, "webauthn_only": true}"#;

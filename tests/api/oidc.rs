@@ -888,6 +888,10 @@ async fn every_id_token_check_of_oidc_core_refuses_a_token_that_fails_it() {
         ("an unknown key", |_, _| {}, Signed::Rs256("k2"), 401),
     ];
     for (i, (name, change, signed, status)) in cases.into_iter().enumerate() {
+        // More starts than the rate limit lets one address make: not what this test is about.
+        app.store()
+            .reset_attempts("rate:ip:127.0.0.1:oidc_start")
+            .unwrap();
         let url = start_google(&app, "acme").await;
         let query = query_pairs(url.split_once('?').unwrap().1);
         assert_eq!(query["code_challenge_method"], "S256", "PKCE");
@@ -1054,4 +1058,156 @@ async fn linking_is_finished_by_the_user_who_started_it_once_per_google_account(
         json_ok(app.get("/api/v1/me/links", Some(&anna_token)).await, 200).await["items"],
         json!([])
     );
+}
+
+/// Sets `jdoe`'s next logins at the test provider: an admin role, and `amr`/`acr` as given.
+async fn jdoe_logs_in_with(op: &TestProvider, amr: Option<Value>, acr: Option<&str>) {
+    let mut claims = json!({
+        "email": "j.doe@staff.example", "email_verified": true, "name": "Jane Doe",
+        "realm_access": { "roles": ["billing-admin"] },
+    });
+    if let Some(amr) = amr {
+        claims["amr"] = amr;
+    }
+    if let Some(acr) = acr {
+        claims["acr"] = json!(acr);
+    }
+    op.set_account("jdoe", claims).await;
+}
+
+/// Whether a session passes admin second-factor enforcement: 200, or 403 with its type.
+async fn admin_access(app: &TestApp, token: &str) -> Result<(), String> {
+    let answer = app.get("/api/v1/providers", Some(token)).await;
+    if answer.status() == 200 {
+        return Ok(());
+    }
+    let status = answer.status().as_u16();
+    let problem: Value = answer.json().await.unwrap();
+    Err(format!("{status} {}", problem["type"]))
+}
+
+#[tokio::test]
+async fn a_staff_realm_second_factor_counts_only_where_its_policy_accepts_it() {
+    let op = TestProvider::start();
+    let app = spawn_app().await;
+    let admin = app.admin_token().await;
+    app.create_provider(&admin, "acme").await;
+    let mappings = json!([{ "claim": "billing-admin", "role": "admin" }]);
+    let idp = staff_idp(&app, &admin, &op.issuer(), mappings.clone()).await;
+    assert_eq!(idp["accept_idp_mfa"], false, "off by default");
+
+    // Off: even an `amr` that shows two factors is only a first factor.
+    jdoe_logs_in_with(&op, Some(json!(["pwd", "otp"])), None).await;
+    let tokens = json_ok(keycloak_sign_in(&app, &op, "jdoe").await, 200).await;
+    assert_eq!(me(&app, access(&tokens)).await["amr"], json!(["fed"]));
+    let refused = admin_access(&app, access(&tokens)).await.unwrap_err();
+    assert!(refused.contains("mfa_enrollment_required"), "{refused}");
+
+    // On: that `amr` proves the second factor, and enforcement lets the admin in.
+    let path = format!(
+        "/api/v1/staff-identity-providers/{}",
+        idp["id"].as_str().unwrap()
+    );
+    let mut body = json!({
+        "name": "Staff SSO", "issuer": op.issuer(), "client_id": "billing-staff",
+        "redirect_uris": [REDIRECT], "role_mappings": mappings,
+        "accept_idp_mfa": true, "idp_mfa_acr_values": ["gold"],
+    });
+    let stored = json_ok(app.put(&path, Some(&admin), body.clone()).await, 200).await;
+    assert_eq!(stored["accept_idp_mfa"], true);
+    let tokens = json_ok(keycloak_sign_in(&app, &op, "jdoe").await, 200).await;
+    assert_eq!(
+        me(&app, access(&tokens)).await["amr"],
+        json!(["fed", "mfa"])
+    );
+    admin_access(&app, access(&tokens)).await.unwrap();
+
+    // A single factor is not enough; an accepted `acr` is, another one is not.
+    jdoe_logs_in_with(&op, Some(json!(["pwd"])), None).await;
+    let tokens = json_ok(keycloak_sign_in(&app, &op, "jdoe").await, 200).await;
+    assert!(admin_access(&app, access(&tokens)).await.is_err());
+    jdoe_logs_in_with(&op, Some(json!(["pwd"])), Some("gold")).await;
+    let tokens = json_ok(keycloak_sign_in(&app, &op, "jdoe").await, 200).await;
+    admin_access(&app, access(&tokens)).await.unwrap();
+    jdoe_logs_in_with(&op, None, Some("silver")).await;
+    let tokens = json_ok(keycloak_sign_in(&app, &op, "jdoe").await, 200).await;
+    assert!(admin_access(&app, access(&tokens)).await.is_err());
+
+    // Bad input is a 422 naming the field.
+    body["idp_mfa_acr_values"] = json!([""]);
+    assert_problem(
+        app.put(&path, Some(&admin), body).await,
+        422,
+        "validation_failed",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_google_second_factor_skips_the_challenge_only_where_the_policy_accepts_it() {
+    let (op, app, admin, acme) = google_ready(true).await;
+    let first = json_ok(google_sign_in(&app, &op, "acme", "anna").await, 200).await;
+    app.enroll_totp(access(&first)).await;
+    let mut anna = json!({
+        "email": "anna@example.com", "email_verified": true, "name": "Anna Example",
+        "hd": "example.com", "amr": ["mfa"],
+    });
+    op.set_account("anna", anna.clone()).await;
+
+    // Off (the default): Google is a first factor; the enrolled TOTP is asked for.
+    let answer = json_ok(google_sign_in(&app, &op, "acme", "anna").await, 200).await;
+    assert_eq!(answer["mfa_required"], true, "{answer}");
+    assert!(answer.get("access_token").is_none());
+
+    let path = format!("/api/v1/providers/{}/policies", acme.id);
+    let mut policies = json_ok(app.get(&path, Some(&admin)).await, 200).await;
+    assert_eq!(policies["accept_idp_mfa"], false);
+    policies["accept_idp_mfa"] = json!(true);
+    json_ok(app.put(&path, Some(&admin), policies.clone()).await, 200).await;
+    let tokens = json_ok(google_sign_in(&app, &op, "acme", "anna").await, 200).await;
+    assert_eq!(
+        me(&app, access(&tokens)).await["amr"],
+        json!(["fed", "mfa"])
+    );
+
+    // On, but the token shows one factor: the challenge again.
+    anna["amr"] = json!(["pwd"]);
+    op.set_account("anna", anna).await;
+    let answer = json_ok(google_sign_in(&app, &op, "acme", "anna").await, 200).await;
+    assert_eq!(answer["mfa_required"], true, "{answer}");
+    assert!(
+        reasons(&app, &admin, "mfa")
+            .await
+            .contains(&"idp_second_factor".to_owned())
+    );
+
+    policies["idp_mfa_acr_values"] = json!(["x".repeat(300)]);
+    assert_problem(
+        app.put(&path, Some(&admin), policies).await,
+        422,
+        "validation_failed",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn starting_sign_ins_is_rate_limited_per_address() {
+    let (_op, app, _admin, _acme) = google_ready(true).await;
+    for _ in 0..10 {
+        start_google(&app, "acme").await;
+    }
+    let body = json!({ "provider": "acme", "redirect_uri": REDIRECT });
+    let answer = app
+        .post("/api/v1/auth/oidc/google/start", None, body.clone())
+        .await;
+    assert!(answer.headers().get("retry-after").is_some());
+    assert_problem(answer, 429, "too_many_attempts").await;
+    // Keycloak's start and a method that is off count against the same budget.
+    let staff = json!({ "redirect_uri": REDIRECT });
+    let answer = app
+        .post("/api/v1/auth/oidc/keycloak/start", None, staff)
+        .await;
+    assert_eq!(answer.status(), 429);
+    app.advance(chrono::Duration::minutes(5));
+    start_google(&app, "acme").await;
 }

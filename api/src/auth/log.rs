@@ -92,6 +92,8 @@ pub enum Reason {
     /// A session refused by the second-factor enforcement.
     EnrollmentRequired,
     SecondFactorMissing,
+    /// The identity provider's `amr`/`acr` was accepted as the second factor (policy).
+    IdpSecondFactor,
 }
 
 impl Reason {
@@ -152,6 +154,7 @@ impl Reason {
             Reason::Renewed => "renewed",
             Reason::EnrollmentRequired => "mfa_enrollment_required",
             Reason::SecondFactorMissing => "mfa_required",
+            Reason::IdpSecondFactor => "idp_second_factor",
         }
     }
 

@@ -18,14 +18,16 @@ use uuid::Uuid;
 
 use super::client_info::ClientInfo;
 use super::log::{Attempt, Reason, record};
-use super::outcome::{FirstFactor, LoginOutcome, finish_sign_in};
+use super::outcome::{FirstFactor, LoginOutcome, finish_federated_sign_in};
 use super::principal::{Actor, load_actor};
+use super::throttle::rate_limit;
 use crate::outside::oidc::{
     AuthorizationRequest, CodeExchange, OidcClientConfig, OidcError, VerifiedIdentity,
 };
 use crate::problem::ApiError;
 use crate::secrets::random_bytes;
 use crate::state::AppState;
+use domain::mfa::idp_proves_second_factor;
 
 /// How long a started flow may take to come back.
 pub const TRANSACTION_TTL: chrono::Duration = chrono::Duration::minutes(10);
@@ -243,6 +245,20 @@ pub async fn start(
     redirect_uri: String,
     client: &ClientInfo,
 ) -> Result<String, ApiError> {
+    // Every start keeps a transaction row: the address's rate limit (the one registrations
+    // use) comes before anything is looked up or written.
+    let method = match &target {
+        Target::Staff { .. } => AuthMethod::Keycloak,
+        Target::Google { .. } | Target::LinkGoogle { .. } => AuthMethod::Google,
+    };
+    rate_limit(
+        state,
+        "oidc_start",
+        || Attempt::new(method, Reason::Ok),
+        None,
+        client,
+    )
+    .await?;
     let prepared = prepare(state, target, client).await?;
     let attempt = || {
         Attempt::new(prepared.method, Reason::Ok)
@@ -469,7 +485,8 @@ pub async fn google_callback(
             provider_id: Some(provider_id),
             method,
         };
-        return finish_sign_in(state, first, client).await;
+        let proven = google_second_factor(&provider, &identity);
+        return finish_federated_sign_in(state, first, proven, client).await;
     }
     if provider.status != ProviderStatus::Active {
         record(state, attempt.because(Reason::ProviderSuspended), client).await;
@@ -484,6 +501,17 @@ pub async fn google_callback(
         ));
     }
     register_with_google(state, &provider, identity, client).await
+}
+
+/// Whether the provider's policy accepts this Google sign-in as a second factor too.
+fn google_second_factor(provider: &domain::model::Provider, identity: &VerifiedIdentity) -> bool {
+    let policies = &provider.policies;
+    idp_proves_second_factor(
+        policies.accept_idp_mfa,
+        &policies.idp_mfa_acr_values,
+        &identity.amr,
+        identity.acr.as_deref(),
+    )
 }
 
 /// Hook for the consent feature: the consents a registration through Google records. The
@@ -505,6 +533,7 @@ async fn register_with_google(
 ) -> Result<LoginOutcome, ApiError> {
     let method = AuthMethod::Google;
     let attempt = Attempt::new(method, Reason::Ok).provider(Some(provider.id));
+    let proven = google_second_factor(provider, &identity);
     // Only a verified e-mail is used at all; a user needs one.
     let email = usable_email(identity.email.as_deref(), identity.email_verified)
         .and_then(|e| Email::parse(e).ok());
@@ -576,7 +605,7 @@ async fn register_with_google(
         provider_id: Some(provider.id),
         method,
     };
-    finish_sign_in(state, first, client).await
+    finish_federated_sign_in(state, first, proven, client).await
 }
 
 /// The callback of linking: the signed-in user who started it gets the Google account.
@@ -646,6 +675,12 @@ pub async fn staff_callback(
         .await?
         .ok_or(ApiError::MethodDisabled(method.as_str()))?;
     let grants = idp.map_roles(&identity.roles);
+    let proven = idp_proves_second_factor(
+        idp.accept_idp_mfa,
+        &idp.idp_mfa_acr_values,
+        &identity.amr,
+        identity.acr.as_deref(),
+    );
     let (issuer, subject) = (identity.issuer.clone(), identity.subject.clone());
     let linked = state
         .db(move |store| Ok(store.employee_by_link(&issuer, &subject)?))
@@ -691,7 +726,7 @@ pub async fn staff_callback(
         provider_id: None,
         method,
     };
-    finish_sign_in(state, first, client).await
+    finish_federated_sign_in(state, first, proven, client).await
 }
 
 fn no_mapped_role() -> ApiError {

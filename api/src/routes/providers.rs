@@ -278,6 +278,16 @@ pub struct PoliciesBody {
     /// Caps on the SMS codes sent per hour, against SMS pumping; left out: the defaults.
     #[serde(default)]
     pub sms_send_limits: SmsSendLimitsBody,
+    /// A Google sign-in whose ID token shows a second factor counts as one: `amr` with
+    /// `mfa` or factors of two kinds (such as `pwd` and `otp`), or `acr` in
+    /// `idp_mfa_acr_values`. No challenge follows and admin enforcement accepts the session.
+    /// Off (the default): Google is a first factor like a password.
+    #[serde(default)]
+    pub accept_idp_mfa: bool,
+    /// At most 20 `acr` values that count as a second factor when `accept_idp_mfa` is on.
+    #[serde(default)]
+    #[schema(example = json!([]), max_items = 20)]
+    pub idp_mfa_acr_values: Vec<String>,
 }
 
 /// Most SMS codes sent in any hour (each 1 to 10000). A code asked for beyond a cap is
@@ -331,6 +341,8 @@ impl From<PoliciesBody> for ProviderPolicies {
             authinfo_ip_allowlist: b.authinfo_ip_allowlist,
             inactive_client_retention_months: b.inactive_client_retention_months,
             sms_send_limits: b.sms_send_limits.into(),
+            accept_idp_mfa: b.accept_idp_mfa,
+            idp_mfa_acr_values: b.idp_mfa_acr_values,
         }
     }
 }
@@ -344,6 +356,8 @@ impl From<ProviderPolicies> for PoliciesBody {
             authinfo_ip_allowlist: p.authinfo_ip_allowlist,
             inactive_client_retention_months: p.inactive_client_retention_months,
             sms_send_limits: p.sms_send_limits.into(),
+            accept_idp_mfa: p.accept_idp_mfa,
+            idp_mfa_acr_values: p.idp_mfa_acr_values,
         }
     }
 }
