@@ -1211,3 +1211,89 @@ async fn starting_sign_ins_is_rate_limited_per_address() {
     app.advance(chrono::Duration::minutes(5));
     start_google(&app, "acme").await;
 }
+
+/// Sets which staff realms give roles for `provider` (its `keycloak` settings), with
+/// Keycloak on: the answer.
+async fn allow_realms(
+    app: &TestApp,
+    admin: &str,
+    provider: &Created,
+    ids: Value,
+) -> reqwest::Response {
+    let path = format!("/api/v1/providers/{}/auth-methods", provider.id);
+    let mut form = json_ok(app.get(&path, Some(admin)).await, 200).await;
+    form["keycloak"]["login"] = json!(true);
+    form["keycloak"]["settings"] = json!({ "staff_identity_provider_ids": ids });
+    app.put(&path, Some(admin), form).await
+}
+
+#[tokio::test]
+async fn a_provider_can_restrict_which_staff_realms_give_roles_for_it() {
+    let op = TestProvider::start();
+    let (app, admin, [acme, beta]) = TestApp::with_providers(["acme", "beta"]).await;
+    let mappings = json!([{ "claim": "billing-support", "role": "support" }]);
+    let realm = staff_idp(&app, &admin, &op.issuer(), mappings).await;
+    // Another realm (another client of the same issuer), off for sign-ins.
+    let body = json!({
+        "name": "Other SSO", "issuer": op.issuer(), "client_id": "google-client",
+        "client_secret": "google-secret", "redirect_uris": [REDIRECT], "enabled": false,
+    });
+    let other = json_ok(
+        app.post("/api/v1/staff-identity-providers", Some(&admin), body)
+            .await,
+        201,
+    )
+    .await;
+    let (realm, other) = (realm["id"].clone(), other["id"].clone());
+
+    // Keycloak on without settings: every realm, nothing restricted.
+    let form = json_ok(allow_realms(&app, &admin, &beta, json!([])).await, 200).await;
+    assert_eq!(
+        form["keycloak"]["settings"]["staff_identity_provider_ids"],
+        json!([])
+    );
+    let tokens = json_ok(keycloak_sign_in(&app, &op, "jdoe").await, 200).await;
+    assert_eq!(me(&app, access(&tokens)).await["providers"], Value::Null);
+
+    // acme takes only the other realm: this realm's employee no longer reaches it.
+    json_ok(allow_realms(&app, &admin, &acme, json!([other])).await, 200).await;
+    let tokens = json_ok(keycloak_sign_in(&app, &op, "jdoe").await, 200).await;
+    assert_eq!(
+        me(&app, access(&tokens)).await["providers"],
+        json!([beta.id])
+    );
+
+    // Both realms allowed at acme: every provider again.
+    json_ok(
+        allow_realms(&app, &admin, &acme, json!([other, realm])).await,
+        200,
+    )
+    .await;
+    let tokens = json_ok(keycloak_sign_in(&app, &op, "jdoe").await, 200).await;
+    assert_eq!(me(&app, access(&tokens)).await["providers"], Value::Null);
+
+    // No provider left for this realm: refused like a login without a mapped role, and
+    // the sessions held end.
+    json_ok(allow_realms(&app, &admin, &acme, json!([other])).await, 200).await;
+    json_ok(allow_realms(&app, &admin, &beta, json!([other])).await, 200).await;
+    assert_problem(keycloak_sign_in(&app, &op, "jdoe").await, 403, "forbidden").await;
+    assert_eq!(
+        app.get("/api/v1/me", Some(access(&tokens))).await.status(),
+        401
+    );
+
+    // An unknown realm is a 422 naming it.
+    let unknown = json!([other, "0190b6f0-0000-7000-8000-000000000000"]);
+    let problem = assert_problem(
+        allow_realms(&app, &admin, &acme, unknown).await,
+        422,
+        "validation_failed",
+    )
+    .await;
+    assert!(
+        problem
+            .to_string()
+            .contains("/keycloak/settings/staff_identity_provider_ids/1"),
+        "{problem}"
+    );
+}

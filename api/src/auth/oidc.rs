@@ -11,7 +11,9 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use domain::auth_method::AuthMethod;
 use domain::email::Email;
 use domain::model::{Client, Employee, Subject, User, parse_login};
-use domain::oidc::{GoogleSettings, StaffIdentityProvider, usable_email};
+use domain::oidc::{
+    GoogleSettings, StaffIdentityProvider, restrict_to_allowing_providers, usable_email,
+};
 use domain::provider::{AccountStatus, ProviderStatus};
 use persistence::{EmployeeLink, OidcTransactionRecord, StoreError, UserLink};
 use uuid::Uuid;
@@ -674,7 +676,19 @@ pub async fn staff_callback(
     let idp = staff_idp(state, idp_id)
         .await?
         .ok_or(ApiError::MethodDisabled(method.as_str()))?;
-    let grants = idp.map_roles(&identity.roles);
+    // Providers whose `keycloak` settings leave this realm out get no role from it.
+    let providers = state
+        .db(|store| {
+            let all = store.all_providers()?;
+            Ok(all
+                .into_iter()
+                .map(|p| (p.id, p.auth_methods.keycloak.settings))
+                .collect::<Vec<_>>())
+        })
+        .await?;
+    let grants = idp
+        .map_roles(&identity.roles)
+        .and_then(|grants| restrict_to_allowing_providers(grants, idp.id, &providers));
     let proven = idp_proves_second_factor(
         idp.accept_idp_mfa,
         &idp.idp_mfa_acr_values,

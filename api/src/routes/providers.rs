@@ -5,7 +5,7 @@ use domain::auth_method::{AuthMethod, AuthMethods, MethodConfig, NoSettings};
 use domain::country::CountryCode;
 use domain::error::parse_name;
 use domain::model::Provider;
-use domain::oidc::{GOOGLE_ISSUER, GoogleSettings};
+use domain::oidc::{GOOGLE_ISSUER, GoogleSettings, KeycloakSettings};
 use domain::policy::ProviderPolicies;
 use domain::policy::SmsSendLimits;
 use domain::provider::{ProviderSlug, ProviderStatus};
@@ -193,6 +193,52 @@ fn from_google(m: MethodConfig<GoogleSettings>) -> GoogleSwitches {
     }
 }
 
+/// Keycloak's switches and settings. Turning it on needs no settings.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct KeycloakSwitches {
+    /// Always `false`: Keycloak signs employees in, it registers nobody.
+    pub registration: bool,
+    pub login: bool,
+    #[serde(default)]
+    pub settings: KeycloakSettingsBody,
+}
+
+/// Which staff identity providers (`/api/v1/staff-identity-providers`) give employees roles
+/// for this provider.
+#[derive(Debug, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct KeycloakSettingsBody {
+    /// Empty (the default): every staff identity provider. Otherwise an employee signed in
+    /// through another one gets no role for this provider from that login (a role mapped
+    /// for every provider then covers only the providers that allow the realm, as they are
+    /// at the login); with no provider left, the login is refused like one without a mapped
+    /// role. At most 50.
+    #[serde(default)]
+    #[schema(max_items = 50)]
+    pub staff_identity_provider_ids: Vec<Uuid>,
+}
+
+fn to_keycloak(m: KeycloakSwitches) -> MethodConfig<KeycloakSettings> {
+    MethodConfig {
+        registration: m.registration,
+        login: m.login,
+        settings: KeycloakSettings {
+            staff_identity_provider_ids: m.settings.staff_identity_provider_ids,
+        },
+    }
+}
+
+fn from_keycloak(m: MethodConfig<KeycloakSettings>) -> KeycloakSwitches {
+    KeycloakSwitches {
+        registration: m.registration,
+        login: m.login,
+        settings: KeycloakSettingsBody {
+            staff_identity_provider_ids: m.settings.staff_identity_provider_ids,
+        },
+    }
+}
+
 /// The "methods of registration and authorization" form of a provider.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -202,8 +248,7 @@ pub struct AuthMethodsBody {
     pub temporary_key: MethodSwitches,
     pub phone: MethodSwitches,
     pub google: GoogleSwitches,
-    #[schema(value_type = LoginOnlySwitches)]
-    pub keycloak: MethodSwitches,
+    pub keycloak: KeycloakSwitches,
     #[schema(value_type = LoginOnlySwitches)]
     pub api_token: MethodSwitches,
     #[schema(value_type = LoginOnlySwitches)]
@@ -233,7 +278,7 @@ impl From<AuthMethodsBody> for AuthMethods {
             temporary_key: to_config(b.temporary_key),
             phone: to_config(b.phone),
             google: to_google(b.google),
-            keycloak: to_config(b.keycloak),
+            keycloak: to_keycloak(b.keycloak),
             api_token: to_config(b.api_token),
             authinfo: to_config(b.authinfo),
         }
@@ -247,7 +292,7 @@ impl From<AuthMethods> for AuthMethodsBody {
             temporary_key: from_config(m.temporary_key),
             phone: from_config(m.phone),
             google: from_google(m.google),
-            keycloak: from_config(m.keycloak),
+            keycloak: from_keycloak(m.keycloak),
             api_token: from_config(m.api_token),
             authinfo: from_config(m.authinfo),
         }
@@ -617,8 +662,26 @@ pub async fn put_auth_methods(
     }
     methods.validate()?;
     let provider_id = provider.id;
+    let realms = methods
+        .keycloak
+        .settings
+        .staff_identity_provider_ids
+        .clone();
     let (processors, gateways) = state
         .db(move |store| {
+            // A realm named must exist (a typo would shut every realm out).
+            let mut errors = domain::ValidationErrors::new();
+            for (i, id) in realms.iter().enumerate() {
+                match store.staff_idp(*id) {
+                    Ok(_) => {}
+                    Err(persistence::StoreError::NotFound) => errors.add(
+                        &format!("/keycloak/settings/staff_identity_provider_ids/{i}"),
+                        "no such staff identity provider",
+                    ),
+                    Err(other) => return Err(other.into()),
+                }
+            }
+            errors.into_result()?;
             let gateways: Vec<Uuid> = store
                 .sms_gateways_for(Some(provider_id))?
                 .into_iter()
