@@ -351,11 +351,12 @@ mod tests {
         };
         let roles = vec![Role::Support];
         let all = ProviderScope::All;
-        let cases: Vec<(
+        type Case = (
             ProviderScope<Uuid>,
             Vec<(Uuid, KeycloakSettings)>,
             Option<ProviderScope<Uuid>>,
-        )> = vec![
+        );
+        let cases: Vec<Case> = vec![
             // Nobody restricts: as mapped, every provider included.
             (
                 all.clone(),

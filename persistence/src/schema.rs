@@ -294,7 +294,8 @@ diesel::table! {
         role_mappings -> Text,
         enabled -> Bool,
         created_at -> Timestamp,
-        updated_at -> Timestamp,        accept_idp_mfa -> Bool,
+        updated_at -> Timestamp,
+        accept_idp_mfa -> Bool,
         idp_mfa_acr_values -> Text,
     }
 }
