@@ -124,25 +124,6 @@ pub fn idp_second_factor_amr() -> Vec<String> {
     vec![AMR_FEDERATED.to_owned(), AMR_MFA.to_owned()]
 }
 
-/// Most `acr` values a policy may accept, and their longest length.
-pub const MAX_ACR_VALUES: usize = 20;
-const MAX_ACR_LEN: usize = 255;
-
-/// Checks the `acr` values a policy accepts as a second factor, at `pointer`.
-pub fn check_acr_values(values: &[String], pointer: &str, errors: &mut crate::ValidationErrors) {
-    if values.len() > MAX_ACR_VALUES {
-        errors.add(pointer, format!("at most {MAX_ACR_VALUES}"));
-    }
-    for (i, v) in values.iter().enumerate() {
-        if v.trim().is_empty() || v.len() > MAX_ACR_LEN {
-            errors.add(
-                &format!("{pointer}/{i}"),
-                format!("must be 1 to {MAX_ACR_LEN} characters"),
-            );
-        }
-    }
-}
-
 /// The time steps a TOTP code typed at `unix_seconds` may come from, oldest first.
 pub fn totp_candidate_steps(unix_seconds: u64) -> Vec<u64> {
     let now = unix_seconds / TOTP_STEP_SECONDS;
@@ -303,18 +284,6 @@ mod tests {
             );
         }
         assert!(proves_second_factor(&idp_second_factor_amr()));
-    }
-
-    #[test]
-    fn acr_values_are_checked() {
-        let mut errors = crate::ValidationErrors::new();
-        let values = vec!["gold".to_owned(), " ".to_owned(), "x".repeat(256)];
-        check_acr_values(&values, "/acr", &mut errors);
-        let pointers: Vec<String> = errors.0.into_iter().map(|e| e.pointer).collect();
-        assert_eq!(pointers, ["/acr/1", "/acr/2"]);
-        let mut errors = crate::ValidationErrors::new();
-        check_acr_values(&vec!["a".to_owned(); 21], "/acr", &mut errors);
-        assert_eq!(errors.0.len(), 1);
     }
 
     #[test]

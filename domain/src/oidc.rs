@@ -266,7 +266,11 @@ impl StaffIdentityProvider {
             }
         }
         check_redirect_uris(&self.redirect_uris, "/redirect_uris", true, &mut errors);
-        crate::mfa::check_acr_values(&self.idp_mfa_acr_values, "/idp_mfa_acr_values", &mut errors);
+        crate::policy::check_acr_values(
+            &self.idp_mfa_acr_values,
+            "/idp_mfa_acr_values",
+            &mut errors,
+        );
         if self.role_mappings.len() > MAX_ITEMS {
             errors.add("/role_mappings", format!("at most {MAX_ITEMS}"));
         }

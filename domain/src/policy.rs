@@ -134,7 +134,7 @@ impl ProviderPolicies {
                 );
             }
         }
-        crate::mfa::check_acr_values(&self.idp_mfa_acr_values, "/idp_mfa_acr_values", &mut errors);
+        check_acr_values(&self.idp_mfa_acr_values, "/idp_mfa_acr_values", &mut errors);
         errors.into_result()
     }
 
@@ -146,6 +146,25 @@ impl ProviderPolicies {
                 .iter()
                 .filter_map(|entry| parse_network(entry))
                 .any(|net| net.contains(&ip))
+    }
+}
+
+/// Most `acr` values a policy may accept, and their longest length.
+pub const MAX_ACR_VALUES: usize = 20;
+const MAX_ACR_LEN: usize = 255;
+
+/// Checks the `acr` values a policy accepts as a second factor, at `pointer`.
+pub fn check_acr_values(values: &[String], pointer: &str, errors: &mut ValidationErrors) {
+    if values.len() > MAX_ACR_VALUES {
+        errors.add(pointer, format!("at most {MAX_ACR_VALUES}"));
+    }
+    for (i, v) in values.iter().enumerate() {
+        if v.trim().is_empty() || v.len() > MAX_ACR_LEN {
+            errors.add(
+                &format!("{pointer}/{i}"),
+                format!("must be 1 to {MAX_ACR_LEN} characters"),
+            );
+        }
     }
 }
 
@@ -240,6 +259,18 @@ mod tests {
                 "/sms_send_limits/per_ip_per_hour"
             ]
         );
+    }
+
+    #[test]
+    fn acr_values_are_checked() {
+        let mut errors = ValidationErrors::new();
+        let values = vec!["gold".to_owned(), " ".to_owned(), "x".repeat(256)];
+        check_acr_values(&values, "/acr", &mut errors);
+        let pointers: Vec<String> = errors.0.into_iter().map(|e| e.pointer).collect();
+        assert_eq!(pointers, ["/acr/1", "/acr/2"]);
+        let mut errors = ValidationErrors::new();
+        check_acr_values(&vec!["a".to_owned(); 21], "/acr", &mut errors);
+        assert_eq!(errors.0.len(), 1);
     }
 
     #[test]
