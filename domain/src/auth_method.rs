@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::ValidationErrors;
-use crate::oidc::GoogleSettings;
+use crate::oidc::{GoogleSettings, KeycloakSettings};
 use crate::provider::text_enum;
 
 text_enum!(
@@ -66,7 +66,7 @@ pub struct AuthMethods {
     pub temporary_key: MethodConfig<NoSettings>,
     pub phone: MethodConfig<NoSettings>,
     pub google: MethodConfig<GoogleSettings>,
-    pub keycloak: MethodConfig<NoSettings>,
+    pub keycloak: MethodConfig<KeycloakSettings>,
     pub api_token: MethodConfig<NoSettings>,
     pub authinfo: MethodConfig<NoSettings>,
 }
@@ -129,6 +129,10 @@ impl AuthMethods {
         self.google
             .settings
             .validate("/google/settings", google_on, &mut errors);
+        // Empty (every staff realm) is a complete setting: keycloak turns on without any.
+        self.keycloak
+            .settings
+            .validate("/keycloak/settings", &mut errors);
         errors.into_result()
     }
 }

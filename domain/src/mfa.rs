@@ -78,6 +78,52 @@ pub fn amr_from_text(text: &str) -> Vec<String> {
     text.split_whitespace().map(str::to_owned).collect()
 }
 
+/// Which kind of factor an RFC 8176 `amr` value proves: something known, held or inherent.
+/// Values that prove no factor of their own (`user`, `geo`, `rba`, `wia`, `mca`, `mfa`,
+/// our `fed`…) have none.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum FactorKind {
+    Knowledge,
+    Possession,
+    Inherence,
+}
+
+fn factor_kind(amr: &str) -> Option<FactorKind> {
+    match amr {
+        "pwd" | "pin" | "kba" => Some(FactorKind::Knowledge),
+        "otp" | "hwk" | "swk" | "sms" | "tel" | "sc" => Some(FactorKind::Possession),
+        "fpt" | "face" | "iris" | "retina" | "vbm" => Some(FactorKind::Inherence),
+        _ => None,
+    }
+}
+
+/// Whether an identity provider's sign-in counts as a second factor here, for a policy that
+/// accepts it (`accept`, off by default): the ID token's `amr` says `mfa`, or names factors
+/// of two different kinds (RFC 8176: `pwd` + `otp`, `hwk` + `pin`, `swk` + `fpt`…; two of
+/// one kind, such as `otp` + `sms`, are one factor), or its `acr` is one of `acr_values`.
+/// A possession value alone (`otp`, `hwk`) is not enough: a one-time link is `otp` too.
+pub fn idp_proves_second_factor(
+    accept: bool,
+    acr_values: &[String],
+    amr: &[String],
+    acr: Option<&str>,
+) -> bool {
+    if !accept {
+        return false;
+    }
+    let kinds: std::collections::BTreeSet<FactorKind> =
+        amr.iter().filter_map(|v| factor_kind(v)).collect();
+    amr.iter().any(|v| v == AMR_MFA)
+        || kinds.len() >= 2
+        || acr.is_some_and(|acr| acr_values.iter().any(|v| v == acr))
+}
+
+/// The `amr` of a session an identity provider's sign-in started with a second factor that
+/// the policy accepts: federated, multi-factor.
+pub fn idp_second_factor_amr() -> Vec<String> {
+    vec![AMR_FEDERATED.to_owned(), AMR_MFA.to_owned()]
+}
+
 /// The time steps a TOTP code typed at `unix_seconds` may come from, oldest first.
 pub fn totp_candidate_steps(unix_seconds: u64) -> Vec<u64> {
     let now = unix_seconds / TOTP_STEP_SECONDS;
@@ -202,6 +248,42 @@ mod tests {
                 "{required} {enrolled} {proven}"
             );
         }
+    }
+
+    #[test]
+    fn identity_provider_second_factor() {
+        let acr = ["gold".to_owned()];
+        let cases: &[(bool, &[&str], Option<&str>, bool)] = &[
+            (false, &["mfa"], None, false),
+            (false, &["pwd", "otp"], Some("gold"), false),
+            (true, &[], None, false),
+            (true, &["mfa"], None, true),
+            (true, &["pwd"], None, false),
+            (true, &["otp"], None, false),
+            (true, &["hwk"], None, false),
+            (true, &["pwd", "otp"], None, true),
+            (true, &["pwd", "hwk"], None, true),
+            (true, &["swk", "pin"], None, true),
+            (true, &["hwk", "fpt"], None, true),
+            (true, &["face", "pwd"], None, true),
+            (true, &["otp", "sms"], None, false),
+            (true, &["pwd", "kba"], None, false),
+            (true, &["hwk", "user"], None, false),
+            (true, &["pwd", "geo", "rba"], None, false),
+            (true, &["fed", "pwd"], None, false),
+            (true, &["pwd"], Some("gold"), true),
+            (true, &[], Some("silver"), false),
+            (true, &[], Some("GOLD"), false),
+        ];
+        for (accept, amr, given_acr, expected) in cases {
+            let amr: Vec<String> = amr.iter().map(|s| (*s).to_owned()).collect();
+            assert_eq!(
+                idp_proves_second_factor(*accept, &acr, &amr, *given_acr),
+                *expected,
+                "{accept} {amr:?} {given_acr:?}"
+            );
+        }
+        assert!(proves_second_factor(&idp_second_factor_amr()));
     }
 
     #[test]

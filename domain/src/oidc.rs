@@ -164,6 +164,58 @@ pub fn check_redirect_uris(
     }
 }
 
+/// A provider's `keycloak` settings: which staff identity providers (realms) give employees
+/// roles for it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct KeycloakSettings {
+    /// Empty: every staff identity provider.
+    pub staff_identity_provider_ids: Vec<Uuid>,
+}
+
+impl KeycloakSettings {
+    pub fn allows(&self, idp: Uuid) -> bool {
+        self.staff_identity_provider_ids.is_empty()
+            || self.staff_identity_provider_ids.contains(&idp)
+    }
+
+    pub fn validate(&self, pointer: &str, errors: &mut ValidationErrors) {
+        if self.staff_identity_provider_ids.len() > MAX_ITEMS {
+            errors.add(
+                &format!("{pointer}/staff_identity_provider_ids"),
+                format!("at most {MAX_ITEMS}"),
+            );
+        }
+    }
+}
+
+/// The grants of a login through the staff identity provider `idp`, less the providers whose
+/// `keycloak` settings leave `idp` out (`providers`: every provider with its settings).
+/// `None` when no provider is left: the login gives no access at all.
+///
+/// When no provider restricts, the grants stay as mapped (a scope of every provider stays
+/// that). When one does, a scope of every provider becomes the providers that allow `idp`
+/// as they are at this login: a provider created later is reached from the next login.
+pub fn restrict_to_allowing_providers(
+    grants: MappedGrants,
+    idp: Uuid,
+    providers: &[(Uuid, KeycloakSettings)],
+) -> Option<MappedGrants> {
+    let (roles, scope) = grants;
+    if providers.iter().all(|(_, s)| s.allows(idp)) {
+        return Some((roles, scope));
+    }
+    let allowed = providers
+        .iter()
+        .filter(|(id, s)| s.allows(idp) && scope.allows(id))
+        .map(|(id, _)| *id);
+    let ids: Vec<Uuid> = allowed.collect();
+    if ids.is_empty() {
+        return None;
+    }
+    Some((roles, ProviderScope::Only(ids)))
+}
+
 /// The employee roles a login gives, and the providers they apply to.
 pub type MappedGrants = (Vec<Role>, ProviderScope<Uuid>);
 
@@ -190,6 +242,12 @@ pub struct StaffIdentityProvider {
     pub enabled: bool,
     pub created_at: chrono::DateTime<chrono::Utc>,
     pub updated_at: chrono::DateTime<chrono::Utc>,
+    /// The realm's `amr`/`acr` counts as a second factor (`mfa::idp_proves_second_factor`):
+    /// employees vouched for by it are asked no challenge and pass admin enforcement. On the
+    /// realm, not on a provider, because an employee signs in once for every provider.
+    pub accept_idp_mfa: bool,
+    /// `acr` values that count as a second factor when `accept_idp_mfa` is on.
+    pub idp_mfa_acr_values: Vec<String>,
 }
 
 impl StaffIdentityProvider {
@@ -208,6 +266,11 @@ impl StaffIdentityProvider {
             }
         }
         check_redirect_uris(&self.redirect_uris, "/redirect_uris", true, &mut errors);
+        crate::policy::check_acr_values(
+            &self.idp_mfa_acr_values,
+            "/idp_mfa_acr_values",
+            &mut errors,
+        );
         if self.role_mappings.len() > MAX_ITEMS {
             errors.add("/role_mappings", format!("at most {MAX_ITEMS}"));
         }
@@ -277,7 +340,65 @@ mod tests {
             enabled: true,
             created_at: chrono::DateTime::UNIX_EPOCH,
             updated_at: chrono::DateTime::UNIX_EPOCH,
+            accept_idp_mfa: false,
+            idp_mfa_acr_values: Vec::new(),
         }
+    }
+
+    #[test]
+    fn providers_restrict_which_staff_realms_give_roles_for_them() {
+        let (realm, other) = (Uuid::from_u128(100), Uuid::from_u128(200));
+        let [a, b, c] = [1, 2, 3].map(Uuid::from_u128);
+        let open = KeycloakSettings::default();
+        let only = |ids: &[Uuid]| KeycloakSettings {
+            staff_identity_provider_ids: ids.to_vec(),
+        };
+        let roles = vec![Role::Support];
+        let all = ProviderScope::All;
+        type Case = (
+            ProviderScope<Uuid>,
+            Vec<(Uuid, KeycloakSettings)>,
+            Option<ProviderScope<Uuid>>,
+        );
+        let cases: Vec<Case> = vec![
+            // Nobody restricts: as mapped, every provider included.
+            (
+                all.clone(),
+                vec![(a, open.clone()), (b, only(&[realm]))],
+                Some(ProviderScope::All),
+            ),
+            (all.clone(), vec![], Some(ProviderScope::All)),
+            // b takes only the other realm: every provider becomes the ones that allow.
+            (
+                all.clone(),
+                vec![
+                    (a, open.clone()),
+                    (b, only(&[other])),
+                    (c, only(&[realm, other])),
+                ],
+                Some(ProviderScope::Only(vec![a, c])),
+            ),
+            // A mapping limited to some providers keeps only those that allow.
+            (
+                ProviderScope::Only(vec![b, c]),
+                vec![(a, open.clone()), (b, only(&[other])), (c, open.clone())],
+                Some(ProviderScope::Only(vec![c])),
+            ),
+            // Nothing left: no access.
+            (
+                ProviderScope::Only(vec![b]),
+                vec![(a, open.clone()), (b, only(&[other]))],
+                None,
+            ),
+            (all.clone(), vec![(a, only(&[other]))], None),
+        ];
+        for (i, (scope, providers, expected)) in cases.into_iter().enumerate() {
+            let got = restrict_to_allowing_providers((roles.clone(), scope), realm, &providers);
+            assert_eq!(got.map(|(_, s)| s), expected, "case {i}");
+        }
+        assert!(
+            open.allows(realm) && only(&[realm]).allows(realm) && !only(&[other]).allows(realm)
+        );
     }
 
     fn map(claim: &str, role: Role, providers: Option<Vec<Uuid>>) -> RoleMapping {

@@ -61,6 +61,12 @@ pub struct ProviderPolicies {
     pub inactive_client_retention_months: Option<u32>,
     /// Caps on the SMS codes sent per hour (per number, per account, per IP address).
     pub sms_send_limits: SmsSendLimits,
+    /// A Google sign-in whose ID token shows a second factor (`amr`, or `acr` in
+    /// `idp_mfa_acr_values`) counts as one here: no challenge, and admin enforcement accepts
+    /// the session (`mfa::idp_proves_second_factor`). Off: Google is a first factor.
+    pub accept_idp_mfa: bool,
+    /// `acr` values that count as a second factor when `accept_idp_mfa` is on.
+    pub idp_mfa_acr_values: Vec<String>,
 }
 
 impl Default for ProviderPolicies {
@@ -72,6 +78,8 @@ impl Default for ProviderPolicies {
             authinfo_ip_allowlist: Vec::new(),
             inactive_client_retention_months: None,
             sms_send_limits: SmsSendLimits::default(),
+            accept_idp_mfa: false,
+            idp_mfa_acr_values: Vec::new(),
         }
     }
 }
@@ -126,6 +134,7 @@ impl ProviderPolicies {
                 );
             }
         }
+        check_acr_values(&self.idp_mfa_acr_values, "/idp_mfa_acr_values", &mut errors);
         errors.into_result()
     }
 
@@ -137,6 +146,25 @@ impl ProviderPolicies {
                 .iter()
                 .filter_map(|entry| parse_network(entry))
                 .any(|net| net.contains(&ip))
+    }
+}
+
+/// Most `acr` values a policy may accept, and their longest length.
+pub const MAX_ACR_VALUES: usize = 20;
+const MAX_ACR_LEN: usize = 255;
+
+/// Checks the `acr` values a policy accepts as a second factor, at `pointer`.
+pub fn check_acr_values(values: &[String], pointer: &str, errors: &mut ValidationErrors) {
+    if values.len() > MAX_ACR_VALUES {
+        errors.add(pointer, format!("at most {MAX_ACR_VALUES}"));
+    }
+    for (i, v) in values.iter().enumerate() {
+        if v.trim().is_empty() || v.len() > MAX_ACR_LEN {
+            errors.add(
+                &format!("{pointer}/{i}"),
+                format!("must be 1 to {MAX_ACR_LEN} characters"),
+            );
+        }
     }
 }
 
@@ -195,6 +223,8 @@ mod tests {
                 authinfo_ip_allowlist: Vec::new(),
                 inactive_client_retention_months: None,
                 sms_send_limits: SmsSendLimits::default(),
+                accept_idp_mfa: false,
+                idp_mfa_acr_values: Vec::new(),
             }
         );
         let newer = r#"{"admin_mfa_required": true, "webauthn_only": true}"#;
@@ -229,6 +259,18 @@ mod tests {
                 "/sms_send_limits/per_ip_per_hour"
             ]
         );
+    }
+
+    #[test]
+    fn acr_values_are_checked() {
+        let mut errors = ValidationErrors::new();
+        let values = vec!["gold".to_owned(), " ".to_owned(), "x".repeat(256)];
+        check_acr_values(&values, "/acr", &mut errors);
+        let pointers: Vec<String> = errors.0.into_iter().map(|e| e.pointer).collect();
+        assert_eq!(pointers, ["/acr/1", "/acr/2"]);
+        let mut errors = ValidationErrors::new();
+        check_acr_values(&vec!["a".to_owned(); 21], "/acr", &mut errors);
+        assert_eq!(errors.0.len(), 1);
     }
 
     #[test]

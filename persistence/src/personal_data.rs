@@ -197,6 +197,12 @@ pub const COLUMNS: &[(&str, &str, DataClass)] = &[
     ("staff_identity_providers", "redirect_uris", NotPersonal),
     ("staff_identity_providers", "role_mappings", NotPersonal),
     ("staff_identity_providers", "enabled", NotPersonal),
+    ("staff_identity_providers", "accept_idp_mfa", NotPersonal),
+    (
+        "staff_identity_providers",
+        "idp_mfa_acr_values",
+        NotPersonal,
+    ),
     ("staff_identity_providers", "created_at", NotPersonal),
     ("staff_identity_providers", "updated_at", NotPersonal),
     // A flow in progress: its secrets go with the person (a link being made names a user).

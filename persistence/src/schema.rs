@@ -324,6 +324,8 @@ diesel::table! {
         enabled -> Bool,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        accept_idp_mfa -> Bool,
+        idp_mfa_acr_values -> Text,
     }
 }
 

@@ -1293,6 +1293,8 @@ async fn policies_have_defaults_and_refuse_bad_values() {
                 "per_account_per_hour": 10,
                 "per_ip_per_hour": 20,
             },
+            "accept_idp_mfa": false,
+            "idp_mfa_acr_values": [],
         })
     );
     let with = |field: &str, value: Option<Value>| {

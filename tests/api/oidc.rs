@@ -872,6 +872,10 @@ async fn every_id_token_check_of_oidc_core_refuses_a_token_that_fails_it() {
         ("an unknown key", |_, _| {}, Signed::Rs256("k2"), 401),
     ];
     for (i, (name, change, signed, status)) in cases.into_iter().enumerate() {
+        // More starts than the rate limit lets one address make: not what this test is about.
+        app.store()
+            .reset_attempts("rate:ip:127.0.0.1:oidc_start")
+            .unwrap();
         let url = start_google(&app, "acme").await;
         let query = query_pairs(url.split_once('?').unwrap().1);
         assert_eq!(query["code_challenge_method"], "S256", "PKCE");
@@ -1049,4 +1053,242 @@ async fn a_google_sign_in_of_someone_with_a_second_factor_answers_a_challenge() 
     assert_eq!(second["mfa_required"], true, "{second}");
     assert_eq!(second["methods"], json!(["totp"]));
     assert!(second.get("access_token").is_none(), "{second}");
+}
+
+/// Sets `jdoe`'s next logins at the test provider: an admin role, and `amr`/`acr` as given.
+async fn jdoe_logs_in_with(op: &TestProvider, amr: Option<Value>, acr: Option<&str>) {
+    let mut claims = json!({
+        "email": "j.doe@staff.example", "email_verified": true, "name": "Jane Doe",
+        "realm_access": { "roles": ["billing-admin"] },
+    });
+    if let Some(amr) = amr {
+        claims["amr"] = amr;
+    }
+    if let Some(acr) = acr {
+        claims["acr"] = json!(acr);
+    }
+    op.set_account("jdoe", claims).await;
+}
+
+/// Whether a session passes admin second-factor enforcement: 200, or 403 with its type.
+async fn admin_access(app: &TestApp, token: &str) -> Result<(), String> {
+    let answer = app.get("/api/v1/providers", Some(token)).await;
+    if answer.status() == 200 {
+        return Ok(());
+    }
+    let status = answer.status().as_u16();
+    let problem: Value = answer.json().await.unwrap();
+    Err(format!("{status} {}", problem["type"]))
+}
+
+#[tokio::test]
+async fn a_staff_realm_second_factor_counts_only_where_its_policy_accepts_it() {
+    let op = TestProvider::start();
+    let app = spawn_app().await;
+    let admin = app.admin_token().await;
+    app.create_provider(&admin, "acme").await;
+    let mappings = json!([{ "claim": "billing-admin", "role": "admin" }]);
+    let idp = staff_idp(&app, &admin, &op.issuer(), mappings.clone()).await;
+    assert_eq!(idp["accept_idp_mfa"], false, "off by default");
+
+    // Off: even an `amr` that shows two factors is only a first factor.
+    jdoe_logs_in_with(&op, Some(json!(["pwd", "otp"])), None).await;
+    let tokens = json_ok(keycloak_sign_in(&app, &op, "jdoe").await, 200).await;
+    assert_eq!(me(&app, access(&tokens)).await["amr"], json!(["fed"]));
+    let refused = admin_access(&app, access(&tokens)).await.unwrap_err();
+    assert!(refused.contains("mfa_enrollment_required"), "{refused}");
+
+    // On: that `amr` proves the second factor, and enforcement lets the admin in.
+    let path = format!(
+        "/api/v1/staff-identity-providers/{}",
+        idp["id"].as_str().unwrap()
+    );
+    let mut body = json!({
+        "name": "Staff SSO", "issuer": op.issuer(), "client_id": "billing-staff",
+        "redirect_uris": [REDIRECT], "role_mappings": mappings,
+        "accept_idp_mfa": true, "idp_mfa_acr_values": ["gold"],
+    });
+    let stored = json_ok(app.put(&path, Some(&admin), body.clone()).await, 200).await;
+    assert_eq!(stored["accept_idp_mfa"], true);
+    let tokens = json_ok(keycloak_sign_in(&app, &op, "jdoe").await, 200).await;
+    assert_eq!(
+        me(&app, access(&tokens)).await["amr"],
+        json!(["fed", "mfa"])
+    );
+    admin_access(&app, access(&tokens)).await.unwrap();
+
+    // A single factor is not enough; an accepted `acr` is, another one is not.
+    jdoe_logs_in_with(&op, Some(json!(["pwd"])), None).await;
+    let tokens = json_ok(keycloak_sign_in(&app, &op, "jdoe").await, 200).await;
+    assert!(admin_access(&app, access(&tokens)).await.is_err());
+    jdoe_logs_in_with(&op, Some(json!(["pwd"])), Some("gold")).await;
+    let tokens = json_ok(keycloak_sign_in(&app, &op, "jdoe").await, 200).await;
+    admin_access(&app, access(&tokens)).await.unwrap();
+    jdoe_logs_in_with(&op, None, Some("silver")).await;
+    let tokens = json_ok(keycloak_sign_in(&app, &op, "jdoe").await, 200).await;
+    assert!(admin_access(&app, access(&tokens)).await.is_err());
+
+    // Bad input is a 422 naming the field.
+    body["idp_mfa_acr_values"] = json!([""]);
+    assert_problem(
+        app.put(&path, Some(&admin), body).await,
+        422,
+        "validation_failed",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_google_second_factor_skips_the_challenge_only_where_the_policy_accepts_it() {
+    let (op, app, admin, acme) = google_ready(true).await;
+    let first = json_ok(google_sign_in(&app, &op, "acme", "anna").await, 200).await;
+    app.enroll_totp(access(&first)).await;
+    let mut anna = json!({
+        "email": "anna@example.com", "email_verified": true, "name": "Anna Example",
+        "hd": "example.com", "amr": ["mfa"],
+    });
+    op.set_account("anna", anna.clone()).await;
+
+    // Off (the default): Google is a first factor; the enrolled TOTP is asked for.
+    let answer = json_ok(google_sign_in(&app, &op, "acme", "anna").await, 200).await;
+    assert_eq!(answer["mfa_required"], true, "{answer}");
+    assert!(answer.get("access_token").is_none());
+
+    let path = format!("/api/v1/providers/{}/policies", acme.id);
+    let mut policies = json_ok(app.get(&path, Some(&admin)).await, 200).await;
+    assert_eq!(policies["accept_idp_mfa"], false);
+    policies["accept_idp_mfa"] = json!(true);
+    json_ok(app.put(&path, Some(&admin), policies.clone()).await, 200).await;
+    let tokens = json_ok(google_sign_in(&app, &op, "acme", "anna").await, 200).await;
+    assert_eq!(
+        me(&app, access(&tokens)).await["amr"],
+        json!(["fed", "mfa"])
+    );
+
+    // On, but the token shows one factor: the challenge again.
+    anna["amr"] = json!(["pwd"]);
+    op.set_account("anna", anna).await;
+    let answer = json_ok(google_sign_in(&app, &op, "acme", "anna").await, 200).await;
+    assert_eq!(answer["mfa_required"], true, "{answer}");
+    assert!(
+        reasons(&app, &admin, "mfa")
+            .await
+            .contains(&"idp_second_factor".to_owned())
+    );
+
+    policies["idp_mfa_acr_values"] = json!(["x".repeat(300)]);
+    assert_problem(
+        app.put(&path, Some(&admin), policies).await,
+        422,
+        "validation_failed",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn starting_sign_ins_is_rate_limited_per_address() {
+    let (_op, app, _admin, _acme) = google_ready(true).await;
+    for _ in 0..10 {
+        start_google(&app, "acme").await;
+    }
+    let body = json!({ "provider": "acme", "redirect_uri": REDIRECT });
+    let answer = app
+        .post("/api/v1/auth/oidc/google/start", None, body.clone())
+        .await;
+    assert!(answer.headers().get("retry-after").is_some());
+    assert_problem(answer, 429, "too_many_attempts").await;
+    // Keycloak's start and a method that is off count against the same budget.
+    let staff = json!({ "redirect_uri": REDIRECT });
+    let answer = app
+        .post("/api/v1/auth/oidc/keycloak/start", None, staff)
+        .await;
+    assert_eq!(answer.status(), 429);
+    app.advance(chrono::Duration::minutes(5));
+    start_google(&app, "acme").await;
+}
+
+/// Sets which staff realms give roles for `provider` (its `keycloak` settings), with
+/// Keycloak on: the answer.
+async fn allow_realms(
+    app: &TestApp,
+    admin: &str,
+    provider: &Created,
+    ids: Value,
+) -> reqwest::Response {
+    let path = format!("/api/v1/providers/{}/auth-methods", provider.id);
+    let mut form = json_ok(app.get(&path, Some(admin)).await, 200).await;
+    form["keycloak"]["login"] = json!(true);
+    form["keycloak"]["settings"] = json!({ "staff_identity_provider_ids": ids });
+    app.put(&path, Some(admin), form).await
+}
+
+#[tokio::test]
+async fn a_provider_can_restrict_which_staff_realms_give_roles_for_it() {
+    let op = TestProvider::start();
+    let (app, admin, [acme, beta]) = TestApp::with_providers(["acme", "beta"]).await;
+    let mappings = json!([{ "claim": "billing-support", "role": "support" }]);
+    let realm = staff_idp(&app, &admin, &op.issuer(), mappings).await;
+    // Another realm (another client of the same issuer), off for sign-ins.
+    let body = json!({
+        "name": "Other SSO", "issuer": op.issuer(), "client_id": "google-client",
+        "client_secret": "google-secret", "redirect_uris": [REDIRECT], "enabled": false,
+    });
+    let other = json_ok(
+        app.post("/api/v1/staff-identity-providers", Some(&admin), body)
+            .await,
+        201,
+    )
+    .await;
+    let (realm, other) = (realm["id"].clone(), other["id"].clone());
+
+    // Keycloak on without settings: every realm, nothing restricted.
+    let form = json_ok(allow_realms(&app, &admin, &beta, json!([])).await, 200).await;
+    assert_eq!(
+        form["keycloak"]["settings"]["staff_identity_provider_ids"],
+        json!([])
+    );
+    let tokens = json_ok(keycloak_sign_in(&app, &op, "jdoe").await, 200).await;
+    assert_eq!(me(&app, access(&tokens)).await["providers"], Value::Null);
+
+    // acme takes only the other realm: this realm's employee no longer reaches it.
+    json_ok(allow_realms(&app, &admin, &acme, json!([other])).await, 200).await;
+    let tokens = json_ok(keycloak_sign_in(&app, &op, "jdoe").await, 200).await;
+    assert_eq!(
+        me(&app, access(&tokens)).await["providers"],
+        json!([beta.id])
+    );
+
+    // Both realms allowed at acme: every provider again.
+    json_ok(
+        allow_realms(&app, &admin, &acme, json!([other, realm])).await,
+        200,
+    )
+    .await;
+    let tokens = json_ok(keycloak_sign_in(&app, &op, "jdoe").await, 200).await;
+    assert_eq!(me(&app, access(&tokens)).await["providers"], Value::Null);
+
+    // No provider left for this realm: refused like a login without a mapped role, and
+    // the sessions held end.
+    json_ok(allow_realms(&app, &admin, &acme, json!([other])).await, 200).await;
+    json_ok(allow_realms(&app, &admin, &beta, json!([other])).await, 200).await;
+    assert_problem(keycloak_sign_in(&app, &op, "jdoe").await, 403, "forbidden").await;
+    assert_eq!(
+        app.get("/api/v1/me", Some(access(&tokens))).await.status(),
+        401
+    );
+
+    // An unknown realm is a 422 naming it.
+    let unknown = json!([other, "0190b6f0-0000-7000-8000-000000000000"]);
+    let problem = assert_problem(
+        allow_realms(&app, &admin, &acme, unknown).await,
+        422,
+        "validation_failed",
+    )
+    .await;
+    assert!(
+        problem
+            .to_string()
+            .contains("/keycloak/settings/staff_identity_provider_ids/1"),
+        "{problem}"
+    );
 }

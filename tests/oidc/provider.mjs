@@ -11,7 +11,8 @@
 // test adds it to the authorization URL) and grants what was asked, with no page in between.
 //
 // Test controls (loopback, tests only):
-//   PUT  /__test/accounts/<id>   body: JSON claims, replaces that account's claims
+//   PUT  /__test/accounts/<id>   body: JSON claims, replaces that account's claims; `amr`
+//                                (array) and `acr` in it are the next logins' ID-token `amr`/`acr`
 //   POST /__test/rotate-keys     a new signing key; the old one leaves the JWKS
 //   POST /__test/delay/<ms>      every later answer waits <ms> milliseconds first
 import { generateKeyPairSync, randomUUID } from 'node:crypto';
@@ -84,7 +85,8 @@ function build(key) {
     // "Add to ID token" do.
     conformIdTokenClaims: false,
     claims: {
-      openid: ['sub'],
+      // `acr`/`amr`: how the login went (set per account through the test controls).
+      openid: ['sub', 'acr', 'amr'],
       email: ['email', 'email_verified', 'hd'],
       profile: ['name', 'preferred_username'],
       roles: ['realm_access', 'resource_access'],
@@ -95,7 +97,9 @@ function build(key) {
     interactions: { url: (ctx, interaction) => `/interaction/${interaction.uid}` },
     async findAccount(ctx, id) {
       if (!ACCOUNTS[id]) return undefined;
-      return { accountId: id, claims: async () => ({ sub: id, ...ACCOUNTS[id] }) };
+      // `amr`/`acr` describe the login, not the person: they go in through the interaction.
+      const { amr, acr, ...claims } = ACCOUNTS[id];
+      return { accountId: id, claims: async () => ({ sub: id, ...claims }) };
     },
     // Whatever is asked is granted: the test plays a person who always agrees.
     async loadExistingGrant(ctx) {
@@ -122,7 +126,10 @@ async function interaction(req, res, uid) {
     });
     return;
   }
-  await provider.interactionFinished(req, res, { login: { accountId } }, { mergeWithLastSubmission: false });
+  // An account's `amr`/`acr` (set with PUT /__test/accounts) say how this login went.
+  const { amr, acr } = ACCOUNTS[accountId];
+  const login = { accountId, ...(amr ? { amr } : {}), ...(acr ? { acr } : {}) };
+  await provider.interactionFinished(req, res, { login }, { mergeWithLastSubmission: false });
 }
 
 async function body(req) {

@@ -96,6 +96,8 @@ pub enum Reason {
     ConsentRequired,
     /// The documents due were accepted after a sign-in: the session starts.
     ConsentGiven,
+    /// The identity provider's `amr`/`acr` was accepted as the second factor (policy).
+    IdpSecondFactor,
 }
 
 impl Reason {
@@ -158,6 +160,7 @@ impl Reason {
             Reason::SecondFactorMissing => "mfa_required",
             Reason::ConsentRequired => "consent_required",
             Reason::ConsentGiven => "consent_given",
+            Reason::IdpSecondFactor => "idp_second_factor",
         }
     }
 

@@ -11,21 +11,25 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use domain::auth_method::AuthMethod;
 use domain::email::Email;
 use domain::model::{Client, Employee, Subject, User, parse_login};
-use domain::oidc::{GoogleSettings, StaffIdentityProvider, usable_email};
+use domain::oidc::{
+    GoogleSettings, StaffIdentityProvider, restrict_to_allowing_providers, usable_email,
+};
 use domain::provider::{AccountStatus, ProviderStatus};
 use persistence::{EmployeeLink, OidcTransactionRecord, StoreError, UserLink};
 use uuid::Uuid;
 
 use super::client_info::ClientInfo;
 use super::log::{Attempt, Reason, record};
-use super::outcome::{FirstFactor, LoginOutcome, finish_sign_in};
+use super::outcome::{FirstFactor, LoginOutcome, finish_federated_sign_in};
 use super::principal::{Actor, load_actor};
+use super::throttle::rate_limit;
 use crate::outside::oidc::{
     AuthorizationRequest, CodeExchange, OidcClientConfig, OidcError, VerifiedIdentity,
 };
 use crate::problem::ApiError;
 use crate::secrets::random_bytes;
 use crate::state::AppState;
+use domain::mfa::idp_proves_second_factor;
 
 /// How long a started flow may take to come back.
 pub const TRANSACTION_TTL: chrono::Duration = chrono::Duration::minutes(10);
@@ -243,6 +247,20 @@ pub async fn start(
     redirect_uri: String,
     client: &ClientInfo,
 ) -> Result<String, ApiError> {
+    // Every start keeps a transaction row: the address's rate limit (the one registrations
+    // use) comes before anything is looked up or written.
+    let method = match &target {
+        Target::Staff { .. } => AuthMethod::Keycloak,
+        Target::Google { .. } | Target::LinkGoogle { .. } => AuthMethod::Google,
+    };
+    rate_limit(
+        state,
+        "oidc_start",
+        || Attempt::new(method, Reason::Ok),
+        None,
+        client,
+    )
+    .await?;
     let prepared = prepare(state, target, client).await?;
     let attempt = || {
         Attempt::new(prepared.method, Reason::Ok)
@@ -469,7 +487,8 @@ pub async fn google_callback(
             provider_id: Some(provider_id),
             method,
         };
-        return finish_sign_in(state, first, client).await;
+        let proven = google_second_factor(&provider, &identity);
+        return finish_federated_sign_in(state, first, proven, client).await;
     }
     if provider.status != ProviderStatus::Active {
         record(state, attempt.because(Reason::ProviderSuspended), client).await;
@@ -484,6 +503,17 @@ pub async fn google_callback(
         ));
     }
     register_with_google(state, &provider, identity, client).await
+}
+
+/// Whether the provider's policy accepts this Google sign-in as a second factor too.
+fn google_second_factor(provider: &domain::model::Provider, identity: &VerifiedIdentity) -> bool {
+    let policies = &provider.policies;
+    idp_proves_second_factor(
+        policies.accept_idp_mfa,
+        &policies.idp_mfa_acr_values,
+        &identity.amr,
+        identity.acr.as_deref(),
+    )
 }
 
 /// Hook for the consent feature: the consents a registration through Google records. The
@@ -505,6 +535,7 @@ async fn register_with_google(
 ) -> Result<LoginOutcome, ApiError> {
     let method = AuthMethod::Google;
     let attempt = Attempt::new(method, Reason::Ok).provider(Some(provider.id));
+    let proven = google_second_factor(provider, &identity);
     // Only a verified e-mail is used at all; a user needs one.
     let email = usable_email(identity.email.as_deref(), identity.email_verified)
         .and_then(|e| Email::parse(e).ok());
@@ -576,7 +607,7 @@ async fn register_with_google(
         provider_id: Some(provider.id),
         method,
     };
-    finish_sign_in(state, first, client).await
+    finish_federated_sign_in(state, first, proven, client).await
 }
 
 /// The callback of linking: the signed-in user who started it gets the Google account.
@@ -645,7 +676,25 @@ pub async fn staff_callback(
     let idp = staff_idp(state, idp_id)
         .await?
         .ok_or(ApiError::MethodDisabled(method.as_str()))?;
-    let grants = idp.map_roles(&identity.roles);
+    // Providers whose `keycloak` settings leave this realm out get no role from it.
+    let providers = state
+        .db(|store| {
+            let all = store.all_providers()?;
+            Ok(all
+                .into_iter()
+                .map(|p| (p.id, p.auth_methods.keycloak.settings))
+                .collect::<Vec<_>>())
+        })
+        .await?;
+    let grants = idp
+        .map_roles(&identity.roles)
+        .and_then(|grants| restrict_to_allowing_providers(grants, idp.id, &providers));
+    let proven = idp_proves_second_factor(
+        idp.accept_idp_mfa,
+        &idp.idp_mfa_acr_values,
+        &identity.amr,
+        identity.acr.as_deref(),
+    );
     let (issuer, subject) = (identity.issuer.clone(), identity.subject.clone());
     let linked = state
         .db(move |store| Ok(store.employee_by_link(&issuer, &subject)?))
@@ -691,7 +740,7 @@ pub async fn staff_callback(
         provider_id: None,
         method,
     };
-    finish_sign_in(state, first, client).await
+    finish_federated_sign_in(state, first, proven, client).await
 }
 
 fn no_mapped_role() -> ApiError {

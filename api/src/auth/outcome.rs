@@ -6,8 +6,8 @@
 use chrono::Duration;
 use domain::auth_method::AuthMethod;
 use domain::mfa::{
-    CHALLENGE_TTL_SECONDS, first_factor_amr, normalize_recovery_code, totp_step_is_fresh,
-    with_second_factor,
+    CHALLENGE_TTL_SECONDS, first_factor_amr, idp_second_factor_amr, normalize_recovery_code,
+    totp_step_is_fresh, with_second_factor,
 };
 use domain::model::Subject;
 use domain::phone::PhoneNumber;
@@ -136,6 +136,34 @@ pub async fn finish_sign_in(
             Ok(LoginOutcome::SecondFactorDue(answer))
         }
     }
+}
+
+/// Ends a federated first factor (Google, a staff identity provider). When the policy
+/// accepted the identity provider's `amr`/`acr` as a second factor (`idp_second_factor`),
+/// the session starts proven (`fed mfa`) without a challenge; else as any first factor.
+pub async fn finish_federated_sign_in(
+    state: &AppState,
+    first: FirstFactor,
+    idp_second_factor: bool,
+    client: &ClientInfo,
+) -> Result<LoginOutcome, ApiError> {
+    if !idp_second_factor {
+        return finish_sign_in(state, first, client).await;
+    }
+    let attempt = Attempt::named(MFA, Reason::IdpSecondFactor)
+        .provider(first.provider_id)
+        .subject(Some(first.subject));
+    record(state, attempt, client).await;
+    let tokens = start_session(
+        state,
+        first.subject,
+        first.provider_id,
+        first.method,
+        idp_second_factor_amr(),
+        client,
+    )
+    .await?;
+    Ok(LoginOutcome::Session(tokens))
 }
 
 /// A new registration has just set its password and has no second factor: it signs in.

@@ -55,6 +55,11 @@ pub struct VerifiedIdentity {
     pub name: Option<String>,
     /// Keycloak realm roles and `client:role` client roles, for the role mapping.
     pub roles: Vec<String>,
+    /// How the person authenticated at the identity provider (`amr`, RFC 8176), as the ID
+    /// token says; empty when it does not say.
+    pub amr: Vec<String>,
+    /// The ID token's `acr`, when present.
+    pub acr: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -240,6 +240,11 @@ impl HttpIdentityProvider {
                 .and_then(|n| n.get(None))
                 .map(|n| n.as_str().to_owned()),
             roles,
+            amr: claims
+                .auth_method_refs()
+                .map(|amr| amr.iter().map(|v| v.as_str().to_owned()).collect())
+                .unwrap_or_default(),
+            acr: claims.auth_context_ref().map(|acr| acr.as_str().to_owned()),
         })
     }
 }

@@ -85,6 +85,7 @@ fn method_of(path: &str) -> Result<&'static str, ApiError> {
         (status = 404, description = "No such provider or method", body = Problem, content_type = PROBLEM_JSON),
         (status = 502, description = "`identity_provider_failed`: the identity provider could not be reached, or its discovery names another issuer", body = Problem, content_type = PROBLEM_JSON),
         (status = 504, description = "`identity_provider_timeout`: the identity provider did not answer in time", body = Problem, content_type = PROBLEM_JSON),
+        (status = 429, description = "`too_many_attempts`: too many sign-ins started from this address; `Retry-After` says when to try again", body = Problem, content_type = PROBLEM_JSON),
     ))]
 pub async fn start_oidc(
     state: State,
@@ -116,7 +117,7 @@ pub async fn start_oidc(
     params(("method" = String, Path, description = "`google` or `keycloak`")),
     request_body = OidcCallbackRequest,
     responses(
-        (status = 200, description = "Tokens, or a challenge for a second factor (a person with TOTP, or a user with a verified number)", body = LoginResponse),
+        (status = 200, description = "Tokens, or a challenge for a second factor (a person with TOTP, or a user with a verified number; none when the policy accepts the identity provider's `amr`/`acr` as one)", body = LoginResponse),
         Invalid, NotJson,
         (status = 400, description = "The state is unknown, used or expired, or `iss` names another issuer", body = Problem, content_type = PROBLEM_JSON),
         (status = 401, description = "The code was refused or the ID token is not valid", body = Problem, content_type = PROBLEM_JSON),
@@ -236,6 +237,7 @@ fn session_user(principal: Principal) -> ApiResult<domain::model::User> {
         (status = 403, description = "Not a user's session, or Google is off or not configured (`method_disabled`)", body = Problem, content_type = PROBLEM_JSON),
         (status = 502, description = "`identity_provider_failed`", body = Problem, content_type = PROBLEM_JSON),
         (status = 504, description = "`identity_provider_timeout`", body = Problem, content_type = PROBLEM_JSON),
+        (status = 429, description = "`too_many_attempts`: too many sign-ins started from this address; `Retry-After` says when to try again", body = Problem, content_type = PROBLEM_JSON),
     ))]
 pub async fn start_google_link(
     state: State,
@@ -348,6 +350,19 @@ pub struct StaffIdpRequest {
     pub role_mappings: Vec<RoleMappingBody>,
     #[serde(default = "yes")]
     pub enabled: bool,
+    /// The realm's sign-in counts as a second factor when its ID token shows one: `amr`
+    /// with `mfa` or factors of two kinds (such as `pwd` and `otp`), or `acr` in
+    /// `idp_mfa_acr_values`. Then no challenge follows and admin enforcement accepts the
+    /// session. Off (the default): the realm is a first factor like a password. It lives
+    /// here, not in a provider's policies, because an employee signs in once for all the
+    /// providers they reach.
+    #[serde(default)]
+    pub accept_idp_mfa: bool,
+    /// At most 20 `acr` values that count as a second factor when `accept_idp_mfa` is on
+    /// (for Keycloak, the levels of authentication its flows assign, such as `2`).
+    #[serde(default)]
+    #[schema(max_items = 20)]
+    pub idp_mfa_acr_values: Vec<String>,
 }
 
 fn yes() -> bool {
@@ -365,6 +380,8 @@ pub struct StaffIdpResponse {
     pub redirect_uris: Vec<String>,
     pub role_mappings: Vec<RoleMappingBody>,
     pub enabled: bool,
+    pub accept_idp_mfa: bool,
+    pub idp_mfa_acr_values: Vec<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -388,6 +405,8 @@ impl From<StaffIdentityProvider> for StaffIdpResponse {
                 })
                 .collect(),
             enabled: p.enabled,
+            accept_idp_mfa: p.accept_idp_mfa,
+            idp_mfa_acr_values: p.idp_mfa_acr_values,
             created_at: p.created_at,
             updated_at: p.updated_at,
         }
@@ -450,6 +469,8 @@ fn to_idp(
         enabled: body.enabled,
         created_at: previous.map_or(now, |p| p.created_at),
         updated_at: now,
+        accept_idp_mfa: body.accept_idp_mfa,
+        idp_mfa_acr_values: body.idp_mfa_acr_values,
     };
     idp.validate()?;
     Ok(idp)

@@ -5,7 +5,7 @@ use domain::auth_method::{AuthMethod, AuthMethods, MethodConfig, NoSettings};
 use domain::country::CountryCode;
 use domain::error::parse_name;
 use domain::model::Provider;
-use domain::oidc::{GOOGLE_ISSUER, GoogleSettings};
+use domain::oidc::{GOOGLE_ISSUER, GoogleSettings, KeycloakSettings};
 use domain::policy::ProviderPolicies;
 use domain::policy::SmsSendLimits;
 use domain::provider::{ProviderSlug, ProviderStatus};
@@ -194,6 +194,52 @@ fn from_google(m: MethodConfig<GoogleSettings>) -> GoogleSwitches {
     }
 }
 
+/// Keycloak's switches and settings. Turning it on needs no settings.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct KeycloakSwitches {
+    /// Always `false`: Keycloak signs employees in, it registers nobody.
+    pub registration: bool,
+    pub login: bool,
+    #[serde(default)]
+    pub settings: KeycloakSettingsBody,
+}
+
+/// Which staff identity providers (`/api/v1/staff-identity-providers`) give employees roles
+/// for this provider.
+#[derive(Debug, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct KeycloakSettingsBody {
+    /// Empty (the default): every staff identity provider. Otherwise an employee signed in
+    /// through another one gets no role for this provider from that login (a role mapped
+    /// for every provider then covers only the providers that allow the realm, as they are
+    /// at the login); with no provider left, the login is refused like one without a mapped
+    /// role. At most 50.
+    #[serde(default)]
+    #[schema(max_items = 50)]
+    pub staff_identity_provider_ids: Vec<Uuid>,
+}
+
+fn to_keycloak(m: KeycloakSwitches) -> MethodConfig<KeycloakSettings> {
+    MethodConfig {
+        registration: m.registration,
+        login: m.login,
+        settings: KeycloakSettings {
+            staff_identity_provider_ids: m.settings.staff_identity_provider_ids,
+        },
+    }
+}
+
+fn from_keycloak(m: MethodConfig<KeycloakSettings>) -> KeycloakSwitches {
+    KeycloakSwitches {
+        registration: m.registration,
+        login: m.login,
+        settings: KeycloakSettingsBody {
+            staff_identity_provider_ids: m.settings.staff_identity_provider_ids,
+        },
+    }
+}
+
 /// The "methods of registration and authorization" form of a provider.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -203,8 +249,7 @@ pub struct AuthMethodsBody {
     pub temporary_key: MethodSwitches,
     pub phone: MethodSwitches,
     pub google: GoogleSwitches,
-    #[schema(value_type = LoginOnlySwitches)]
-    pub keycloak: MethodSwitches,
+    pub keycloak: KeycloakSwitches,
     #[schema(value_type = LoginOnlySwitches)]
     pub api_token: MethodSwitches,
     #[schema(value_type = LoginOnlySwitches)]
@@ -234,7 +279,7 @@ impl From<AuthMethodsBody> for AuthMethods {
             temporary_key: to_config(b.temporary_key),
             phone: to_config(b.phone),
             google: to_google(b.google),
-            keycloak: to_config(b.keycloak),
+            keycloak: to_keycloak(b.keycloak),
             api_token: to_config(b.api_token),
             authinfo: to_config(b.authinfo),
         }
@@ -248,7 +293,7 @@ impl From<AuthMethods> for AuthMethodsBody {
             temporary_key: from_config(m.temporary_key),
             phone: from_config(m.phone),
             google: from_google(m.google),
-            keycloak: from_config(m.keycloak),
+            keycloak: from_keycloak(m.keycloak),
             api_token: from_config(m.api_token),
             authinfo: from_config(m.authinfo),
         }
@@ -279,6 +324,16 @@ pub struct PoliciesBody {
     /// Caps on the SMS codes sent per hour, against SMS pumping; left out: the defaults.
     #[serde(default)]
     pub sms_send_limits: SmsSendLimitsBody,
+    /// A Google sign-in whose ID token shows a second factor counts as one: `amr` with
+    /// `mfa` or factors of two kinds (such as `pwd` and `otp`), or `acr` in
+    /// `idp_mfa_acr_values`. No challenge follows and admin enforcement accepts the session.
+    /// Off (the default): Google is a first factor like a password.
+    #[serde(default)]
+    pub accept_idp_mfa: bool,
+    /// At most 20 `acr` values that count as a second factor when `accept_idp_mfa` is on.
+    #[serde(default)]
+    #[schema(example = json!([]), max_items = 20)]
+    pub idp_mfa_acr_values: Vec<String>,
 }
 
 /// Most SMS codes sent in any hour (each 1 to 10000). A code asked for beyond a cap is
@@ -332,6 +387,8 @@ impl From<PoliciesBody> for ProviderPolicies {
             authinfo_ip_allowlist: b.authinfo_ip_allowlist,
             inactive_client_retention_months: b.inactive_client_retention_months,
             sms_send_limits: b.sms_send_limits.into(),
+            accept_idp_mfa: b.accept_idp_mfa,
+            idp_mfa_acr_values: b.idp_mfa_acr_values,
         }
     }
 }
@@ -345,6 +402,8 @@ impl From<ProviderPolicies> for PoliciesBody {
             authinfo_ip_allowlist: p.authinfo_ip_allowlist,
             inactive_client_retention_months: p.inactive_client_retention_months,
             sms_send_limits: p.sms_send_limits.into(),
+            accept_idp_mfa: p.accept_idp_mfa,
+            idp_mfa_acr_values: p.idp_mfa_acr_values,
         }
     }
 }
@@ -637,8 +696,26 @@ pub async fn put_auth_methods(
     }
     methods.validate()?;
     let provider_id = provider.id;
+    let realms = methods
+        .keycloak
+        .settings
+        .staff_identity_provider_ids
+        .clone();
     let (processors, gateways) = state
         .db(move |store| {
+            // A realm named must exist (a typo would shut every realm out).
+            let mut errors = domain::ValidationErrors::new();
+            for (i, id) in realms.iter().enumerate() {
+                match store.staff_idp(*id) {
+                    Ok(_) => {}
+                    Err(persistence::StoreError::NotFound) => errors.add(
+                        &format!("/keycloak/settings/staff_identity_provider_ids/{i}"),
+                        "no such staff identity provider",
+                    ),
+                    Err(other) => return Err(other.into()),
+                }
+            }
+            errors.into_result()?;
             let gateways: Vec<Uuid> = store
                 .sms_gateways_for(Some(provider_id))?
                 .into_iter()

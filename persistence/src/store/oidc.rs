@@ -121,6 +121,8 @@ struct StaffIdpRow {
     enabled: bool,
     created_at: NaiveDateTime,
     updated_at: NaiveDateTime,
+    accept_idp_mfa: bool,
+    idp_mfa_acr_values: String,
 }
 
 impl From<&StaffIdentityProvider> for StaffIdpRow {
@@ -136,6 +138,8 @@ impl From<&StaffIdentityProvider> for StaffIdpRow {
             enabled: p.enabled,
             created_at: naive(p.created_at),
             updated_at: naive(p.updated_at),
+            accept_idp_mfa: p.accept_idp_mfa,
+            idp_mfa_acr_values: serde_json::to_string(&p.idp_mfa_acr_values).unwrap_or_default(),
         }
     }
 }
@@ -157,6 +161,9 @@ impl TryFrom<StaffIdpRow> for StaffIdentityProvider {
             enabled: r.enabled,
             created_at: utc(r.created_at),
             updated_at: utc(r.updated_at),
+            accept_idp_mfa: r.accept_idp_mfa,
+            idp_mfa_acr_values: serde_json::from_str(&r.idp_mfa_acr_values)
+                .map_err(|_| corrupt("idp_mfa_acr_values"))?,
         })
     }
 }
@@ -417,6 +424,8 @@ impl Store {
                 staff_identity_providers::role_mappings.eq(&row.role_mappings),
                 staff_identity_providers::enabled.eq(row.enabled),
                 staff_identity_providers::updated_at.eq(row.updated_at),
+                staff_identity_providers::accept_idp_mfa.eq(row.accept_idp_mfa),
+                staff_identity_providers::idp_mfa_acr_values.eq(&row.idp_mfa_acr_values),
             ))
             .execute(&mut self.conn()?)?;
         if changed == 0 {

@@ -33,6 +33,18 @@ impl Store {
             .try_into()
     }
 
+    /// Every provider, for the few service-wide decisions that need them all (which
+    /// providers a staff realm serves).
+    pub fn all_providers(&self) -> Result<Vec<Provider>, StoreError> {
+        providers::table
+            .select(ProviderRow::as_select())
+            .order(providers::id.asc())
+            .load(&mut self.conn()?)?
+            .into_iter()
+            .map(Provider::try_from)
+            .collect()
+    }
+
     pub fn list_providers(
         &self,
         scope: &ProviderScope<Uuid>,
