@@ -1292,3 +1292,50 @@ async fn a_provider_can_restrict_which_staff_realms_give_roles_for_it() {
         "{problem}"
     );
 }
+
+/// A Google registration at a provider with a must-agree document: the account is made,
+/// and the consent gate asks for the document before any session starts; accepted, the
+/// sign-in finishes and the consent is on record.
+#[tokio::test]
+async fn a_google_registration_asks_for_the_must_agree_documents() {
+    let (op, app, admin, acme) = google_ready(true).await;
+    let document = json_ok(
+        app.post(
+            &format!("/api/v1/providers/{}/consent-documents", acme.id),
+            Some(&admin),
+            json!({
+                "kind": "privacy_policy",
+                "titles": { "en": "Privacy policy" },
+                "must_agree": true,
+                "show_on_registration": true,
+                "url": "https://acme.example/privacy",
+                "text": "We process your data to run your hosting account.",
+            }),
+        )
+        .await,
+        201,
+    )
+    .await;
+    let version = document["versions"][0]["id"].as_str().unwrap().to_owned();
+    let gated = google_sign_in(&app, &op, "acme", "anna").await;
+    let problem = assert_problem(gated, 403, "consent_required").await;
+    assert_eq!(problem["documents"][0]["version_id"], version.as_str());
+    let tokens = json_ok(
+        app.post(
+            "/api/v1/auth/consent",
+            None,
+            json!({ "consent_token": problem["consent_token"], "accept": [version] }),
+        )
+        .await,
+        200,
+    )
+    .await;
+    let consents = json_ok(
+        app.get("/api/v1/me/consents", Some(access(&tokens))).await,
+        200,
+    )
+    .await;
+    let text = consents.to_string();
+    assert!(text.contains(&version), "{text}");
+    assert!(text.contains("after_login"), "{text}");
+}

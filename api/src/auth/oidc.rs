@@ -516,17 +516,6 @@ fn google_second_factor(provider: &domain::model::Provider, identity: &VerifiedI
     )
 }
 
-/// Hook for the consent feature: the consents a registration through Google records. The
-/// consent documents are not built yet; when they are, record what the provider requires
-/// here (who, when, which version), inside the registration's answer.
-pub async fn record_registration_consents(
-    _: &AppState,
-    _: &Client,
-    _: &User,
-) -> Result<(), ApiError> {
-    Ok(())
-}
-
 async fn register_with_google(
     state: &AppState,
     provider: &domain::model::Provider,
@@ -594,7 +583,8 @@ async fn register_with_google(
             "an account with this e-mail exists: sign in to it and link Google from there",
         ));
     }
-    record_registration_consents(state, &new_client, &user).await?;
+    // Google's page offers none of the provider's documents: the consent gate of
+    // `finish_sign_in` below asks for the must-agree ones at once (recorded `after_login`).
     let subject = Subject::user(user.id);
     record(
         state,
