@@ -340,6 +340,7 @@ pub async fn delete_other_sessions(
     Ok(web::Json(RevokedSessions { revoked }))
 }
 
+/// Ends one of my sessions (signs that device out).
 #[utoipa::path(delete, path = "/api/v1/me/sessions/{id}", tag = "me", operation_id = "delete_session",
     params(("id" = Uuid, Path)), security(("bearer" = []), ("api_token" = [])),
     responses(
