@@ -107,6 +107,30 @@ pub struct UserExport {
     pub auth_events: Vec<AuthEventRecord>,
     /// Their consent decisions, oldest first.
     pub consents: Vec<domain::consent::ConsentRecord>,
+    /// Their accounts at identity providers (Google), oldest first.
+    pub links: Vec<ExportedLink>,
+    /// Their second factors, without secrets.
+    pub second_factors: ExportedSecondFactors,
+}
+
+/// An account at an identity provider linked to a user.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExportedLink {
+    pub issuer: String,
+    pub subject: String,
+    pub email: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub last_used_at: Option<DateTime<Utc>>,
+}
+
+/// What second factors a user has, never their secrets or codes.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ExportedSecondFactors {
+    /// When TOTP was enrolled and confirmed, if it is.
+    pub totp_enrolled_at: Option<DateTime<Utc>>,
+    pub totp_confirmed_at: Option<DateTime<Utc>>,
+    /// Recovery codes issued and not used yet.
+    pub recovery_codes_left: i64,
 }
 
 /// Everything held about a client and its users.

@@ -148,3 +148,58 @@ async fn the_trail_is_for_admins_and_the_officer_within_their_providers() {
         .await;
     assert_problem(bad, 422, "validation_failed").await;
 }
+
+/// Consent documents: creating, changing and publishing a version are in the trail.
+#[tokio::test]
+async fn consent_document_changes_are_in_the_trail() {
+    let (app, admin, [acme]) = TestApp::with_providers(["acme"]).await;
+    let document = json_ok(
+        app.post(
+            &format!("/api/v1/providers/{}/consent-documents", acme.id),
+            Some(&admin),
+            json!({
+                "kind": "privacy_policy",
+                "titles": { "en": "Privacy policy" },
+                "must_agree": true,
+                "show_on_registration": true,
+                "url": "https://acme.example/privacy",
+                "text": "Version one.",
+            }),
+        )
+        .await,
+        201,
+    )
+    .await;
+    let path = format!(
+        "/api/v1/consent-documents/{}",
+        document["id"].as_str().unwrap()
+    );
+    let changed = app
+        .patch(&path, Some(&admin), json!({ "must_agree": false }))
+        .await;
+    assert_eq!(changed.status(), 200);
+    let published = app
+        .post(
+            &format!("{path}/versions"),
+            Some(&admin),
+            json!({ "text": "Version two." }),
+        )
+        .await;
+    assert_eq!(published.status(), 201);
+    let events = trail(&app, &admin, "?target_kind=consent_document").await;
+    let actions: Vec<&str> = events
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            "consent_document.publish",
+            "consent_document.update",
+            "consent_document.create"
+        ]
+    );
+    assert_eq!(events[1]["before"]["must_agree"], true);
+    assert_eq!(events[1]["after"]["must_agree"], false);
+    assert_eq!(events[0]["provider_id"], acme.id.as_str());
+}

@@ -4,8 +4,8 @@
 use serde_json::{Value, json};
 
 use crate::gdpr::{
-    EMAIL, EMAIL2, IP, IP2, NAME, NAME2, PHONE, TOKEN_NAME, UA, UA2, clear_call, fill, install,
-    spawn,
+    EMAIL, EMAIL2, GOOGLE_SUBJECT, IP, IP2, NAME, NAME2, PHONE, TOKEN_NAME, UA, UA2, clear_call,
+    fill, install, link_google, spawn,
 };
 use crate::helpers::{Call, PASSWORD, access, json_ok};
 
@@ -25,6 +25,7 @@ async fn the_client_export_holds_everything_and_no_secret() {
     let (app, admin, sms) = spawn().await;
     let filled = fill(&app, &admin, &sms).await;
     let dpo = app.create_employee(&admin, "dora", &["dpo"], None).await;
+    let (state_hash, nonce, verifier) = link_google(&app, &filled.anna_id);
     let path = format!("/api/v1/clients/{}/data-export", filled.client_id);
     let response = app.get(&path, Some(&dpo.token)).await;
     assert_eq!(response.status(), 200);
@@ -76,6 +77,27 @@ async fn the_client_export_holds_everything_and_no_secret() {
             .iter()
             .all(|e| e["subject_id"] == filled.anna_id.as_str())
     );
+
+    // Second factors: what there is, never the secret or a code.
+    assert!(
+        anna["second_factors"]["totp_confirmed_at"].is_string(),
+        "{anna}"
+    );
+    assert_eq!(anna["second_factors"]["recovery_codes_left"], 10);
+    for secret in &filled.second_factors {
+        assert!(
+            !text.contains(secret.as_str()),
+            "the export holds a second factor's secret"
+        );
+    }
+    assert_eq!(anna["links"][0]["subject"], GOOGLE_SUBJECT);
+    assert_eq!(anna["links"][0]["issuer"], "https://accounts.google.com");
+    for secret in [&state_hash, &nonce, &verifier] {
+        assert!(
+            !text.contains(secret.as_str()),
+            "the export holds a sign-in flow's secret"
+        );
+    }
 
     let oswald = user(&export, EMAIL2);
     assert_eq!(oswald["profile"]["name"], NAME2);

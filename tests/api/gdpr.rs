@@ -229,11 +229,11 @@ pub(crate) async fn fill(app: &TestApp, admin: &str, sms: &RecordingSmsGateway) 
     }
 }
 
-const GOOGLE_SUBJECT: &str = "google-subject-kimberly-4711";
+pub(crate) const GOOGLE_SUBJECT: &str = "google-subject-kimberly-4711";
 
 /// Kimberly's Google account linked, and a link being made (issue 8): the link's subject
 /// and the flow's state hash, nonce and verifier, which clearing must remove.
-fn link_google(app: &TestApp, user_id: &str) -> (String, String, String) {
+pub(crate) fn link_google(app: &TestApp, user_id: &str) -> (String, String, String) {
     let store = app.store();
     let user = store.user(user_id.parse().unwrap()).unwrap();
     let now = app.now();

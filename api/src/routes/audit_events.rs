@@ -59,7 +59,8 @@ pub async fn record<P, B: Serialize, A: Serialize>(
 #[into_params(parameter_in = Query)]
 pub struct AuditEventQuery {
     pub provider_id: Option<Uuid>,
-    /// `provider`, `processor`, `sms_gateway` or `module`.
+    /// `provider`, `processor`, `sms_gateway`, `module`, `consent_document` or
+    /// `staff_identity_provider`.
     pub target_kind: Option<String>,
     /// Items per page, 1 to 200 (default 50).
     #[param(minimum = 1, maximum = 200)]
@@ -69,7 +70,14 @@ pub struct AuditEventQuery {
     pub cursor: Option<String>,
 }
 
-const TARGET_KINDS: &[&str] = &["provider", "processor", "sms_gateway", "module"];
+const TARGET_KINDS: &[&str] = &[
+    "provider",
+    "processor",
+    "sms_gateway",
+    "module",
+    "consent_document",
+    "staff_identity_provider",
+];
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct AuditEventResponse {

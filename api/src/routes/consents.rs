@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{OpenApi, ToSchema};
 use uuid::Uuid;
 
+use super::audit_events::{self as audit, Change};
 use super::params::{PageQuery, parse_id};
 use super::precondition::{IfMatch, Stale, edit, tagged};
 use super::resource;
@@ -409,13 +410,25 @@ pub async fn create_consent_document(
         .db(move |store| Ok(store.insert_consent_document(&d, &v)?))
         .await?;
     log::info!("consent document {} created", document.id);
+    let (id, provider_id, version) = (document.id, document.provider_id, document.version);
+    let created = document_response(document, vec![first], now);
+    audit::record(
+        &state,
+        &staff,
+        Change::<(), _> {
+            action: "consent_document.create",
+            target_kind: "consent_document",
+            target_id: id.to_string(),
+            provider_id: Some(provider_id),
+            before: None,
+            after: Some(&created),
+        },
+    )
+    .await;
     Ok(HttpResponse::Created()
-        .insert_header((
-            "Location",
-            format!("/api/v1/consent-documents/{}", document.id),
-        ))
-        .insert_header(("ETag", super::precondition::etag(document.version)))
-        .json(document_response(document, vec![first], now)))
+        .insert_header(("Location", format!("/api/v1/consent-documents/{id}")))
+        .insert_header(("ETag", super::precondition::etag(version)))
+        .json(created))
 }
 
 /// Reads a consent document with its versions.
@@ -452,7 +465,8 @@ pub async fn update_consent_document(
     if_match: IfMatch,
     body: Json<UpdateConsentDocument>,
 ) -> ApiResult<HttpResponse> {
-    let (current, _) = visible_document(&state, &staff, &id).await?;
+    let (current, current_versions) = visible_document(&state, &staff, &id).await?;
+    let before = document_response(current.clone(), current_versions, state.now());
     let form = body.into_inner();
     let titles = match &form.titles {
         Some(t) => {
@@ -490,10 +504,22 @@ pub async fn update_consent_document(
         .db(move |store| Ok(store.document_versions(id)?))
         .await?;
     log::info!("consent document {id} updated");
-    Ok(tagged(
-        document.version,
-        document_response(document, versions, now),
-    ))
+    let (version, provider_id) = (document.version, document.provider_id);
+    let after = document_response(document, versions, now);
+    audit::record(
+        &state,
+        &staff,
+        Change {
+            action: "consent_document.update",
+            target_kind: "consent_document",
+            target_id: id.to_string(),
+            provider_id: Some(provider_id),
+            before: Some(&before),
+            after: Some(&after),
+        },
+    )
+    .await;
+    Ok(tagged(version, after))
 }
 
 /// Publishes the next version of a document. Once it is in force, every user who has not
@@ -532,7 +558,21 @@ pub async fn publish_version(
         document.id,
         stored.number
     );
-    Ok(HttpResponse::Created().json(VersionResponse::from(stored)))
+    let published = VersionResponse::from(stored);
+    audit::record(
+        &state,
+        &staff,
+        Change::<(), _> {
+            action: "consent_document.publish",
+            target_kind: "consent_document",
+            target_id: document.id.to_string(),
+            provider_id: Some(document.provider_id),
+            before: None,
+            after: Some(&published),
+        },
+    )
+    .await;
+    Ok(HttpResponse::Created().json(published))
 }
 
 /// The decisions on one document, oldest first (the data-protection officer's evidence).

@@ -60,6 +60,26 @@ pub struct ExportedTemporaryKeyResponse {
     pub used_at: Option<DateTime<Utc>>,
 }
 
+/// An account at an identity provider (Google) linked to the user.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ExportedLinkResponse {
+    pub issuer: String,
+    /// The user's id at the identity provider.
+    pub subject: String,
+    pub email: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub last_used_at: Option<DateTime<Utc>>,
+}
+
+/// The user's second factors; never a secret or a code.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ExportedSecondFactorsResponse {
+    pub totp_enrolled_at: Option<DateTime<Utc>>,
+    pub totp_confirmed_at: Option<DateTime<Utc>>,
+    /// Recovery codes issued and not used yet.
+    pub recovery_codes_left: i64,
+}
+
 /// One user and everything held about them.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ExportedUser {
@@ -71,6 +91,9 @@ pub struct ExportedUser {
     pub auth_events: Vec<AuthEventResponse>,
     /// Consent decisions, oldest first.
     pub consents: Vec<ConsentRecordResponse>,
+    /// Accounts at identity providers (Google) linked to them.
+    pub links: Vec<ExportedLinkResponse>,
+    pub second_factors: ExportedSecondFactorsResponse,
 }
 
 /// Everything held about a client and its users (or, from `/me/data-export`, about the
@@ -131,6 +154,22 @@ fn exported_user(u: UserExport) -> ExportedUser {
             .collect(),
         auth_events: u.auth_events.into_iter().map(Into::into).collect(),
         consents: u.consents.into_iter().map(Into::into).collect(),
+        links: u
+            .links
+            .into_iter()
+            .map(|l| ExportedLinkResponse {
+                issuer: l.issuer,
+                subject: l.subject,
+                email: l.email,
+                created_at: l.created_at,
+                last_used_at: l.last_used_at,
+            })
+            .collect(),
+        second_factors: ExportedSecondFactorsResponse {
+            totp_enrolled_at: u.second_factors.totp_enrolled_at,
+            totp_confirmed_at: u.second_factors.totp_confirmed_at,
+            recovery_codes_left: u.second_factors.recovery_codes_left,
+        },
     }
 }
 

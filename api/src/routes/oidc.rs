@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{OpenApi, ToSchema};
 use uuid::Uuid;
 
+use super::audit_events::{self as audit, Change};
 use super::params::parse_id;
 use super::resource;
 use super::responses::{
@@ -541,7 +542,22 @@ pub async fn create_staff_idp(
     state
         .db(move |store| store.insert_staff_idp(&stored).map_err(conflict))
         .await?;
-    Ok(HttpResponse::Created().json(StaffIdpResponse::from(idp)))
+    let id = idp.id;
+    let created = StaffIdpResponse::from(idp);
+    audit::record(
+        &state,
+        &staff,
+        Change::<(), _> {
+            action: "staff_identity_provider.create",
+            target_kind: "staff_identity_provider",
+            target_id: id.to_string(),
+            provider_id: None,
+            before: None,
+            after: Some(&created),
+        },
+    )
+    .await;
+    Ok(HttpResponse::Created().json(created))
 }
 
 /// One staff identity provider.
@@ -592,7 +608,22 @@ pub async fn replace_staff_idp(
     state
         .db(move |store| store.update_staff_idp(&stored).map_err(conflict))
         .await?;
-    Ok(web::Json(idp.into()))
+    let before = StaffIdpResponse::from(previous);
+    let after = StaffIdpResponse::from(idp);
+    audit::record(
+        &state,
+        &staff,
+        Change {
+            action: "staff_identity_provider.update",
+            target_kind: "staff_identity_provider",
+            target_id: id.to_string(),
+            provider_id: None,
+            before: Some(&before),
+            after: Some(&after),
+        },
+    )
+    .await;
+    Ok(web::Json(after))
 }
 
 /// Removes a staff identity provider and its employees' links (the employees stay).
@@ -606,13 +637,31 @@ pub async fn delete_staff_idp(
 ) -> ApiResult<HttpResponse> {
     require_all_providers(&staff)?;
     let id = parse_id(&id, "staff identity provider")?;
-    state
+    let previous = state
         .db(move |store| {
+            let previous = store
+                .staff_idp(id)
+                .map_err(ApiError::from_store("staff identity provider"))?;
             store
                 .delete_staff_idp(id)
-                .map_err(ApiError::from_store("staff identity provider"))
+                .map_err(ApiError::from_store("staff identity provider"))?;
+            Ok(previous)
         })
         .await?;
+    let before = StaffIdpResponse::from(previous);
+    audit::record(
+        &state,
+        &staff,
+        Change::<_, ()> {
+            action: "staff_identity_provider.delete",
+            target_kind: "staff_identity_provider",
+            target_id: id.to_string(),
+            provider_id: None,
+            before: Some(&before),
+            after: None,
+        },
+    )
+    .await;
     Ok(HttpResponse::NoContent().finish())
 }
 

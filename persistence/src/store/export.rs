@@ -10,14 +10,15 @@ use super::Store;
 use super::billing::load_billing;
 use super::consents::load_records;
 use crate::records::{
-    ApiTokenRecord, AuthEventRecord, ClientExport, ExportedApiToken, ExportedSession,
-    ExportedTemporaryKey, SessionRecord, UserExport,
+    ApiTokenRecord, AuthEventRecord, ClientExport, ExportedApiToken, ExportedLink,
+    ExportedSecondFactors, ExportedSession, ExportedTemporaryKey, SessionRecord, UserExport,
 };
 use crate::rows::{
     ApiTokenRow, AuthEventRow, ClientRow, SessionRow, UserRow, utc, uuid as parse_uuid,
 };
 use crate::schema::{
-    api_tokens, auth_events, client_clearings, clients, sessions, temporary_keys, users,
+    api_tokens, auth_events, client_clearings, clients, recovery_codes, sessions, temporary_keys,
+    totp_factors, user_identity_links, users,
 };
 use crate::{DbConnection, StoreError};
 
@@ -156,7 +157,54 @@ fn user_export(conn: &mut DbConnection, user: User) -> Result<UserExport, StoreE
         .into_iter()
         .map(AuthEventRecord::try_from)
         .collect::<Result<_, _>>()?;
+    let links = user_identity_links::table
+        .filter(user_identity_links::user_id.eq(&id))
+        .order(user_identity_links::created_at)
+        .select((
+            user_identity_links::issuer,
+            user_identity_links::subject,
+            user_identity_links::email,
+            user_identity_links::created_at,
+            user_identity_links::last_used_at,
+        ))
+        .load::<(
+            String,
+            String,
+            Option<String>,
+            chrono::NaiveDateTime,
+            Option<chrono::NaiveDateTime>,
+        )>(conn)?
+        .into_iter()
+        .map(
+            |(issuer, subject, email, created_at, last_used_at)| ExportedLink {
+                issuer,
+                subject,
+                email,
+                created_at: utc(created_at),
+                last_used_at: last_used_at.map(utc),
+            },
+        )
+        .collect();
+    let totp: Option<(chrono::NaiveDateTime, Option<chrono::NaiveDateTime>)> = totp_factors::table
+        .filter(totp_factors::subject_kind.eq(kind))
+        .filter(totp_factors::subject_id.eq(&id))
+        .select((totp_factors::created_at, totp_factors::confirmed_at))
+        .first(conn)
+        .optional()?;
+    let recovery_codes_left: i64 = recovery_codes::table
+        .filter(recovery_codes::subject_kind.eq(kind))
+        .filter(recovery_codes::subject_id.eq(&id))
+        .filter(recovery_codes::used_at.is_null())
+        .count()
+        .get_result(conn)?;
+    let second_factors = ExportedSecondFactors {
+        totp_enrolled_at: totp.map(|(created, _)| utc(created)),
+        totp_confirmed_at: totp.and_then(|(_, confirmed)| confirmed.map(utc)),
+        recovery_codes_left,
+    };
     Ok(UserExport {
+        links,
+        second_factors,
         sessions,
         api_tokens,
         temporary_keys,

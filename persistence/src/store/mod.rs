@@ -30,8 +30,8 @@ mod users;
 
 pub use crate::records::{
     ApiTokenRecord, AuditEventRecord, AuthEventRecord, ClientExport, ExportedApiToken,
-    ExportedSession, ExportedTemporaryKey, JobRunRecord, NewApiToken, NewSession, SessionRecord,
-    UserExport,
+    ExportedLink, ExportedSecondFactors, ExportedSession, ExportedTemporaryKey, JobRunRecord,
+    NewApiToken, NewSession, SessionRecord, UserExport,
 };
 pub use auth_events::AuthEventFilter;
 pub use clearing::{CLEARED_COLUMNS, NOT_A_CLIENTS_DATA};
