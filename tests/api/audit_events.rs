@@ -203,3 +203,87 @@ async fn consent_document_changes_are_in_the_trail() {
     assert_eq!(events[1]["after"]["must_agree"], false);
     assert_eq!(events[0]["provider_id"], acme.id.as_str());
 }
+
+/// SMS gateways and provider edits: before and after, and never a gateway's credentials.
+#[tokio::test]
+async fn gateway_and_provider_changes_are_in_the_trail_without_credentials() {
+    let (app, admin, [acme]) = TestApp::with_providers(["acme"]).await;
+    let gateway = json_ok(
+        app.post(
+            "/api/v1/sms-gateways",
+            Some(&admin),
+            json!({
+                "name": "main",
+                "kind": "http",
+                "priority": 1,
+                "resend_timeout_seconds": 60,
+                "code_validity_seconds": 300,
+                "sender": "Hosting",
+                "templates": { "en": "Your code is {code}" },
+                "http": {
+                    "method": "POST",
+                    "url": "http://127.0.0.1:9/send?to={phone}&pw={password}",
+                    "body": "{\"to\":\"{phone}\",\"text\":\"{message}\"}",
+                    "content_type": "application/json",
+                    "success_statuses": [200]
+                },
+                "credentials": { "password": "gateway-password-8812" }
+            }),
+        )
+        .await,
+        201,
+    )
+    .await;
+    let gateway_path = format!("/api/v1/sms-gateways/{}", gateway["id"].as_str().unwrap());
+    app.update(&admin, &gateway_path, |g| {
+        for read_only in [
+            "id",
+            "health",
+            "created_at",
+            "updated_at",
+            "credentials_set",
+            "version",
+        ] {
+            g.as_object_mut().unwrap().remove(read_only);
+        }
+        g["priority"] = json!(5);
+    })
+    .await;
+    assert_eq!(app.delete(&gateway_path, Some(&admin)).await.status(), 204);
+    let provider_path = format!("/api/v1/providers/{}", acme.id);
+    let renamed = app
+        .patch(
+            &provider_path,
+            Some(&admin),
+            json!({ "name": "ACME Hosting GmbH" }),
+        )
+        .await;
+    assert_eq!(renamed.status(), 200);
+
+    let gateways = trail(&app, &admin, "?target_kind=sms_gateway").await;
+    let actions: Vec<&str> = gateways
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            "sms_gateway.delete",
+            "sms_gateway.update",
+            "sms_gateway.create"
+        ]
+    );
+    assert_eq!(gateways[1]["before"]["priority"], 1);
+    assert_eq!(gateways[1]["after"]["priority"], 5);
+    assert_eq!(gateways[0]["after"], Value::Null);
+    let text = serde_json::to_string(&gateways).unwrap();
+    assert!(
+        !text.contains("gateway-password-8812"),
+        "a credential reached the trail"
+    );
+
+    let providers = trail(&app, &admin, &format!("?provider_id={}", acme.id)).await;
+    assert_eq!(providers[0]["action"], "provider.update");
+    assert_eq!(providers[0]["before"]["name"], "acme hosting");
+    assert_eq!(providers[0]["after"]["name"], "ACME Hosting GmbH");
+}

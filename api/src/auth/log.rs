@@ -172,7 +172,8 @@ impl Reason {
             | Reason::Logout
             | Reason::CodeSent
             | Reason::PhoneVerified
-            | Reason::Linked => "success",
+            | Reason::Linked
+            | Reason::IdpSecondFactor => "success",
             Reason::ChallengeIssued
             | Reason::Enrolled
             | Reason::Confirmed

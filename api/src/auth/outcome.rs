@@ -150,6 +150,16 @@ pub async fn finish_federated_sign_in(
     if !idp_second_factor {
         return finish_sign_in(state, first, client).await;
     }
+    // Consent first, as in `finish_sign_in`. Its acceptance step signs in through
+    // `finish_sign_in`, which asks for our own second factor: the safe side.
+    consent_gate(
+        state,
+        first.subject,
+        first.provider_id,
+        first.method,
+        client,
+    )
+    .await?;
     let attempt = Attempt::named(MFA, Reason::IdpSecondFactor)
         .provider(first.provider_id)
         .subject(Some(first.subject));
