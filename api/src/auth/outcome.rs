@@ -68,6 +68,22 @@ pub enum LoginOutcome {
     SecondFactorDue(MfaChallenge),
 }
 
+/// The re-consent gate (`auth::consent`) for the person a first factor proved.
+async fn consent_first(
+    state: &AppState,
+    first: &FirstFactor,
+    client: &ClientInfo,
+) -> Result<(), ApiError> {
+    consent_gate(
+        state,
+        first.subject,
+        first.provider_id,
+        first.method,
+        client,
+    )
+    .await
+}
+
 /// Ends a first factor: starts the session, or issues a challenge for a second factor.
 ///
 /// A one-time key is the recovery path (staff or the operator hand it out when a factor is
@@ -81,14 +97,7 @@ pub async fn finish_sign_in(
 ) -> Result<LoginOutcome, ApiError> {
     // Hook: the re-consent gate (auth::consent) before anything else is due; its acceptance
     // step (auth::consent_step) comes back here, so a second factor is still asked after it.
-    consent_gate(
-        state,
-        first.subject,
-        first.provider_id,
-        first.method,
-        client,
-    )
-    .await?;
+    consent_first(state, &first, client).await?;
     let enrolled = enrolled_factors(state, first.subject).await?;
     let policy = SecondFactorPolicy {
         first_factor_is_recovery: first.method == AuthMethod::TemporaryKey,
@@ -152,14 +161,7 @@ pub async fn finish_federated_sign_in(
     }
     // Consent first, as in `finish_sign_in`. Its acceptance step signs in through
     // `finish_sign_in`, which asks for our own second factor: the safe side.
-    consent_gate(
-        state,
-        first.subject,
-        first.provider_id,
-        first.method,
-        client,
-    )
-    .await?;
+    consent_first(state, &first, client).await?;
     let attempt = Attempt::named(MFA, Reason::IdpSecondFactor)
         .provider(first.provider_id)
         .subject(Some(first.subject));

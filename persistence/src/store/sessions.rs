@@ -20,33 +20,7 @@ pub(crate) fn revoke_everything(
     subject: Subject,
     now: NaiveDateTime,
 ) -> Result<(), StoreError> {
-    let kind = subject.kind.as_str();
-    let id = subject.id.to_string();
-    diesel::update(
-        sessions::table
-            .filter(sessions::subject_kind.eq(kind))
-            .filter(sessions::subject_id.eq(&id))
-            .filter(sessions::revoked_at.is_null()),
-    )
-    .set(sessions::revoked_at.eq(now))
-    .execute(conn)?;
-    diesel::update(
-        api_tokens::table
-            .filter(api_tokens::subject_kind.eq(kind))
-            .filter(api_tokens::subject_id.eq(&id))
-            .filter(api_tokens::revoked_at.is_null()),
-    )
-    .set(api_tokens::revoked_at.eq(now))
-    .execute(conn)?;
-    diesel::update(
-        temporary_keys::table
-            .filter(temporary_keys::subject_kind.eq(kind))
-            .filter(temporary_keys::subject_id.eq(&id))
-            .filter(temporary_keys::used_at.is_null()),
-    )
-    .set(temporary_keys::used_at.eq(now))
-    .execute(conn)?;
-    Ok(())
+    revoke_everything_of(conn, subject.kind.as_str(), &[subject.id.to_string()], now)
 }
 
 /// `revoke_everything` for many people of one kind at once: a few set-based statements
