@@ -23,11 +23,55 @@ pub struct Problem {
     #[schema(example = "email: is not an e-mail address")]
     pub detail: String,
     /// Stable, machine-readable; see the table in the README.
-    #[schema(example = "validation_failed")]
+    #[schema(schema_with = problem_code_schema)]
     pub code: String,
     /// Per-field problems: for `validation_failed`, and the field of a `conflict`.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldProblem>,
+}
+
+/// Every `code` a problem can have: the enum of `Problem.code` in the document, so that
+/// frontends can switch on it exhaustively. A test keeps it equal to `ApiError::code`.
+pub const PROBLEM_CODES: &[&str] = &[
+    "bad_request",
+    "malformed_json",
+    "unsupported_media_type",
+    "validation_failed",
+    "unauthenticated",
+    "invalid_credentials",
+    "forbidden",
+    "method_disabled",
+    "mfa_enrollment_required",
+    "mfa_required",
+    "method_not_available",
+    "mfa_challenge_invalid",
+    "reauthentication_required",
+    "too_many_attempts",
+    "account_locked",
+    "sms_rate_limited",
+    "refresh_token_rotated",
+    "not_found",
+    "no_route",
+    "method_not_allowed",
+    "conflict",
+    "module_not_installed",
+    "precondition_failed",
+    "unavailable",
+    "consent_required",
+    "sms_gateway_failed",
+    "identity_provider_failed",
+    "identity_provider_timeout",
+    "internal",
+];
+
+fn problem_code_schema() -> utoipa::openapi::schema::ObjectBuilder {
+    utoipa::openapi::schema::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .enum_values(Some(PROBLEM_CODES.iter().copied()))
+        .description(Some(
+            "Stable, machine-readable; see the table in the README.",
+        ))
+        .examples(["validation_failed"])
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -505,6 +549,22 @@ mod tests {
         let problem = ApiError::internal("connection to 10.0.0.5 refused").problem();
         assert_eq!(problem.status, 500);
         assert!(!problem.detail.contains("10.0.0.5"));
+    }
+
+    /// The document's enum of codes is exactly what `ApiError::code` answers.
+    #[test]
+    fn the_documented_codes_are_the_codes() {
+        let source = include_str!("problem.rs");
+        let start = source
+            .find("pub fn code(&self) -> &'static str {")
+            .expect("ApiError::code");
+        let end = start + source[start..].find("\n    }\n").expect("its end");
+        let mut answered: Vec<&str> = source[start..end].split('"').skip(1).step_by(2).collect();
+        answered.sort();
+        answered.dedup();
+        let mut documented = PROBLEM_CODES.to_vec();
+        documented.sort();
+        assert_eq!(answered, documented);
     }
 
     #[test]

@@ -8,6 +8,11 @@ export async function signIn(login: string, password: string): Promise<string | 
     body: { provider: "acme", login, password },
   });
   if (error) {
+    // `code` is a closed set: comparing it with a code the service never answers would not
+    // compile.
+    if (error.code === "account_locked" || error.code === "too_many_attempts") {
+      throw new Error("wait, or ask for a one-time key");
+    }
     const code: string = error.code;
     throw new Error(code);
   }
