@@ -157,6 +157,26 @@ impl Processor {
     }
 }
 
+/// The processor a provider's Google sign-in sends data to, entered in the register when
+/// Google is turned on and no processor is linked to it yet (GDPR Art. 30): Google LLC in the
+/// United States under the EU-US Data Privacy Framework. Its DPA date is left empty for the
+/// officer to record (the compliance report asks for it).
+pub fn default_google_processor(id: Uuid, now: chrono::DateTime<chrono::Utc>) -> Processor {
+    Processor {
+        id,
+        name: "Google LLC".into(),
+        purpose: "Sign-in with Google (OpenID Connect)".into(),
+        country: CountryCode::parse(DPF_COUNTRY).expect("a valid country code"),
+        mechanism: TransferMechanism::Dpf,
+        dpa_signed_on: None,
+        auth_methods: vec![AuthMethod::Google],
+        sms_gateway_ids: Vec::new(),
+        created_at: now,
+        updated_at: now,
+        version: 1,
+    }
+}
+
 /// The switches that `after` turns on and `before` had off, each with the processors behind
 /// its method that fail the rule for a provider in `jurisdiction`: one error per switch and
 /// processor, at `/<method>/login` or `/<method>/registration`. A method's processors are

@@ -383,3 +383,48 @@ async fn phone_is_refused_through_a_gateway_whose_processor_fails_the_rule() {
     let far = json_ok(app.get(&far_path, Some(&admin)).await, 200).await;
     assert_eq!(far["sms_gateway_ids"], json!([]));
 }
+
+/// Google sign-in is tied to a Google processor by default: turning it on with none in the
+/// register enters Google LLC (United States, EU-US DPF, no DPA date yet), once.
+#[tokio::test]
+async fn google_gets_its_processor_in_the_register_by_default() {
+    let (app, admin, [acme, other]) = TestApp::with_providers(["acme", "other"]).await;
+    let google_on = |m: &mut Value| {
+        m["google"]["login"] = json!(true);
+        m["google"]["settings"]["client_id"] = json!("client-id");
+        m["google"]["settings"]["client_secret"] = json!("client-secret");
+        m["google"]["settings"]["redirect_uris"] = json!(["https://app.example/cb"]);
+    };
+    let before = json_ok(app.get(PATH, Some(&admin)).await, 200).await;
+    assert_eq!(before["items"], json!([]));
+    app.update(&admin, &methods_path(&acme.id), google_on).await;
+    app.update(&admin, &methods_path(&other.id), google_on)
+        .await;
+    let register = json_ok(app.get(PATH, Some(&admin)).await, 200).await;
+    let items = register["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "entered once: {register}");
+    let google = &items[0];
+    assert_eq!(google["name"], "Google LLC");
+    assert_eq!(google["country"], "US");
+    assert_eq!(google["transfer_mechanism"], "dpf");
+    assert_eq!(google["auth_methods"], json!(["google"]));
+    assert_eq!(google["dpa_signed_on"], Value::Null);
+    assert_eq!(google["transfer_allowed"], true);
+    let report = json_ok(
+        app.get(
+            &format!("/api/v1/providers/{}/compliance-report", acme.id),
+            Some(&admin),
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert!(
+        report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["code"] == "processor_without_dpa"),
+        "{report}"
+    );
+}

@@ -732,11 +732,40 @@ pub async fn put_auth_methods(
         &gateways,
     )
     .into_result()?;
+    // Google sign-in sends data to Google: without a processor for it in the register, it
+    // gets the default entry (issue 9), which the transfer rule allows.
+    let google_on = methods.login_enabled(AuthMethod::Google)
+        || methods.registration_enabled(AuthMethod::Google);
+    let google_unregistered = google_on
+        && !processors
+            .iter()
+            .any(|p| p.auth_methods.contains(&AuthMethod::Google));
     let before = AuthMethodsBody::from(provider.auth_methods.clone());
     let provider = edit_provider(&state, &provider, if_match, move |provider| {
         provider.auth_methods = methods.clone();
     })
     .await?;
+    if google_unregistered {
+        let google = domain::transfer::default_google_processor(Uuid::now_v7(), state.now());
+        let stored = google.clone();
+        state
+            .db(move |store| Ok(store.insert_processor(&stored)?))
+            .await?;
+        let created = super::processors::ProcessorResponse::from(google);
+        audit::record(
+            &state,
+            &staff,
+            Change::<(), _> {
+                action: "processor.create",
+                target_kind: "processor",
+                target_id: created.id.to_string(),
+                provider_id: None,
+                before: None,
+                after: Some(&created),
+            },
+        )
+        .await;
+    }
     let after = AuthMethodsBody::from(provider.auth_methods.clone());
     audit::record(
         &state,
