@@ -27,6 +27,61 @@ pub struct Change<'a, B: Serialize, A: Serialize> {
     pub after: Option<&'a A>,
 }
 
+/// A creation: no `before`.
+pub fn created<'a, A: Serialize>(
+    action: &'static str,
+    target_kind: &'static str,
+    target_id: String,
+    provider_id: Option<Uuid>,
+    after: &'a A,
+) -> Change<'a, (), A> {
+    Change {
+        action,
+        target_kind,
+        target_id,
+        provider_id,
+        before: None,
+        after: Some(after),
+    }
+}
+
+/// A change: the object's view before and after.
+pub fn updated<'a, T: Serialize>(
+    action: &'static str,
+    target_kind: &'static str,
+    target_id: String,
+    provider_id: Option<Uuid>,
+    before: &'a T,
+    after: &'a T,
+) -> Change<'a, T, T> {
+    Change {
+        action,
+        target_kind,
+        target_id,
+        provider_id,
+        before: Some(before),
+        after: Some(after),
+    }
+}
+
+/// A deletion: no `after`.
+pub fn deleted<'a, B: Serialize>(
+    action: &'static str,
+    target_kind: &'static str,
+    target_id: String,
+    provider_id: Option<Uuid>,
+    before: &'a B,
+) -> Change<'a, B, ()> {
+    Change {
+        action,
+        target_kind,
+        target_id,
+        provider_id,
+        before: Some(before),
+        after: None,
+    }
+}
+
 /// Records a change made by `staff`. The change is already stored: a failure here is
 /// logged, not answered (the caller's change stands).
 pub async fn record<P, B: Serialize, A: Serialize>(

@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{OpenApi, ToSchema};
 use uuid::Uuid;
 
-use super::audit_events::{self as audit, Change};
+use super::audit_events as audit;
 use super::params::{PageQuery, parse_id};
 use super::precondition::{IfMatch, Stale, edit, tagged};
 use super::resource;
@@ -415,14 +415,13 @@ pub async fn create_consent_document(
     audit::record(
         &state,
         &staff,
-        Change::<(), _> {
-            action: "consent_document.create",
-            target_kind: "consent_document",
-            target_id: id.to_string(),
-            provider_id: Some(provider_id),
-            before: None,
-            after: Some(&created),
-        },
+        audit::created(
+            "consent_document.create",
+            "consent_document",
+            id.to_string(),
+            Some(provider_id),
+            &created,
+        ),
     )
     .await;
     Ok(HttpResponse::Created()
@@ -509,14 +508,14 @@ pub async fn update_consent_document(
     audit::record(
         &state,
         &staff,
-        Change {
-            action: "consent_document.update",
-            target_kind: "consent_document",
-            target_id: id.to_string(),
-            provider_id: Some(provider_id),
-            before: Some(&before),
-            after: Some(&after),
-        },
+        audit::updated(
+            "consent_document.update",
+            "consent_document",
+            id.to_string(),
+            Some(provider_id),
+            &before,
+            &after,
+        ),
     )
     .await;
     Ok(tagged(version, after))
@@ -562,14 +561,13 @@ pub async fn publish_version(
     audit::record(
         &state,
         &staff,
-        Change::<(), _> {
-            action: "consent_document.publish",
-            target_kind: "consent_document",
-            target_id: document.id.to_string(),
-            provider_id: Some(document.provider_id),
-            before: None,
-            after: Some(&published),
-        },
+        audit::created(
+            "consent_document.publish",
+            "consent_document",
+            document.id.to_string(),
+            Some(document.provider_id),
+            &published,
+        ),
     )
     .await;
     Ok(HttpResponse::Created().json(published))

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoResponses, OpenApi, ToSchema};
 use uuid::Uuid;
 
-use super::audit_events::{self as audit, Change};
+use super::audit_events as audit;
 use super::clients::visible_client;
 use super::resource;
 use super::responses::{Invalid, NeedsPermission, NotFound, NotJson, PROBLEM_JSON};
@@ -88,14 +88,14 @@ pub async fn set_module(
     audit::record(
         &state,
         &staff,
-        Change {
-            action: "module.update",
-            target_kind: "module",
-            target_id: module.as_str().into(),
-            provider_id: None,
-            before: Some(&module_response(module, was)),
-            after: Some(&after),
-        },
+        audit::updated(
+            "module.update",
+            "module",
+            module.as_str().into(),
+            None,
+            &module_response(module, was),
+            &after,
+        ),
     )
     .await;
     Ok(web::Json(after))

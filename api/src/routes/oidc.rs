@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{OpenApi, ToSchema};
 use uuid::Uuid;
 
-use super::audit_events::{self as audit, Change};
+use super::audit_events as audit;
 use super::params::parse_id;
 use super::resource;
 use super::responses::{
@@ -547,14 +547,13 @@ pub async fn create_staff_idp(
     audit::record(
         &state,
         &staff,
-        Change::<(), _> {
-            action: "staff_identity_provider.create",
-            target_kind: "staff_identity_provider",
-            target_id: id.to_string(),
-            provider_id: None,
-            before: None,
-            after: Some(&created),
-        },
+        audit::created(
+            "staff_identity_provider.create",
+            "staff_identity_provider",
+            id.to_string(),
+            None,
+            &created,
+        ),
     )
     .await;
     Ok(HttpResponse::Created().json(created))
@@ -613,14 +612,14 @@ pub async fn replace_staff_idp(
     audit::record(
         &state,
         &staff,
-        Change {
-            action: "staff_identity_provider.update",
-            target_kind: "staff_identity_provider",
-            target_id: id.to_string(),
-            provider_id: None,
-            before: Some(&before),
-            after: Some(&after),
-        },
+        audit::updated(
+            "staff_identity_provider.update",
+            "staff_identity_provider",
+            id.to_string(),
+            None,
+            &before,
+            &after,
+        ),
     )
     .await;
     Ok(web::Json(after))
@@ -652,14 +651,13 @@ pub async fn delete_staff_idp(
     audit::record(
         &state,
         &staff,
-        Change::<_, ()> {
-            action: "staff_identity_provider.delete",
-            target_kind: "staff_identity_provider",
-            target_id: id.to_string(),
-            provider_id: None,
-            before: Some(&before),
-            after: None,
-        },
+        audit::deleted(
+            "staff_identity_provider.delete",
+            "staff_identity_provider",
+            id.to_string(),
+            None,
+            &before,
+        ),
     )
     .await;
     Ok(HttpResponse::NoContent().finish())

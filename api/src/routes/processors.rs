@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{OpenApi, ToSchema};
 use uuid::Uuid;
 
-use super::audit_events::{self as audit, Change};
+use super::audit_events as audit;
 use super::params::parse_id;
 use super::precondition::{IfMatch, Stale, edit, tagged};
 use super::resource;
@@ -281,14 +281,13 @@ pub async fn create_processor(
     audit::record(
         &state,
         &staff,
-        Change::<(), _> {
-            action: "processor.create",
-            target_kind: "processor",
-            target_id: id.to_string(),
-            provider_id: None,
-            before: None,
-            after: Some(&created),
-        },
+        audit::created(
+            "processor.create",
+            "processor",
+            id.to_string(),
+            None,
+            &created,
+        ),
     )
     .await;
     Ok(HttpResponse::Created()
@@ -363,14 +362,14 @@ pub async fn update_processor(
     audit::record(
         &state,
         &staff,
-        Change {
-            action: "processor.update",
-            target_kind: "processor",
-            target_id: id.to_string(),
-            provider_id: None,
-            before: Some(&before),
-            after: Some(&after),
-        },
+        audit::updated(
+            "processor.update",
+            "processor",
+            id.to_string(),
+            None,
+            &before,
+            &after,
+        ),
     )
     .await;
     Ok(tagged(version, after))
@@ -400,14 +399,13 @@ pub async fn delete_processor(
     audit::record(
         &state,
         &staff,
-        Change::<_, ()> {
-            action: "processor.delete",
-            target_kind: "processor",
-            target_id: id.to_string(),
-            provider_id: None,
-            before: Some(&before),
-            after: None,
-        },
+        audit::deleted(
+            "processor.delete",
+            "processor",
+            id.to_string(),
+            None,
+            &before,
+        ),
     )
     .await;
     Ok(HttpResponse::NoContent().finish())

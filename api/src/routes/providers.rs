@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{OpenApi, ToSchema};
 use uuid::Uuid;
 
-use super::audit_events::{self as audit, Change};
+use super::audit_events as audit;
 use super::params::{PageQuery, parse_id};
 use super::precondition::{IfMatch, Stale, edit, tagged};
 use super::resource;
@@ -538,14 +538,13 @@ pub async fn create_provider(
     audit::record(
         &state,
         &staff,
-        Change::<(), _> {
-            action: "provider.create",
-            target_kind: "provider",
-            target_id: created.id.to_string(),
-            provider_id: Some(created.id),
-            before: None,
-            after: Some(&created),
-        },
+        audit::created(
+            "provider.create",
+            "provider",
+            created.id.to_string(),
+            Some(created.id),
+            &created,
+        ),
     )
     .await;
     Ok(HttpResponse::Created()
@@ -637,14 +636,14 @@ pub async fn update_provider(
     audit::record(
         &state,
         &staff,
-        Change {
-            action: "provider.update",
-            target_kind: "provider",
-            target_id: after.id.to_string(),
-            provider_id: Some(after.id),
-            before: Some(&before),
-            after: Some(&after),
-        },
+        audit::updated(
+            "provider.update",
+            "provider",
+            after.id.to_string(),
+            Some(after.id),
+            &before,
+            &after,
+        ),
     )
     .await;
     Ok(tagged(version, after))
@@ -755,14 +754,13 @@ pub async fn put_auth_methods(
         audit::record(
             &state,
             &staff,
-            Change::<(), _> {
-                action: "processor.create",
-                target_kind: "processor",
-                target_id: created.id.to_string(),
-                provider_id: None,
-                before: None,
-                after: Some(&created),
-            },
+            audit::created(
+                "processor.create",
+                "processor",
+                created.id.to_string(),
+                None,
+                &created,
+            ),
         )
         .await;
     }
@@ -770,14 +768,14 @@ pub async fn put_auth_methods(
     audit::record(
         &state,
         &staff,
-        Change {
-            action: "provider.auth_methods.update",
-            target_kind: "provider",
-            target_id: provider.id.to_string(),
-            provider_id: Some(provider.id),
-            before: Some(&before),
-            after: Some(&after),
-        },
+        audit::updated(
+            "provider.auth_methods.update",
+            "provider",
+            provider.id.to_string(),
+            Some(provider.id),
+            &before,
+            &after,
+        ),
     )
     .await;
     Ok(tagged(
@@ -831,14 +829,14 @@ pub async fn put_policies(
     audit::record(
         &state,
         &staff,
-        Change {
-            action: "provider.policies.update",
-            target_kind: "provider",
-            target_id: provider.id.to_string(),
-            provider_id: Some(provider.id),
-            before: Some(&before),
-            after: Some(&after),
-        },
+        audit::updated(
+            "provider.policies.update",
+            "provider",
+            provider.id.to_string(),
+            Some(provider.id),
+            &before,
+            &after,
+        ),
     )
     .await;
     Ok(tagged(

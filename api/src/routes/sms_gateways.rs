@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoResponses, OpenApi, ToSchema};
 use uuid::Uuid;
 
-use super::audit_events::{self as audit, Change};
+use super::audit_events as audit;
 use super::params::parse_id;
 use super::precondition::{IfMatch, Stale, edit, tagged};
 use super::resource;
@@ -710,14 +710,13 @@ pub async fn create_sms_gateway(
     audit::record(
         &state,
         &staff,
-        Change::<(), _> {
-            action: "sms_gateway.create",
-            target_kind: "sms_gateway",
-            target_id: id.to_string(),
-            provider_id: None,
-            before: None,
-            after: Some(&created),
-        },
+        audit::created(
+            "sms_gateway.create",
+            "sms_gateway",
+            id.to_string(),
+            None,
+            &created,
+        ),
     )
     .await;
     Ok(HttpResponse::Created()
@@ -801,14 +800,14 @@ pub async fn update_sms_gateway(
     audit::record(
         &state,
         &staff,
-        Change {
-            action: "sms_gateway.update",
-            target_kind: "sms_gateway",
-            target_id: id.to_string(),
-            provider_id: None,
-            before: Some(&before),
-            after: Some(&after),
-        },
+        audit::updated(
+            "sms_gateway.update",
+            "sms_gateway",
+            id.to_string(),
+            None,
+            &before,
+            &after,
+        ),
     )
     .await;
     Ok(tagged(version, after))
@@ -839,14 +838,13 @@ pub async fn delete_sms_gateway(
     audit::record(
         &state,
         &staff,
-        Change::<_, ()> {
-            action: "sms_gateway.delete",
-            target_kind: "sms_gateway",
-            target_id: id.to_string(),
-            provider_id: None,
-            before: Some(&before),
-            after: None,
-        },
+        audit::deleted(
+            "sms_gateway.delete",
+            "sms_gateway",
+            id.to_string(),
+            None,
+            &before,
+        ),
     )
     .await;
     Ok(HttpResponse::NoContent().finish())

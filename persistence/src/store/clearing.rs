@@ -162,9 +162,11 @@ impl Store {
             if let Some(stored) = stored {
                 return serde_json::from_str(&stored).map_err(|_| corrupt("a clearing report"));
             }
-            let report = count_clearing(conn, client_id, dry_run, now)?;
+            // What the clearing touches is read once, in its transaction, for both steps.
+            let s = scope(conn, client_id)?;
+            let report = count_clearing(conn, &s, client_id, dry_run, now)?;
             if !dry_run {
-                apply_clearing(conn, client_id, now)?;
+                apply_clearing(conn, &s, client_id, now)?;
                 let text =
                     serde_json::to_string(&report).map_err(|e| StoreError::Other(e.to_string()))?;
                 diesel::insert_into(client_clearings::table)
@@ -265,11 +267,11 @@ fn scope(conn: &mut DbConnection, client_id: Uuid) -> Result<Scope, StoreError> 
 
 fn count_clearing(
     conn: &mut DbConnection,
+    s: &Scope,
     client_id: Uuid,
     dry_run: bool,
     now: DateTime<Utc>,
 ) -> Result<ClearReport, StoreError> {
-    let s = scope(conn, client_id)?;
     let ids = &s.user_ids;
     let users_of_client = || users::table.filter(users::id.eq_any(ids));
     let sessions_of = || {
@@ -396,10 +398,10 @@ fn count_clearing(
 
 fn apply_clearing(
     conn: &mut DbConnection,
+    s: &Scope,
     client_id: Uuid,
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
-    let s = scope(conn, client_id)?;
     let now_naive = naive(now);
     // Billing details stay while their legal hold runs; the legal-hold job removes them
     // the day it ends.
