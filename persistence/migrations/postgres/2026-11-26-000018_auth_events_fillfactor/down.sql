@@ -1,0 +1,2 @@
+ALTER TABLE auth_events RESET (fillfactor);
+ALTER TABLE consent_records RESET (fillfactor);
