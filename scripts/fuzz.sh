@@ -39,12 +39,16 @@ PY
 )
 
 # Logout, a password change and "sign out everywhere" would end the fuzzer's own session.
+# /openapi.yaml is a YAML text (`type: string` under application/yaml); schemathesis parses
+# YAML answers and would compare the parsed object with the string schema. The contract tests
+# check that it serves exactly the document.
 "$venv/bin/schemathesis" run "$base/openapi.json" \
   --header "Authorization: Bearer $token" \
   --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance,unsupported_method,allow_header_conformance \
   --exclude-path /api/v1/auth/logout \
   --exclude-path /api/v1/me/password \
   --exclude-path /api/v1/me/sessions \
+  --exclude-path /openapi.yaml \
   --max-examples "${FUZZ_EXAMPLES:-20}" \
   --seed 20261125 \
   --generation-deterministic \
