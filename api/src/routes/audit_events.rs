@@ -137,7 +137,8 @@ const TARGET_KINDS: &[&str] = &[
 #[derive(Debug, Serialize, ToSchema)]
 pub struct AuditEventResponse {
     pub id: Uuid,
-    /// `employee`.
+    /// Who made the change: an employee (the only actors so far).
+    #[schema(value_type = super::schemas::SubjectKind)]
     pub actor_kind: String,
     pub actor_id: Option<Uuid>,
     #[schema(example = "provider.policies.update")]

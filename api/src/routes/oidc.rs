@@ -200,11 +200,17 @@ pub async fn get_staff_login_options(state: State) -> ApiResult<web::Json<StaffL
 
 // --- a user's links ---
 
+/// The method of a user's link: only Google links users (Keycloak signs employees in).
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum LinkMethod {
+    Google,
+}
+
 #[derive(Debug, Serialize, ToSchema)]
 pub struct LinkResponse {
     pub id: Uuid,
-    /// `google`.
-    pub method: String,
+    pub method: LinkMethod,
     pub issuer: String,
     /// The account's id at the identity provider (`sub`).
     pub subject: String,
@@ -218,7 +224,7 @@ impl From<UserLink> for LinkResponse {
     fn from(l: UserLink) -> Self {
         Self {
             id: l.id,
-            method: "google".into(),
+            method: LinkMethod::Google,
             issuer: l.issuer,
             subject: l.subject,
             email: l.email,
