@@ -18,6 +18,53 @@ pub use crate::auth::principal::{Actor, Credential, Principal};
 use crate::problem::ApiError;
 use crate::state::State;
 
+/// A query string read into `T`. A value that does not parse (`limit=abc`,
+/// `from=yesterday`, a bad `cursor`) is a 422 pointing at `/query/<name>`, like a value out
+/// of range, not a 400 with the parser's text.
+#[derive(Debug)]
+pub struct Query<T>(pub T);
+
+impl<T> Query<T> {
+    pub fn into_inner(self) -> T {
+        self.0
+    }
+}
+
+impl<T> std::ops::Deref for Query<T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+/// Reads a query string into `T`, naming the parameter a value is refused for.
+pub fn from_query<T: serde::de::DeserializeOwned>(query: &str) -> Result<T, ApiError> {
+    let pairs = serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
+    serde_path_to_error::deserialize(pairs).map_err(|e| {
+        let message = e.inner().to_string();
+        let mut pointer = crate::problem::pointer_of(e.path());
+        if pointer.is_empty() {
+            // "duplicate field `limit`" names the parameter only in the message.
+            if let Some(field) = message.split('`').nth(1) {
+                pointer = format!("/{}", crate::problem::escape_pointer(field));
+            }
+        }
+        let pointer = format!("/query{pointer}");
+        let detail = crate::problem::redact_values(&message);
+        ApiError::validation(&pointer, format!("is not valid: {detail}"))
+    })
+}
+
+impl<T: serde::de::DeserializeOwned> FromRequest for Query<T> {
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        std::future::ready(from_query(req.query_string()).map(Query))
+    }
+}
+
 impl FromRequest for ClientInfo {
     type Error = ApiError;
     type Future = std::future::Ready<Result<Self, ApiError>>;

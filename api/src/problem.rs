@@ -51,6 +51,7 @@ pub const PROBLEM_CODES: &[&str] = &[
     "sms_rate_limited",
     "refresh_token_rotated",
     "not_found",
+    "provider_suspended",
     "no_route",
     "method_not_allowed",
     "conflict",
@@ -187,6 +188,9 @@ pub enum ApiError {
     RefreshTokenRotated,
     #[error("{0} not found")]
     NotFound(&'static str),
+    /// The provider exists but is suspended: nobody of it can sign in or register.
+    #[error("this provider is suspended: nobody of it can sign in or register now")]
+    ProviderSuspended,
     #[error("no such route")]
     NoRoute,
     #[error("method not allowed on this route")]
@@ -245,6 +249,7 @@ impl ApiError {
             ApiError::SmsLimited(_) => "sms_rate_limited",
             ApiError::RefreshTokenRotated => "refresh_token_rotated",
             ApiError::NotFound(_) => "not_found",
+            ApiError::ProviderSuspended => "provider_suspended",
             ApiError::NoRoute => "no_route",
             ApiError::MethodNotAllowed => "method_not_allowed",
             ApiError::Conflict { .. } => "conflict",
@@ -279,6 +284,7 @@ impl ApiError {
             ApiError::SmsLimited(_) => "Too many codes",
             ApiError::RefreshTokenRotated => "Refresh token already rotated",
             ApiError::NotFound(_) => "Not found",
+            ApiError::ProviderSuspended => "Provider suspended",
             ApiError::NoRoute => "Not found",
             ApiError::MethodNotAllowed => "Method not allowed",
             ApiError::Conflict { .. } => "Conflict",
@@ -362,6 +368,46 @@ impl ApiError {
 }
 
 impl ApiError {
+    /// One error of every code, as an answer would carry it: the examples of the document.
+    pub fn samples() -> Vec<ApiError> {
+        vec![
+            ApiError::BadRequest(format!("the body is larger than {} bytes", 64 * 1024)),
+            ApiError::MalformedJson("EOF while parsing an object at line 1 column 1".into()),
+            ApiError::UnsupportedMediaType,
+            ApiError::validation("/email", "is not an e-mail address"),
+            ApiError::Unauthenticated,
+            ApiError::InvalidCredentials,
+            ApiError::Forbidden("this needs the permission providers:write".into()),
+            ApiError::MethodDisabled("password"),
+            ApiError::MfaEnrollmentRequired,
+            ApiError::MfaRequired,
+            ApiError::MethodNotAvailable("sms"),
+            ApiError::ChallengeInvalid,
+            ApiError::ReauthenticationRequired,
+            ApiError::Throttled(30),
+            ApiError::Locked,
+            ApiError::SmsLimited(60),
+            ApiError::RefreshTokenRotated,
+            ApiError::NotFound("provider"),
+            ApiError::ProviderSuspended,
+            ApiError::NoRoute,
+            ApiError::MethodNotAllowed,
+            ApiError::conflict_on("/slug", "this slug is taken"),
+            ApiError::ModuleNotInstalled("gdpr_cleanup"),
+            ApiError::PreconditionFailed,
+            ApiError::Unavailable,
+            ApiError::ConsentRequired(Box::new(ConsentRequired {
+                consent_token: "bict_…".into(),
+                expires_in: 600,
+                documents: Vec::new(),
+            })),
+            ApiError::GatewayFailed("status 503".into()),
+            ApiError::IdentityProviderFailed("the token endpoint answered 500"),
+            ApiError::IdentityProviderTimeout,
+            ApiError::Internal("example".into()),
+        ]
+    }
+
     /// A body that is JSON but not of the operation's shape is a 422 pointing at the field
     /// when serde names it; anything else is malformed JSON (400).
     pub fn from_serde(error: &serde_json::Error) -> Self {
@@ -489,6 +535,7 @@ impl ResponseError for ApiError {
             | ApiError::MfaEnrollmentRequired
             | ApiError::MfaRequired
             | ApiError::ConsentRequired(_)
+            | ApiError::ProviderSuspended
             | ApiError::ReauthenticationRequired => StatusCode::FORBIDDEN,
             ApiError::MethodNotAvailable(_) => StatusCode::BAD_REQUEST,
             ApiError::ChallengeInvalid => StatusCode::UNAUTHORIZED,
@@ -569,41 +616,17 @@ mod tests {
 
     #[test]
     fn codes_are_unique() {
-        let all = [
-            ApiError::BadRequest(String::new()),
-            ApiError::MalformedJson(String::new()),
-            ApiError::UnsupportedMediaType,
-            ApiError::Validation(ValidationErrors::new()),
-            ApiError::Unauthenticated,
-            ApiError::InvalidCredentials,
-            ApiError::Forbidden(String::new()),
-            ApiError::MethodDisabled("x"),
-            ApiError::MfaEnrollmentRequired,
-            ApiError::MfaRequired,
-            ApiError::MethodNotAvailable("x"),
-            ApiError::ChallengeInvalid,
-            ApiError::ReauthenticationRequired,
-            ApiError::Throttled(1),
-            ApiError::Locked,
-            ApiError::NotFound("x"),
-            ApiError::NoRoute,
-            ApiError::MethodNotAllowed,
-            ApiError::conflict(""),
-            ApiError::ModuleNotInstalled("x"),
-            ApiError::PreconditionFailed,
-            ApiError::Unavailable,
-            ApiError::ConsentRequired(Box::new(ConsentRequired {
-                consent_token: String::new(),
-                expires_in: 0,
-                documents: Vec::new(),
-            })),
-            ApiError::GatewayFailed(String::new()),
-            ApiError::Internal(String::new()),
-        ];
+        let all = ApiError::samples();
         let mut codes: Vec<&str> = all.iter().map(ApiError::code).collect();
         codes.sort();
         codes.dedup();
         assert_eq!(codes.len(), all.len());
+        let mut documented = PROBLEM_CODES.to_vec();
+        documented.sort();
+        assert_eq!(
+            codes, documented,
+            "a sample of every code, for the examples"
+        );
     }
 
     #[test]

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{Server, ServiceRequest, ServiceResponse};
-use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
+use actix_web::error::{JsonPayloadError, PathError};
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::{Condition, Logger, Next, from_fn};
 use actix_web::{App, HttpRequest, HttpServer, web};
@@ -47,14 +47,6 @@ fn json_error(error: JsonPayloadError, _: &HttpRequest) -> actix_web::Error {
         }
         other => ApiError::MalformedJson(redact_values(&other.to_string())).into(),
     }
-}
-
-fn query_error(error: QueryPayloadError, _: &HttpRequest) -> actix_web::Error {
-    ApiError::BadRequest(format!(
-        "bad query string: {}",
-        redact_values(&error.to_string())
-    ))
-    .into()
 }
 
 fn path_error(_: PathError, _: &HttpRequest) -> actix_web::Error {
@@ -247,7 +239,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .limit(JSON_LIMIT)
             .error_handler(json_error),
     )
-    .app_data(web::QueryConfig::default().error_handler(query_error))
     .app_data(web::PathConfig::default().error_handler(path_error));
     routes::configure(cfg);
 }

@@ -18,6 +18,49 @@ use crate::secrets::random_bytes;
 
 const ALGORITHM_NAME: &str = "EdDSA";
 
+/// The public keys that verify access tokens (RFC 7517 JWK Set).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct JwkSet {
+    pub keys: Vec<Jwk>,
+}
+
+/// One Ed25519 public key (RFC 8037).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Jwk {
+    pub kty: KeyType,
+    pub crv: Curve,
+    /// The public key, base64url without padding.
+    pub x: String,
+    /// Named in the `kid` header of the tokens it verifies.
+    pub kid: String,
+    pub alg: JwsAlgorithm,
+    #[serde(rename = "use")]
+    pub key_use: KeyUse,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, utoipa::ToSchema)]
+pub enum KeyType {
+    #[serde(rename = "OKP")]
+    Okp,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, utoipa::ToSchema)]
+pub enum Curve {
+    Ed25519,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, utoipa::ToSchema)]
+pub enum JwsAlgorithm {
+    #[serde(rename = "EdDSA")]
+    EdDsa,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, utoipa::ToSchema)]
+pub enum KeyUse {
+    #[serde(rename = "sig")]
+    Sig,
+}
+
 /// What our access tokens say.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Claims {
@@ -200,18 +243,21 @@ impl TokenService {
     }
 
     /// The public keys as a JWK Set (RFC 7517).
-    pub fn jwks(&self) -> serde_json::Value {
+    pub fn jwks(&self) -> JwkSet {
         let keys = self.keys.read().unwrap_or_else(|e| e.into_inner());
-        let list: Vec<serde_json::Value> = keys
-            .public
-            .iter()
-            .map(|(kid, x)| {
-                serde_json::json!({
-                    "kty": "OKP", "crv": "Ed25519", "alg": "EdDSA", "use": "sig",
-                    "kid": kid, "x": x,
+        JwkSet {
+            keys: keys
+                .public
+                .iter()
+                .map(|(kid, x)| Jwk {
+                    kty: KeyType::Okp,
+                    crv: Curve::Ed25519,
+                    alg: JwsAlgorithm::EdDsa,
+                    key_use: KeyUse::Sig,
+                    kid: kid.clone(),
+                    x: x.clone(),
                 })
-            })
-            .collect();
-        serde_json::json!({ "keys": list })
+                .collect(),
+        }
     }
 }

@@ -21,6 +21,12 @@ text_enum!(
 );
 
 impl AuthMethod {
+    /// A credential sent with every request (an API token, authinfo): nothing a login form
+    /// offers.
+    pub fn is_header_credential(self) -> bool {
+        matches!(self, AuthMethod::ApiToken | AuthMethod::Authinfo)
+    }
+
     /// Methods that can create a client. The others only sign in existing people.
     pub fn allows_registration(self) -> bool {
         matches!(
@@ -140,6 +146,14 @@ impl AuthMethods {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_api_tokens_and_authinfo_are_header_credentials() {
+        for method in AuthMethod::ALL {
+            let expected = matches!(method.as_str(), "api_token" | "authinfo");
+            assert_eq!(method.is_header_credential(), expected, "{method}");
+        }
+    }
 
     #[test]
     fn defaults() {

@@ -836,18 +836,26 @@ async fn providers_are_created_listed_read_and_updated() {
     assert_eq!(sizes(&pages), [2, 1]);
     assert_eq!(pages[1][0]["slug"], "gamma");
 
-    // Suspending hides the provider's public login options.
+    // Suspending hides the provider's public login options, with a code of its own: the
+    // login page can say so instead of "no such provider".
     app.set_status(&admin, &item, "suspended").await;
+    app.assert_problems(
+        None,
+        403,
+        "provider_suspended",
+        &[Call::get("/api/v1/providers/acme/login-options")],
+    )
+    .await;
     app.assert_problems(
         None,
         404,
         "not_found",
-        &[
-            Call::get("/api/v1/providers/acme/login-options"),
-            Call::get("/api/v1/providers/nobody/login-options"),
-        ],
+        &[Call::get("/api/v1/providers/nobody/login-options")],
     )
     .await;
+    app.set_status(&admin, &item, "active").await;
+    let options = Call::get("/api/v1/providers/acme/login-options");
+    assert_eq!(app.request(&options, None).await.status(), 200);
 }
 
 #[tokio::test]
@@ -934,11 +942,21 @@ async fn providers_refuse_bad_input() {
         ],
     )
     .await;
-    app.assert_problems(
+    // A value that does not parse is refused like one out of range, naming the parameter.
+    app.assert_invalid(
         Some(&admin),
-        400,
-        "bad_request",
-        &[Call::get("/api/v1/providers?limit=x")],
+        &[
+            (Call::get("/api/v1/providers?limit=x"), &["/query/limit"]),
+            (Call::get("/api/v1/providers?limit=-1"), &["/query/limit"]),
+            (
+                Call::get("/api/v1/providers?limit=1&limit=2"),
+                &["/query/limit"],
+            ),
+            (
+                Call::get("/api/v1/providers?cursor=nope"),
+                &["/query/cursor"],
+            ),
+        ],
     )
     .await;
 }
@@ -1015,19 +1033,16 @@ async fn providers_need_permissions_and_stay_within_scope() {
     let user_token = app.user_token(&admin, &user.id).await;
     app.assert_problems(Some(&user_token), 403, "forbidden", [&list])
         .await;
-    // A logout needs a session, not an API token.
-    let token = app
-        .create_api_token(&admin, json!({ "name": "t", "scope": "full" }))
-        .await;
-    assert_problem(
-        app.post(
-            "/api/v1/auth/logout",
-            Some(token["secret"].as_str().unwrap()),
-            json!({}),
-        )
-        .await,
-        400,
-        "bad_request",
-    )
-    .await;
+    // A logout needs a session, not an API token; a read-only token is refused any change
+    // first (403, as the document says).
+    for (scope, status, code) in [("full", 400, "bad_request"), ("read", 403, "forbidden")] {
+        let token = app
+            .create_api_token(&admin, json!({ "name": scope, "scope": scope }))
+            .await;
+        let secret = token["secret"].as_str().unwrap();
+        let answer = app
+            .post("/api/v1/auth/logout", Some(secret), json!({}))
+            .await;
+        assert_problem(answer, status, code).await;
+    }
 }

@@ -174,11 +174,117 @@ fn documented_enums_are_the_domains_sets() {
     assert_eq!(documented("AuthMethod"), names(methods.clone()));
     let mut event_methods = methods;
     event_methods.extend([api::auth::log::REFRESH, api::auth::log::SESSION]);
-    event_methods.extend([api::auth::log::MFA]);
+    event_methods.extend([api::auth::log::MFA, api::auth::log::CONSENT]);
     event_methods.extend(
         domain::sign_in::SecondFactor::ALL
             .iter()
             .map(|f| f.as_str()),
     );
     assert_eq!(documented("AuthEventMethod"), names(event_methods));
+    assert_eq!(
+        documented("SubjectKind"),
+        names(
+            domain::provider::SubjectKind::ALL
+                .iter()
+                .map(|k| k.as_str())
+                .collect()
+        )
+    );
+    assert_eq!(
+        documented("AuthEventReason"),
+        names(
+            api::auth::log::Reason::ALL
+                .iter()
+                .map(|r| r.as_str())
+                .collect()
+        )
+    );
+    assert_eq!(documented("TokenType"), ["Bearer"]);
+    assert_eq!(
+        documented("CredentialKind"),
+        ["access_token", "api_token", "authinfo"]
+    );
+    assert_eq!(
+        documented("SessionAccess"),
+        ["full", "mfa_enrollment_required", "mfa_required"]
+    );
+}
+
+/// Every closed set the code can answer is an enum in the document: no property of an
+/// answer is a bare string whose description lists its values in backticks.
+#[test]
+fn answers_name_their_closed_sets() {
+    let doc = generated();
+    for name in [
+        "MeResponse",
+        "SessionResponse",
+        "AuthEventResponse",
+        "TokenResponse",
+    ] {
+        let schema = &doc["components"]["schemas"][name];
+        for (property, definition) in schema["properties"].as_object().unwrap() {
+            let text = definition.to_string();
+            let open_string = definition["type"] == "string"
+                && definition.get("enum").is_none()
+                && definition.get("format").is_none();
+            let listed = definition["description"]
+                .as_str()
+                .is_some_and(|d| d.contains("` or `"));
+            assert!(!(open_string && listed), "{name}.{property}: {text}");
+        }
+    }
+}
+
+/// What every operation documents beyond its own answers: a summary, a `5XX` Problem, the
+/// `X-Request-Id` header on each answer, `Retry-After` on each 429 and 503, 401 where it
+/// needs credentials, and 403 where it changes something (a `read` API token is refused
+/// there, whatever the operation's own rules).
+#[test]
+fn every_operation_documents_every_status() {
+    let doc = generated();
+    let resolve = |response: &Value| -> Value {
+        match response["$ref"].as_str() {
+            Some(reference) => {
+                let name = reference.trim_start_matches("#/components/responses/");
+                doc["components"]["responses"][name].clone()
+            }
+            None => response.clone(),
+        }
+    };
+    let mut missing = Vec::new();
+    for (path, method, operation) in operations(&doc) {
+        let at = format!("{method} {path}");
+        if operation["summary"]
+            .as_str()
+            .is_none_or(|s| s.trim().is_empty())
+        {
+            missing.push(format!("{at}: no summary"));
+        }
+        let responses = operation["responses"]
+            .as_object()
+            .cloned()
+            .unwrap_or_default();
+        if !responses.contains_key("5XX") && !responses.contains_key("default") {
+            missing.push(format!("{at}: no 5XX or default"));
+        }
+        for (status, response) in &responses {
+            let headers = &resolve(response)["headers"];
+            if headers.get("X-Request-Id").is_none() {
+                missing.push(format!("{at}: {status} without X-Request-Id"));
+            }
+            if (status == "429" || status == "503") && headers.get("Retry-After").is_none() {
+                missing.push(format!("{at}: {status} without Retry-After"));
+            }
+        }
+        let secured = operation["security"]
+            .as_array()
+            .is_some_and(|s| !s.is_empty());
+        if secured && !responses.contains_key("401") {
+            missing.push(format!("{at}: secured but no 401"));
+        }
+        if secured && method != "get" && method != "head" && !responses.contains_key("403") {
+            missing.push(format!("{at}: a read API token gets 403, not documented"));
+        }
+    }
+    assert!(missing.is_empty(), "{}", missing.join("\n"));
 }

@@ -430,6 +430,7 @@ async fn keycloak_provisions_employees_by_mapped_roles_and_replaces_them_at_each
     let acme = app.create_provider(&admin, "acme").await;
     let options = json_ok(app.get("/api/v1/auth/staff-login-options", None).await, 200).await;
     assert_eq!(options["keycloak"], false);
+    assert_eq!(options["methods"], json!(["password", "temporary_key"]));
     let mappings = json!([
         { "claim": "billing-support", "role": "support" },
         { "claim": "billing-staff:dpo", "role": "dpo", "providers": [acme.id] },
@@ -441,6 +442,12 @@ async fn keycloak_provisions_employees_by_mapped_roles_and_replaces_them_at_each
     assert!(idp.get("client_secret").is_none(), "write-only: {idp}");
     let options = json_ok(app.get("/api/v1/auth/staff-login-options", None).await, 200).await;
     assert_eq!(options["keycloak"], true);
+    assert_eq!(
+        options["methods"],
+        json!(["password", "temporary_key", "keycloak"])
+    );
+    assert_eq!(options["identity_providers"][0]["id"], idp["id"]);
+    assert!(!options.to_string().contains("secret"), "{options}");
 
     // No mapped role: refused, nobody created.
     assert_problem(

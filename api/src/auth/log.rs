@@ -10,160 +10,113 @@ use uuid::Uuid;
 use super::client_info::ClientInfo;
 use crate::state::AppState;
 
-/// Why an attempt ended as it did: a closed set, so that no free text reaches the log.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Reason {
-    Ok,
-    UnknownOrWrongPassword,
-    InvalidKey,
-    InvalidToken,
-    TokenReused,
+/// Declares the reasons with their wire spelling in one place, and `ALL`, so that the
+/// document's enum of `reason` is every value the log can hold.
+macro_rules! reasons {
+    ($($(#[$doc:meta])* $variant:ident = $text:literal,)+) => {
+        /// Why an attempt ended as it did: a closed set, so that no free text reaches the log.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum Reason { $($(#[$doc])* $variant,)+ }
+
+        impl Reason {
+            pub const ALL: &'static [Reason] = &[$(Reason::$variant,)+];
+
+            pub fn as_str(self) -> &'static str {
+                match self { $(Reason::$variant => $text,)+ }
+            }
+        }
+    };
+}
+
+reasons! {
+    Ok = "ok",
+    UnknownOrWrongPassword = "unknown_login_or_wrong_password",
+    InvalidKey = "invalid_or_used_key",
+    InvalidToken = "invalid_token",
+    TokenReused = "refresh_token_reused",
     /// A used refresh token came back within the reuse grace: refused, nothing revoked.
-    TokenJustRotated,
-    MethodDisabled,
-    AccountDisabled,
-    ProviderSuspended,
+    TokenJustRotated = "refresh_token_just_rotated",
+    MethodDisabled = "method_disabled",
+    AccountDisabled = "account_disabled",
+    ProviderSuspended = "provider_suspended",
     /// The account a key, token or session named no longer exists.
-    UnknownAccount,
-    Throttled,
-    Locked,
-    IpNotAllowed,
-    Registered,
-    PasswordChanged,
-    Logout,
+    UnknownAccount = "unknown_account",
+    Throttled = "throttled",
+    Locked = "locked",
+    IpNotAllowed = "ip_not_allowed",
+    Registered = "registered",
+    PasswordChanged = "password_changed",
+    Logout = "logout",
     /// An SMS code went out (or, for a number nobody verified, was pretended to).
-    CodeSent,
+    CodeSent = "code_sent",
     /// No code was sent: the last one is too recent, or a cap of the hour is reached.
-    ResendCooldown,
-    NumberCap,
-    AccountCap,
-    IpCap,
+    ResendCooldown = "resend_cooldown",
+    NumberCap = "number_cap",
+    AccountCap = "account_cap",
+    IpCap = "ip_cap",
     /// Every gateway failed, or none serves the provider.
-    SmsFailed,
-    WrongCode,
-    CodeExpired,
+    SmsFailed = "sms_failed",
+    WrongCode = "wrong_code",
+    CodeExpired = "code_expired",
     /// The code was used already (a replay, or a parallel use that lost).
-    CodeUsed,
+    CodeUsed = "code_used",
     /// The code died after its wrong tries.
-    CodeTooManyTries,
+    CodeTooManyTries = "code_too_many_tries",
     /// No code was sent for this purpose to this account or number.
-    NoCode,
+    NoCode = "no_code",
     /// A phone sign-in for a number no user of the provider verified.
-    UnknownNumber,
-    PhoneVerified,
+    UnknownNumber = "unknown_number",
+    PhoneVerified = "phone_verified",
     /// A sensitive change (a verified number replaced) without a fresh first factor.
-    ReauthenticationRequired,
+    ReauthenticationRequired = "reauthentication_required",
     /// OpenID Connect: the `state` is unknown, used, expired or of another flow.
-    InvalidState,
+    InvalidState = "invalid_state",
     /// OpenID Connect: the redirect URI is not one the method allows.
-    RedirectUriNotAllowed,
+    RedirectUriNotAllowed = "redirect_uri_not_allowed",
     /// OpenID Connect: `iss` of the response is not the flow's issuer (mix-up).
-    IssuerMismatch,
+    IssuerMismatch = "issuer_mismatch",
     /// OpenID Connect: the identity provider could not be reached or failed.
-    IdpUnavailable,
-    IdpTimeout,
+    IdpUnavailable = "identity_provider_unavailable",
+    IdpTimeout = "identity_provider_timeout",
     /// OpenID Connect: the identity provider refused the code.
-    CodeRefused,
+    CodeRefused = "code_refused",
     /// OpenID Connect: the ID token failed validation.
-    InvalidIdToken,
+    InvalidIdToken = "invalid_id_token",
     /// OpenID Connect: the e-mail is not verified, and one is needed.
-    EmailNotVerified,
+    EmailNotVerified = "email_not_verified",
     /// OpenID Connect: Google's hosted domain is not allowed.
-    HostedDomainNotAllowed,
+    HostedDomainNotAllowed = "hosted_domain_not_allowed",
     /// OpenID Connect: no account is linked, and registration is off.
-    NotRegistered,
+    NotRegistered = "not_registered",
     /// OpenID Connect: the e-mail belongs to an existing account, which is never taken over.
-    EmailTaken,
+    EmailTaken = "email_taken",
     /// Keycloak: no role of the person maps to an employee role.
-    NoMappedRole,
+    NoMappedRole = "no_mapped_role",
     /// An identity-provider account was linked to a signed-in user.
-    Linked,
+    Linked = "linked",
     /// Second factors (`method` is `mfa`, `totp`, `recovery_code` or `sms`).
-    ChallengeIssued,
-    ChallengeUnknown,
-    ChallengeExpired,
-    ChallengeUsed,
-    FactorNotAvailable,
-    CodeReplayed,
-    Enrolled,
-    Confirmed,
-    Removed,
-    Renewed,
+    ChallengeIssued = "challenge_issued",
+    ChallengeUnknown = "challenge_unknown",
+    ChallengeExpired = "challenge_expired",
+    ChallengeUsed = "challenge_used",
+    FactorNotAvailable = "method_not_available",
+    CodeReplayed = "code_replayed",
+    Enrolled = "enrolled",
+    Confirmed = "confirmed",
+    Removed = "removed",
+    Renewed = "renewed",
     /// A session refused by the second-factor enforcement.
-    EnrollmentRequired,
-    SecondFactorMissing,
+    EnrollmentRequired = "mfa_enrollment_required",
+    SecondFactorMissing = "mfa_required",
     /// A first factor succeeded, but new versions of must-agree documents await acceptance.
-    ConsentRequired,
+    ConsentRequired = "consent_required",
     /// The documents due were accepted after a sign-in: the session starts.
-    ConsentGiven,
+    ConsentGiven = "consent_given",
     /// The identity provider's `amr`/`acr` was accepted as the second factor (policy).
-    IdpSecondFactor,
+    IdpSecondFactor = "idp_second_factor",
 }
 
 impl Reason {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Reason::Ok => "ok",
-            Reason::UnknownOrWrongPassword => "unknown_login_or_wrong_password",
-            Reason::InvalidKey => "invalid_or_used_key",
-            Reason::InvalidToken => "invalid_token",
-            Reason::TokenReused => "refresh_token_reused",
-            Reason::TokenJustRotated => "refresh_token_just_rotated",
-            Reason::MethodDisabled => "method_disabled",
-            Reason::AccountDisabled => "account_disabled",
-            Reason::ProviderSuspended => "provider_suspended",
-            Reason::UnknownAccount => "unknown_account",
-            Reason::Throttled => "throttled",
-            Reason::Locked => "locked",
-            Reason::IpNotAllowed => "ip_not_allowed",
-            Reason::Registered => "registered",
-            Reason::PasswordChanged => "password_changed",
-            Reason::Logout => "logout",
-            Reason::CodeSent => "code_sent",
-            Reason::ResendCooldown => "resend_cooldown",
-            Reason::NumberCap => "number_cap",
-            Reason::AccountCap => "account_cap",
-            Reason::IpCap => "ip_cap",
-            Reason::SmsFailed => "sms_failed",
-            Reason::WrongCode => "wrong_code",
-            Reason::CodeExpired => "code_expired",
-            Reason::CodeUsed => "code_used",
-            Reason::CodeTooManyTries => "code_too_many_tries",
-            Reason::NoCode => "no_code",
-            Reason::UnknownNumber => "unknown_number",
-            Reason::PhoneVerified => "phone_verified",
-            Reason::ReauthenticationRequired => "reauthentication_required",
-            Reason::InvalidState => "invalid_state",
-            Reason::RedirectUriNotAllowed => "redirect_uri_not_allowed",
-            Reason::IssuerMismatch => "issuer_mismatch",
-            Reason::IdpUnavailable => "identity_provider_unavailable",
-            Reason::IdpTimeout => "identity_provider_timeout",
-            Reason::CodeRefused => "code_refused",
-            Reason::InvalidIdToken => "invalid_id_token",
-            Reason::EmailNotVerified => "email_not_verified",
-            Reason::HostedDomainNotAllowed => "hosted_domain_not_allowed",
-            Reason::NotRegistered => "not_registered",
-            Reason::EmailTaken => "email_taken",
-            Reason::NoMappedRole => "no_mapped_role",
-            Reason::Linked => "linked",
-            Reason::ChallengeIssued => "challenge_issued",
-            Reason::ChallengeUnknown => "challenge_unknown",
-            Reason::ChallengeExpired => "challenge_expired",
-            Reason::ChallengeUsed => "challenge_used",
-            Reason::FactorNotAvailable => "method_not_available",
-            Reason::CodeReplayed => "code_replayed",
-            Reason::Enrolled => "enrolled",
-            Reason::Confirmed => "confirmed",
-            Reason::Removed => "removed",
-            Reason::Renewed => "renewed",
-            Reason::EnrollmentRequired => "mfa_enrollment_required",
-            Reason::SecondFactorMissing => "mfa_required",
-            Reason::ConsentRequired => "consent_required",
-            Reason::ConsentGiven => "consent_given",
-            Reason::IdpSecondFactor => "idp_second_factor",
-        }
-    }
-
     fn outcome(self) -> &'static str {
         match self {
             Reason::Ok

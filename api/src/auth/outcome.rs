@@ -47,7 +47,7 @@ pub struct MfaChallenge {
     /// Send it to `POST /api/v1/auth/mfa/verify` with a code of one of `methods`.
     pub challenge_id: Uuid,
     /// The second factors this person can use, e.g. `totp`, `sms`, `recovery_code`.
-    #[schema(value_type = Vec<String>, example = json!(["totp", "recovery_code"]))]
+    #[schema(value_type = Vec<crate::routes::schemas::SecondFactorName>, example = json!(["totp", "recovery_code"]))]
     pub methods: Vec<SecondFactor>,
     /// The challenge dies then (5 minutes after the first factor).
     pub expires_at: chrono::DateTime<chrono::Utc>,

@@ -17,13 +17,25 @@ use crate::problem::ApiError;
 use crate::secrets::new_secret;
 use crate::state::AppState;
 
+/// How to send the access token (RFC 6750).
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+pub enum TokenType {
+    Bearer,
+}
+
 /// Tokens of a new or refreshed session.
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "access_token": "eyJhbGciOiJFZERTQSIsInR5cCI6IkpXVCIsImtpZCI6IjAxOTM…",
+    "token_type": "Bearer",
+    "expires_in": 900,
+    "refresh_token": "birt_Jx0v8bqH3kqN5QWmZJp3t2dCw9yXr4s1",
+    "session_id": "0193a5f2-7c1e-7b3a-9d2f-4e8c1a6b5d70"
+}))]
 pub struct TokenResponse {
     /// Signed JWT (EdDSA) for `Authorization: Bearer`; short-lived.
     pub access_token: String,
-    #[schema(example = "Bearer")]
-    pub token_type: &'static str,
+    pub token_type: TokenType,
     /// Seconds until the access token expires.
     #[schema(example = 900)]
     pub expires_in: i64,
@@ -84,7 +96,7 @@ fn tokens_for(
         access_token: state
             .tokens
             .issue(&subject_claim(subject), session, amr, state.now(), ttl),
-        token_type: "Bearer",
+        token_type: TokenType::Bearer,
         expires_in: ttl.num_seconds(),
         refresh_token,
         session_id: session,

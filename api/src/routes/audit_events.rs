@@ -120,8 +120,8 @@ pub struct AuditEventQuery {
     /// Items per page, 1 to 200 (default 50).
     #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
-    /// `next_cursor` of the previous page (a UUID).
-    #[param(value_type = Option<uuid::Uuid>)]
+    /// `next_cursor` of the previous page.
+    #[param(value_type = Option<super::schemas::CursorName>)]
     pub cursor: Option<String>,
 }
 
@@ -137,7 +137,8 @@ const TARGET_KINDS: &[&str] = &[
 #[derive(Debug, Serialize, ToSchema)]
 pub struct AuditEventResponse {
     pub id: Uuid,
-    /// `employee`.
+    /// Who made the change: an employee (the only actors so far).
+    #[schema(value_type = super::schemas::SubjectKind)]
     pub actor_kind: String,
     pub actor_id: Option<Uuid>,
     #[schema(example = "provider.policies.update")]
@@ -159,6 +160,7 @@ pub struct AuditEventResponse {
 pub struct AuditEventPage {
     pub items: Vec<AuditEventResponse>,
     /// Pass as `cursor` for the next page; `null` on the last.
+    #[schema(value_type = Option<super::schemas::CursorName>)]
     pub next_cursor: Option<String>,
 }
 
@@ -174,7 +176,7 @@ fn parsed(text: Option<String>) -> Option<serde_json::Value> {
 pub async fn list_audit_events(
     state: State,
     staff: Staff<need::AuditEventsRead>,
-    query: web::Query<AuditEventQuery>,
+    query: crate::extract::Query<AuditEventQuery>,
 ) -> ApiResult<web::Json<AuditEventPage>> {
     let q = query.into_inner();
     let page = PageQuery {

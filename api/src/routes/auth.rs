@@ -18,7 +18,7 @@ use utoipa::{OpenApi, ToSchema};
 use uuid::Uuid;
 
 use super::resource;
-use super::responses::{Invalid, NeedsCredentials, NotJson, PROBLEM_JSON};
+use super::responses::{Invalid, NeedsCredentials, NeedsSession, NotJson, PROBLEM_JSON, Throttled};
 use super::schemas;
 use crate::auth::consent::new_record;
 use crate::auth::log::{Attempt, Reason, SESSION, record};
@@ -50,7 +50,7 @@ pub struct RedeemKey {
         Invalid, NotJson,
         (status = 401, description = "Unknown, used or expired key", body = Problem, content_type = PROBLEM_JSON),
         (status = 403, description = "The provider turned one-time keys off (`method_disabled`), or (`consent_required`, body `ConsentRequiredProblem`) a must-agree consent document awaits acceptance: send its `consent_token` with the accepted `version_id`s to `POST /api/v1/auth/consent`", body = Problem, content_type = PROBLEM_JSON),
-        (status = 429, body = Problem, content_type = PROBLEM_JSON),
+        Throttled,
     ))]
 pub async fn redeem_temporary_key(
     state: State,
@@ -64,6 +64,11 @@ pub async fn redeem_temporary_key(
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "provider": "acme",
+    "login": "anna@example.com",
+    "password": "correct horse battery staple"
+}))]
 pub struct LoginRequest {
     /// The provider's slug for a user; leave it out for an employee.
     #[schema(example = "acme")]
@@ -86,7 +91,7 @@ pub struct LoginRequest {
         (status = 401, description = "Unknown login or wrong password (the same answer for both)", body = Problem, content_type = PROBLEM_JSON),
         (status = 403, description = "Password login is off for this provider (`method_disabled`), or (`consent_required`, body `ConsentRequiredProblem`) a must-agree consent document awaits acceptance: send its `consent_token` with the accepted `version_id`s to `POST /api/v1/auth/consent`", body = Problem, content_type = PROBLEM_JSON),
         (status = 404, description = "No such provider", body = Problem, content_type = PROBLEM_JSON),
-        (status = 429, description = "Too many failures: wait `Retry-After` seconds, or the account needs recovery", body = Problem, content_type = PROBLEM_JSON),
+        Throttled,
     ))]
 pub async fn login(
     state: State,
@@ -140,7 +145,7 @@ pub async fn refresh(
     security(("bearer" = [])),
     responses(
         (status = 204, description = "The session is revoked"),
-        NeedsCredentials,
+        NeedsSession,
         (status = 400, description = "The credential is not a session (an API token or authinfo)", body = Problem, content_type = PROBLEM_JSON),
     ))]
 pub async fn logout(

@@ -11,7 +11,7 @@ use uuid::Uuid;
 use super::params::PageQuery;
 use super::resource;
 use super::responses::{BadQuery, NeedsPermission, PROBLEM_JSON};
-use super::schemas::{AuthEventMethodName, AuthOutcomeName};
+use super::schemas::{AuthEventMethodName, AuthEventReason, AuthOutcomeName, SubjectKind};
 use crate::extract::{Staff, need};
 use crate::problem::{ApiError, ApiResult, Problem};
 use crate::state::State;
@@ -36,8 +36,8 @@ pub struct AuthEventQuery {
     /// Items per page, 1 to 200 (default 50).
     #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
-    /// `next_cursor` of the previous page (a UUID).
-    #[param(value_type = Option<uuid::Uuid>)]
+    /// `next_cursor` of the previous page.
+    #[param(value_type = Option<super::schemas::CursorName>)]
     pub cursor: Option<String>,
 }
 
@@ -45,14 +45,15 @@ pub struct AuthEventQuery {
 pub struct AuthEventResponse {
     pub id: Uuid,
     pub provider_id: Option<Uuid>,
-    /// `user` or `employee`, when the attempt could be tied to someone.
+    /// Set when the attempt could be tied to someone.
+    #[schema(value_type = Option<SubjectKind>)]
     pub subject_kind: Option<String>,
     pub subject_id: Option<Uuid>,
     #[schema(value_type = AuthEventMethodName)]
     pub method: String,
     #[schema(value_type = AuthOutcomeName)]
     pub outcome: String,
-    /// Why, from a fixed list (e.g. `unknown_login_or_wrong_password`, `method_disabled`).
+    #[schema(value_type = AuthEventReason)]
     pub reason: String,
     pub ip: Option<String>,
     pub user_agent: Option<String>,
@@ -79,6 +80,7 @@ impl From<AuthEventRecord> for AuthEventResponse {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct AuthEventPage {
     pub items: Vec<AuthEventResponse>,
+    #[schema(value_type = Option<super::schemas::CursorName>)]
     pub next_cursor: Option<String>,
 }
 
@@ -103,7 +105,7 @@ const METHODS_BEYOND_PROVIDERS: [&str; 7] = [
 pub async fn list_auth_events(
     state: State,
     staff: Staff<need::AuthEventsRead>,
-    query: web::Query<AuthEventQuery>,
+    query: crate::extract::Query<AuthEventQuery>,
 ) -> ApiResult<web::Json<AuthEventPage>> {
     let q = query.into_inner();
     let page = PageQuery {

@@ -62,6 +62,7 @@ impl From<Client> for ClientResponse {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ClientPage {
     pub items: Vec<ClientResponse>,
+    #[schema(value_type = Option<super::schemas::CursorName>)]
     pub next_cursor: Option<String>,
 }
 
@@ -91,7 +92,7 @@ pub async fn list_clients(
     state: crate::state::State,
     staff: Staff<need::ClientsRead>,
     id: web::Path<String>,
-    query: web::Query<PageQuery>,
+    query: crate::extract::Query<PageQuery>,
 ) -> ApiResult<web::Json<ClientPage>> {
     let provider = visible_provider(&state, &staff, &id).await?;
     let page = query.to_request()?;

@@ -24,8 +24,7 @@ pub struct FindingResponse {
     /// `auth_log_retention_long`, `no_inactive_client_retention`, `gdpr_cleanup_not_installed`.
     #[schema(example = "admin_mfa_not_enforced")]
     pub code: String,
-    /// `high`, `medium` or `low`.
-    #[schema(example = "high")]
+    #[schema(value_type = super::schemas::Severity)]
     pub severity: String,
     /// The rule it comes from.
     #[schema(example = "NIST SP 800-63B AAL2 for administrators; GDPR Art. 32")]

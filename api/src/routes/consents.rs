@@ -153,11 +153,9 @@ pub struct ConsentRecordResponse {
     #[schema(example = 1)]
     pub version: i64,
     pub text_hash: String,
-    /// `agree` or `withdraw`.
-    #[schema(example = "agree")]
+    #[schema(value_type = super::schemas::ConsentDecision)]
     pub decision: String,
-    /// `registration`, `api`, `google_registration` or `after_login`.
-    #[schema(example = "registration")]
+    #[schema(value_type = super::schemas::ConsentMethod)]
     pub how: String,
     /// Removed when the client's data is cleared.
     pub ip: Option<String>,
@@ -188,7 +186,8 @@ impl From<ConsentRecord> for ConsentRecordResponse {
 pub struct ConsentState {
     /// The document and its version in force.
     pub document: DocumentToShow,
-    /// The last decision (`agree`, `withdraw`), `null` if none.
+    /// The last decision, `null` if none.
+    #[schema(value_type = Option<super::schemas::ConsentDecision>)]
     pub decision: Option<String>,
     /// The version the last decision was on.
     pub decided_version: Option<i64>,
@@ -210,6 +209,7 @@ pub struct UserConsents {
 pub struct ConsentRecordPage {
     /// Oldest first.
     pub items: Vec<ConsentRecordResponse>,
+    #[schema(value_type = Option<super::schemas::CursorName>)]
     pub next_cursor: Option<String>,
 }
 
@@ -581,7 +581,7 @@ pub async fn list_document_records(
     state: State,
     staff: Staff<need::ConsentsRead>,
     id: web::Path<String>,
-    query: web::Query<PageQuery>,
+    query: crate::extract::Query<PageQuery>,
 ) -> ApiResult<web::Json<ConsentRecordPage>> {
     let page = query.to_request()?;
     let (document, _) = visible_document(&state, &staff, &id).await?;

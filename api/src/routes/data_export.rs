@@ -27,6 +27,7 @@ use crate::state::State;
 pub struct ExportedSessionResponse {
     pub id: Uuid,
     /// The method that started it.
+    #[schema(value_type = super::schemas::AuthMethodName)]
     pub method: String,
     pub ip: Option<String>,
     pub user_agent: Option<String>,

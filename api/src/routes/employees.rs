@@ -138,6 +138,7 @@ impl From<Employee> for EmployeeResponse {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct EmployeePage {
     pub items: Vec<EmployeeResponse>,
+    #[schema(value_type = Option<super::schemas::CursorName>)]
     pub next_cursor: Option<String>,
 }
 
@@ -250,7 +251,7 @@ fn login_taken(e: StoreError) -> ApiError {
 pub async fn list_employees(
     state: crate::state::State,
     staff: Staff<need::EmployeesRead>,
-    query: web::Query<PageQuery>,
+    query: crate::extract::Query<PageQuery>,
 ) -> ApiResult<web::Json<EmployeePage>> {
     let page = query.to_request()?;
     let scope = staff.scope().clone();

@@ -16,7 +16,7 @@ use uuid::Uuid;
 
 use super::params::parse_id;
 use super::resource;
-use super::responses::{Invalid, NeedsPermission, NotFound, NotJson, PROBLEM_JSON};
+use super::responses::{Invalid, NeedsPermission, NotFound, NotJson, PROBLEM_JSON, Throttled};
 use super::schemas::{self, ApiTokenScopeName};
 use crate::auth::log::{Attempt, Reason, record};
 use crate::auth::second_factor::{access_of, enrolled_factors};
@@ -27,16 +27,51 @@ use crate::problem::{ApiError, ApiResult, Problem};
 use crate::secrets::new_secret;
 use crate::state::State;
 use domain::mfa::SessionAccess;
+use domain::provider::SubjectKind;
 
 /// Most API tokens one person may hold.
 const MAX_API_TOKENS: usize = 50;
 /// Longest lifetime of an API token: a year.
 const MAX_API_TOKEN_DAYS: u32 = 366;
 
+/// How a request was authenticated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum CredentialKind {
+    /// A session's access token.
+    AccessToken,
+    /// An API token (`biat_…`).
+    ApiToken,
+    /// Legacy authinfo (HTTP Basic).
+    Authinfo,
+}
+
+/// What the second-factor rules allow a session: `full`; `mfa_enrollment_required` (enroll
+/// a factor at `/api/v1/me/totp` first); `mfa_required` (sign in again with the factor). The
+/// last two are the codes other routes answer with 403.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+#[schema(as = SessionAccess)]
+pub enum SessionAccessName {
+    Full,
+    MfaEnrollmentRequired,
+    MfaRequired,
+}
+
+impl From<SessionAccess> for SessionAccessName {
+    fn from(access: SessionAccess) -> Self {
+        match access {
+            SessionAccess::Full => Self::Full,
+            SessionAccess::EnrollmentOnly => Self::MfaEnrollmentRequired,
+            SessionAccess::SecondFactorMissing => Self::MfaRequired,
+        }
+    }
+}
+
 #[derive(Debug, Serialize, ToSchema)]
 pub struct MeResponse {
-    /// `user` or `employee`.
-    pub kind: String,
+    #[schema(value_type = schemas::SubjectKind)]
+    pub kind: &'static str,
     pub id: Uuid,
     pub name: String,
     /// A user's e-mail, or an employee's e-mail if set.
@@ -46,6 +81,7 @@ pub struct MeResponse {
     pub provider_id: Option<Uuid>,
     pub client_id: Option<Uuid>,
     /// An employee's roles.
+    #[schema(value_type = Vec<super::employees::RoleName>)]
     pub roles: Vec<String>,
     /// Providers an employee may act on; `null` for all.
     pub providers: Option<Vec<Uuid>>,
@@ -54,8 +90,8 @@ pub struct MeResponse {
     pub phone: Option<String>,
     /// Whether the user proved `phone` with a code (only a verified number signs in).
     pub phone_verified: bool,
-    /// How this request was authenticated: `access_token`, `api_token` or `authinfo`.
-    pub credential: String,
+    /// How this request was authenticated.
+    pub credential: CredentialKind,
     /// How the session was authenticated (RFC 8176: `pwd`, `otp`, `sms`, `mfa`; `otk` for a
     /// one-time key, `rcc` for a recovery code, `fed` for Google or Keycloak); empty for
     /// API tokens and authinfo.
@@ -67,11 +103,7 @@ pub struct MeResponse {
     pub second_factors: Vec<String>,
     /// Unused recovery codes.
     pub recovery_codes_left: i64,
-    /// What the second-factor rules allow this session: `full`; `mfa_enrollment_required`
-    /// (enroll a factor at `/api/v1/me/totp` first); `mfa_required` (sign in again with the
-    /// factor). The last two are the codes other routes answer with 403.
-    #[schema(example = "full")]
-    pub session_access: &'static str,
+    pub session_access: SessionAccessName,
 }
 
 /// Who I am.
@@ -89,15 +121,11 @@ pub async fn get_me(state: State, principal: Principal) -> ApiResult<web::Json<M
         .await?;
     let second_factors: Vec<String> = factors.iter().map(|f| f.as_str().to_owned()).collect();
     let amr = super::mfa::session_amr(&principal);
-    let session_access = match access_of(&state, &principal).await? {
-        SessionAccess::Full => "full",
-        SessionAccess::EnrollmentOnly => ApiError::MfaEnrollmentRequired.code(),
-        SessionAccess::SecondFactorMissing => ApiError::MfaRequired.code(),
-    };
+    let session_access = access_of(&state, &principal).await?.into();
     let credential = match principal.credential {
-        Credential::AccessToken { .. } => "access_token",
-        Credential::ApiToken { .. } => "api_token",
-        Credential::Authinfo => "authinfo",
+        Credential::AccessToken { .. } => CredentialKind::AccessToken,
+        Credential::ApiToken { .. } => CredentialKind::ApiToken,
+        Credential::Authinfo => CredentialKind::Authinfo,
     };
     let phone_verified = match &principal.actor {
         Actor::User(u) if u.phone.is_some() => {
@@ -111,7 +139,7 @@ pub async fn get_me(state: State, principal: Principal) -> ApiResult<web::Json<M
     };
     Ok(web::Json(match principal.actor {
         Actor::User(u) => MeResponse {
-            kind: "user".into(),
+            kind: SubjectKind::User.as_str(),
             id: u.id,
             name: u.name,
             email: Some(u.email.to_string()),
@@ -123,14 +151,14 @@ pub async fn get_me(state: State, principal: Principal) -> ApiResult<web::Json<M
             has_password: u.has_password,
             phone: u.phone.map(|p| p.to_string()),
             phone_verified,
-            credential: credential.into(),
+            credential,
             amr,
             second_factors,
             recovery_codes_left,
             session_access,
         },
         Actor::Employee(e) => MeResponse {
-            kind: "employee".into(),
+            kind: SubjectKind::Employee.as_str(),
             id: e.id,
             name: e.name,
             email: e.email.map(|m| m.to_string()),
@@ -145,7 +173,7 @@ pub async fn get_me(state: State, principal: Principal) -> ApiResult<web::Json<M
             has_password: e.has_password,
             phone: None,
             phone_verified: false,
-            credential: credential.into(),
+            credential,
             amr,
             second_factors,
             recovery_codes_left,
@@ -180,7 +208,7 @@ pub struct ChangePassword {
         (status = 204, description = "Changed"),
         NeedsPermission, Invalid, NotJson,
         (status = 401, description = "Not signed in, or the current password is wrong", body = Problem, content_type = PROBLEM_JSON),
-        (status = 429, body = Problem, content_type = PROBLEM_JSON),
+        Throttled,
     ))]
 pub async fn change_password(
     state: State,
@@ -264,6 +292,7 @@ pub async fn change_password(
 pub struct SessionResponse {
     pub id: Uuid,
     /// The method that started it.
+    #[schema(value_type = schemas::AuthMethodName)]
     pub method: String,
     pub ip: Option<String>,
     pub user_agent: Option<String>,
@@ -572,4 +601,24 @@ struct Doc;
 
 pub fn document() -> utoipa::openapi::OpenApi {
     Doc::openapi()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `session_access` names the refusals with the codes the refusing routes answer.
+    #[test]
+    fn session_access_names_are_the_problem_codes() {
+        let name = |a: SessionAccess| serde_json::to_value(SessionAccessName::from(a)).unwrap();
+        assert_eq!(name(SessionAccess::Full), "full");
+        assert_eq!(
+            name(SessionAccess::EnrollmentOnly),
+            ApiError::MfaEnrollmentRequired.code()
+        );
+        assert_eq!(
+            name(SessionAccess::SecondFactorMissing),
+            ApiError::MfaRequired.code()
+        );
+    }
 }

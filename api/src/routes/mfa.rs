@@ -10,7 +10,7 @@ use utoipa::{OpenApi, ToSchema};
 use uuid::Uuid;
 
 use super::resource;
-use super::responses::{Invalid, NeedsPermission, NotJson, PROBLEM_JSON};
+use super::responses::{Invalid, NeedsPermission, NotJson, PROBLEM_JSON, Throttled};
 use crate::auth::log::{Attempt, Reason, record};
 use crate::auth::outcome::verify_challenge;
 use crate::auth::second_factor::{
@@ -62,8 +62,14 @@ pub struct TotpEnrollment {
     pub digits: u32,
     #[schema(example = 30)]
     pub period: u32,
-    #[schema(example = "SHA1")]
-    pub algorithm: &'static str,
+    pub algorithm: TotpAlgorithm,
+}
+
+/// The HMAC of the codes: SHA-1, what authenticator apps expect (RFC 6238's default).
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+pub enum TotpAlgorithm {
+    #[serde(rename = "SHA1")]
+    Sha1,
 }
 
 /// Starts a TOTP enrollment: a new secret, not active until confirmed with a code. A
@@ -105,7 +111,7 @@ pub async fn enroll_totp(
         secret,
         digits: domain::mfa::TOTP_DIGITS as u32,
         period: domain::mfa::TOTP_STEP_SECONDS as u32,
-        algorithm: "SHA1",
+        algorithm: TotpAlgorithm::Sha1,
     }))
 }
 
@@ -132,7 +138,7 @@ pub struct SecondFactorProven {
         (status = 200, body = SecondFactorProven),
         NeedsPermission, Invalid, NotJson,
         (status = 409, description = "No TOTP enrollment is waiting for confirmation", body = Problem, content_type = PROBLEM_JSON),
-        (status = 429, body = Problem, content_type = PROBLEM_JSON),
+        Throttled,
     ))]
 pub async fn confirm_totp(
     state: State,
@@ -288,7 +294,7 @@ pub struct MfaVerifyRequest {
         Invalid, NotJson,
         (status = 400, description = "`method_not_available`: this sign-in offers no such second factor (or the body is malformed)", body = Problem, content_type = PROBLEM_JSON),
         (status = 401, description = "`invalid_credentials`: a wrong or replayed code; `mfa_challenge_invalid`: the challenge is unknown, used or expired", body = Problem, content_type = PROBLEM_JSON),
-        (status = 429, description = "Too many failures: wait `Retry-After` seconds, or the account needs recovery", body = Problem, content_type = PROBLEM_JSON),
+        Throttled,
     ))]
 pub async fn verify_mfa(
     state: State,

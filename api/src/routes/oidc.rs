@@ -4,6 +4,7 @@
 
 use actix_web::{HttpResponse, web};
 use chrono::{DateTime, Utc};
+use domain::auth_method::AuthMethod;
 use domain::oidc::{RoleMapping, StaffIdentityProvider};
 use domain::permission::{ProviderScope, Role};
 use persistence::UserLink;
@@ -144,9 +145,29 @@ pub async fn finish_oidc(
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct StaffLoginOptions {
+    /// What the staff login page offers: `password` (`POST /api/v1/auth/login` without a
+    /// provider), `temporary_key` (a one-time key from the CLI or an administrator) and
+    /// `keycloak` while a staff identity provider is enabled.
+    #[schema(value_type = Vec<super::schemas::AuthMethodName>, example = json!(["password", "temporary_key", "keycloak"]))]
+    pub methods: Vec<&'static str>,
     /// Whether employees can sign in through a staff identity provider.
     pub keycloak: bool,
+    /// The enabled staff identity providers (Keycloak realms), to start a sign-in with
+    /// `POST /api/v1/auth/oidc/keycloak/start`.
     pub identity_providers: Vec<StaffLoginOption>,
+}
+
+/// The methods an employee can sign in with: Keycloak only while a realm is enabled.
+pub fn staff_methods(keycloak: bool) -> Vec<&'static str> {
+    [
+        AuthMethod::Password,
+        AuthMethod::TemporaryKey,
+        AuthMethod::Keycloak,
+    ]
+    .into_iter()
+    .filter(|m| keycloak || *m != AuthMethod::Keycloak)
+    .map(AuthMethod::as_str)
+    .collect()
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -155,7 +176,7 @@ pub struct StaffLoginOption {
     pub name: String,
 }
 
-/// What the staff login page shows: whether Keycloak (a staff identity provider) is on.
+/// What the staff login page offers: the methods, and the Keycloak realms enabled.
 /// Public; no secrets.
 #[utoipa::path(get, path = "/api/v1/auth/staff-login-options", tag = "auth", operation_id = "get_staff_login_options",
     responses((status = 200, body = StaffLoginOptions)))]
@@ -169,19 +190,27 @@ pub async fn get_staff_login_options(state: State) -> ApiResult<web::Json<StaffL
             name: p.name,
         })
         .collect();
+    let keycloak = !identity_providers.is_empty();
     Ok(web::Json(StaffLoginOptions {
-        keycloak: !identity_providers.is_empty(),
+        methods: staff_methods(keycloak),
+        keycloak,
         identity_providers,
     }))
 }
 
 // --- a user's links ---
 
+/// The method of a user's link: only Google links users (Keycloak signs employees in).
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum LinkMethod {
+    Google,
+}
+
 #[derive(Debug, Serialize, ToSchema)]
 pub struct LinkResponse {
     pub id: Uuid,
-    /// `google`.
-    pub method: String,
+    pub method: LinkMethod,
     pub issuer: String,
     /// The account's id at the identity provider (`sub`).
     pub subject: String,
@@ -195,7 +224,7 @@ impl From<UserLink> for LinkResponse {
     fn from(l: UserLink) -> Self {
         Self {
             id: l.id,
-            method: "google".into(),
+            method: LinkMethod::Google,
             issuer: l.issuer,
             subject: l.subject,
             email: l.email,

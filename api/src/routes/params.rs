@@ -11,8 +11,8 @@ pub struct PageQuery {
     /// Items per page, 1 to 200 (default 50).
     #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
-    /// `next_cursor` of the previous page (a UUID).
-    #[param(value_type = Option<uuid::Uuid>)]
+    /// `next_cursor` of the previous page.
+    #[param(value_type = Option<super::schemas::CursorName>)]
     pub cursor: Option<String>,
 }
 

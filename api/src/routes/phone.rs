@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{OpenApi, ToSchema};
 
 use super::resource;
-use super::responses::{Invalid, NeedsPermission, NotJson, PROBLEM_JSON};
+use super::responses::{Invalid, NeedsPermission, NotJson, PROBLEM_JSON, Throttled};
 use super::schemas;
 use crate::auth::log::{Attempt, Reason, record};
 use crate::auth::outcome::{FirstFactor, LoginResponse, finish_sign_in, send_challenge_code};
@@ -400,7 +400,7 @@ pub async fn start_phone(
         (status = 401, description = "Wrong, expired or used code, or an unknown number (the same answer)", body = Problem, content_type = PROBLEM_JSON),
         (status = 403, description = "Phone sign-in is off for this provider (`method_disabled`), or (`consent_required`, body `ConsentRequiredProblem`) a must-agree consent document awaits acceptance: send its `consent_token` with the accepted `version_id`s to `POST /api/v1/auth/consent`", body = Problem, content_type = PROBLEM_JSON),
         (status = 404, description = "No such provider", body = Problem, content_type = PROBLEM_JSON),
-        (status = 429, description = "Too many failures: wait `Retry-After` seconds, or the account needs recovery", body = Problem, content_type = PROBLEM_JSON),
+        Throttled,
     ))]
 pub async fn verify_phone_sign_in(
     state: State,

@@ -62,10 +62,10 @@ pub struct ProcessorResponse {
     pub purpose: String,
     #[schema(example = "US")]
     pub country: String,
-    #[schema(example = "dpf")]
+    #[schema(value_type = super::schemas::TransferMechanism)]
     pub transfer_mechanism: String,
     pub dpa_signed_on: Option<NaiveDate>,
-    #[schema(example = json!(["google"]))]
+    #[schema(value_type = Vec<super::schemas::AuthMethodName>, example = json!(["google"]))]
     pub auth_methods: Vec<String>,
     pub sms_gateway_ids: Vec<Uuid>,
     /// The transfer rule's verdict for a provider in the EEA.

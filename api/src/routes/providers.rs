@@ -92,6 +92,7 @@ impl From<Provider> for ProviderResponse {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ProviderPage {
     pub items: Vec<ProviderResponse>,
+    #[schema(value_type = Option<super::schemas::CursorName>)]
     pub next_cursor: Option<String>,
 }
 
@@ -412,7 +413,8 @@ impl From<ProviderPolicies> for PoliciesBody {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct LoginOptions {
     pub provider: LoginOptionsProvider,
-    /// Methods people can sign in with.
+    /// Methods a login form offers (API tokens and authinfo are sent with each request, not
+    /// entered in a form, so they are never listed).
     #[schema(value_type = Vec<AuthMethodName>, example = json!(["password", "temporary_key"]))]
     pub login: Vec<String>,
     /// Methods new clients can register with.
@@ -463,7 +465,7 @@ pub(crate) async fn visible_provider<P>(
 pub async fn list_providers(
     state: crate::state::State,
     staff: Staff<need::ProvidersRead>,
-    query: web::Query<PageQuery>,
+    query: crate::extract::Query<PageQuery>,
 ) -> ApiResult<web::Json<ProviderPage>> {
     let page = query.to_request()?;
     let scope = staff.scope().clone();
@@ -850,6 +852,7 @@ pub async fn put_policies(
     params(("provider" = String, Path, description = "The provider's slug")),
     responses(
         (status = 200, body = LoginOptions),
+        (status = 403, description = "`provider_suspended`: the provider is suspended; nobody of it can sign in or register now", body = Problem, content_type = PROBLEM_JSON),
         (status = 404, description = "No such provider", body = Problem, content_type = PROBLEM_JSON),
     ))]
 pub async fn get_login_options(
@@ -865,7 +868,7 @@ pub async fn get_login_options(
         })
         .await?;
     if provider.status != ProviderStatus::Active {
-        return Err(ApiError::NotFound("provider"));
+        return Err(ApiError::ProviderSuspended);
     }
     let provider_id = provider.id;
     let now = state.now();
@@ -887,7 +890,7 @@ pub async fn get_login_options(
     let names = |on: &dyn Fn(AuthMethod) -> bool| {
         AuthMethod::ALL
             .iter()
-            .filter(|m| on(**m))
+            .filter(|m| on(**m) && !m.is_header_credential())
             .map(|m| m.as_str().to_owned())
             .collect::<Vec<_>>()
     };

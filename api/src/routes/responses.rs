@@ -28,6 +28,29 @@ pub enum NeedsPermission {
     Forbidden(Problem),
 }
 
+/// 429: a call that checks a secret and spends the failure budget.
+#[derive(IntoResponses)]
+#[response(
+    status = 429,
+    description = "`too_many_attempts`: too many failures, wait `Retry-After` seconds; `account_locked`: the budget is spent, a one-time key from staff or the operator lifts it",
+    content_type = PROBLEM_JSON
+)]
+pub struct Throttled(pub Problem);
+
+/// 401 and 403 of a call that needs a session of its own (logout): a read-only API token is
+/// refused as any change is.
+#[derive(IntoResponses)]
+pub enum NeedsSession {
+    #[response(status = 401, description = "No valid credentials", content_type = PROBLEM_JSON)]
+    Unauthenticated(Problem),
+    #[response(
+        status = 403,
+        description = "A `read` API token: it may only read",
+        content_type = PROBLEM_JSON
+    )]
+    Forbidden(Problem),
+}
+
 /// 404: a call on an object named in the path.
 #[derive(IntoResponses)]
 #[response(
@@ -54,18 +77,15 @@ pub enum Invalid {
     Validation(Problem),
 }
 
-/// 400 and 422: a list call's query string.
+/// 422: a list call's query string (a value that does not parse is refused like one out
+/// of range, with a `/query/<name>` pointer).
 #[derive(IntoResponses)]
-pub enum BadQuery {
-    #[response(status = 400, description = "A bad query string", content_type = PROBLEM_JSON)]
-    Malformed(Problem),
-    #[response(
-        status = 422,
-        description = "A query parameter is not valid (such as `limit` or `cursor`); see `errors`",
-        content_type = PROBLEM_JSON
-    )]
-    Validation(Problem),
-}
+#[response(
+    status = 422,
+    description = "A query parameter is not valid (such as `limit`, `from` or `cursor`); see `errors`",
+    content_type = PROBLEM_JSON
+)]
+pub struct BadQuery(pub Problem);
 
 /// 415: a call with a JSON body.
 #[derive(IntoResponses)]

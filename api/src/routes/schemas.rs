@@ -8,7 +8,8 @@
 
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
-use utoipa::openapi::schema::{ObjectBuilder, SchemaType, Type};
+use utoipa::openapi::RefOr;
+use utoipa::openapi::schema::{ObjectBuilder, Schema, SchemaType, Type};
 
 /// A provider's status.
 #[derive(ToSchema)]
@@ -70,7 +71,8 @@ pub enum AuthMethodName {
     Authinfo,
 }
 
-/// The method of an auth event: a sign-in method, or `refresh` and `session` (logout).
+/// The method of an auth event: a sign-in method, `refresh`, `session` (logout), `mfa`,
+/// `consent`, or a second factor.
 #[derive(ToSchema)]
 #[schema(as = AuthEventMethod, rename_all = "snake_case")]
 pub enum AuthEventMethodName {
@@ -85,9 +87,56 @@ pub enum AuthEventMethodName {
     Session,
     /// A sign-in challenge and the second-factor enforcement.
     Mfa,
+    /// The acceptance step of a sign-in answered `consent_required`.
+    Consent,
     Totp,
     Sms,
     RecoveryCode,
+}
+
+/// Where a page of a collection ends: `next_cursor` of one page, sent as `cursor` for the
+/// next.
+#[derive(ToSchema)]
+#[schema(as = Cursor)]
+pub struct CursorName(uuid::Uuid);
+
+/// Declares a named string schema whose enum is a closed set of the code (a domain enum's
+/// `ALL`), so that the document lists exactly the values the server can send.
+macro_rules! closed_set {
+    ($($(#[doc = $doc:literal])+ $name:ident = $values:expr;)+) => {
+        $(
+            $(#[doc = $doc])+
+            pub struct $name;
+
+            impl utoipa::PartialSchema for $name {
+                fn schema() -> RefOr<Schema> {
+                    ObjectBuilder::new()
+                        .schema_type(Type::String)
+                        .enum_values(Some($values))
+                        .description(Some(concat!($($doc, "\n"),+).trim()))
+                        .into()
+                }
+            }
+
+            impl ToSchema for $name {}
+        )+
+    };
+}
+
+closed_set! {
+    /// Who a credential, a session or an auth event belongs to.
+    SubjectKind = domain::provider::SubjectKind::ALL.iter().map(|k| k.as_str());
+    /// Why an auth event ended as it did (such as `unknown_login_or_wrong_password`).
+    AuthEventReason = crate::auth::log::Reason::ALL.iter().map(|r| r.as_str());
+    /// A decision on a version of a consent document.
+    ConsentDecision = domain::consent::Decision::ALL.iter().map(|d| d.as_str());
+    /// How a consent decision was given: the registration form, the API, a registration
+    /// through Google, or the re-consent step of a sign-in.
+    ConsentMethod = domain::consent::ConsentMethod::ALL.iter().map(|m| m.as_str());
+    /// How much a compliance finding matters.
+    Severity = domain::compliance::Severity::ALL.iter().map(|s| s.as_str());
+    /// The ground on which personal data goes to a processor.
+    TransferMechanism = domain::transfer::TransferMechanism::ALL.iter().map(|m| m.as_str());
 }
 
 /// `registration` of a method that cannot register clients: always `false`.

@@ -139,15 +139,23 @@ pub struct SmsGatewayForm {
     pub credentials: Option<CredentialsForm>,
 }
 
+/// The circuit breaker of a gateway.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Circuit {
+    /// Skipped until `open_until`, after failing too often in a row.
+    Open,
+    /// Used.
+    Closed,
+}
+
 /// The recent health of a gateway, as seen by this instance since it started.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SmsGatewayHealth {
     pub last_success_at: Option<DateTime<Utc>>,
     pub last_failure_at: Option<DateTime<Utc>>,
     pub consecutive_failures: u32,
-    /// `open`: skipped until `open_until` after failing too often in a row; `closed`: used.
-    #[schema(example = "closed")]
-    pub circuit: String,
+    pub circuit: Circuit,
     pub open_until: Option<DateTime<Utc>>,
 }
 
@@ -158,7 +166,7 @@ impl SmsGatewayHealth {
             last_success_at: health.last_success_at,
             last_failure_at: health.last_failure_at,
             consecutive_failures: health.consecutive_failures,
-            circuit: if open { "open" } else { "closed" }.into(),
+            circuit: if open { Circuit::Open } else { Circuit::Closed },
             open_until: health.open_until.filter(|_| open),
         }
     }

@@ -35,7 +35,7 @@ pub async fn readyz(state: State) -> ApiResult<HttpResponse> {
 
 /// The public keys that verify our access tokens (JWK Set).
 #[utoipa::path(get, path = "/.well-known/jwks.json", tag = "system", operation_id = "get_jwks",
-    responses((status = 200, description = "JWK Set", body = Object)))]
+    responses((status = 200, description = "JWK Set", body = crate::tokens::JwkSet)))]
 pub async fn jwks(state: State) -> HttpResponse {
     HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "public, max-age=300"))
@@ -53,7 +53,7 @@ pub async fn openapi_json(document: web::Data<ApiDocument>) -> HttpResponse {
 
 /// This document, as YAML (the same as `openapi.yaml` in the repository).
 #[utoipa::path(get, path = "/openapi.yaml", tag = "system", operation_id = "get_openapi_yaml",
-    responses((status = 200, description = "OpenAPI 3.1 document", content_type = "application/yaml", body = Object)))]
+    responses((status = 200, description = "OpenAPI 3.1 document", content_type = "application/yaml", body = String)))]
 pub async fn openapi_yaml(document: web::Data<ApiDocument>) -> HttpResponse {
     HttpResponse::Ok()
         .content_type("application/yaml")

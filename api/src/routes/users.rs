@@ -98,6 +98,7 @@ impl From<User> for UserResponse {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct UserPage {
     pub items: Vec<UserResponse>,
+    #[schema(value_type = Option<super::schemas::CursorName>)]
     pub next_cursor: Option<String>,
 }
 
@@ -195,7 +196,7 @@ pub async fn list_users(
     state: crate::state::State,
     staff: Staff<need::UsersRead>,
     id: web::Path<String>,
-    query: web::Query<PageQuery>,
+    query: crate::extract::Query<PageQuery>,
 ) -> ApiResult<web::Json<UserPage>> {
     let client = visible_client(&state, &staff, &id).await?;
     let page = query.to_request()?;
