@@ -91,7 +91,10 @@ impl Queue {
                 return Next::Closed;
             }
             state = match idle {
-                None => self.ready.wait(state).unwrap_or_else(PoisonError::into_inner),
+                None => self
+                    .ready
+                    .wait(state)
+                    .unwrap_or_else(PoisonError::into_inner),
                 Some(idle) => {
                     let (state, waited) = self
                         .ready
@@ -187,8 +190,14 @@ fn hash_with(params: &Params, password: &str, memory: &mut [Block]) -> Result<St
     let salt = SaltString::encode_b64(&salt_bytes).map_err(ApiError::internal)?;
     let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone());
     let output_len = params.output_len().unwrap_or(Params::DEFAULT_OUTPUT_LEN);
-    let output = raw_hash(&argon2, password.as_bytes(), &salt_bytes, output_len, memory)
-        .map_err(ApiError::internal)?;
+    let output = raw_hash(
+        &argon2,
+        password.as_bytes(),
+        &salt_bytes,
+        output_len,
+        memory,
+    )
+    .map_err(ApiError::internal)?;
     let phc = PasswordHash {
         algorithm: Algorithm::Argon2id.ident(),
         version: Some(Version::V0x13.into()),
@@ -402,7 +411,11 @@ mod tests {
             .unwrap()
             .to_string();
         let ours = with_memory(&mut Memory::new(), &pool.params, &pool.params, |m| {
-            matches(&parse_stored(&theirs).unwrap(), "a password of some length", m)
+            matches(
+                &parse_stored(&theirs).unwrap(),
+                "a password of some length",
+                m,
+            )
         });
         assert!(ours, "{theirs}");
         assert_eq!(
@@ -436,10 +449,14 @@ mod tests {
             (Algorithm::Argon2i, 8 * 1024, 2),
         ] {
             let salt = SaltString::encode_b64(b"sixteen byte salt").unwrap();
-            let stored = Argon2::new(algorithm, Version::V0x13, Params::new(m, t, 1, None).unwrap())
-                .hash_password(b"the right one", &salt)
-                .unwrap()
-                .to_string();
+            let stored = Argon2::new(
+                algorithm,
+                Version::V0x13,
+                Params::new(m, t, 1, None).unwrap(),
+            )
+            .hash_password(b"the right one", &salt)
+            .unwrap()
+            .to_string();
             assert_eq!(
                 pool.verify("the wrong one".into(), Some(stored.clone()))
                     .await
