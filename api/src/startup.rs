@@ -243,6 +243,16 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     routes::configure(cfg);
 }
 
+/// Threads of each worker's blocking pool (where `AppState::db` runs store work): enough to
+/// use every database connection, no more. actix-web's default is 512 / cores per worker:
+/// under load they all start, each blocked on the pool, each with its stack and a malloc
+/// arena of its own, which stay after the load. Work beyond them queues for a thread
+/// instead of for a connection.
+pub fn blocking_threads_per_worker(db_pool_size: u32, workers: usize) -> usize {
+    let connections = usize::try_from(db_pool_size).unwrap_or(usize::MAX);
+    connections.div_ceil(workers.max(1)).max(1)
+}
+
 impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
         Self::build_with(settings, Outside::default()).await
@@ -253,13 +263,17 @@ impl Application {
         let listener = TcpListener::bind(settings.bind)
             .with_context(|| format!("binding {}", settings.bind))?;
         let port = listener.local_addr()?.port();
-        let workers = settings.workers;
+        let workers = match settings.workers {
+            0 => std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get),
+            n => n,
+        };
+        let blocking_threads = blocking_threads_per_worker(settings.db_pool_size, workers);
         let shutdown_timeout = settings.shutdown_timeout.as_secs();
         let origins = settings.cors_allowed_origins.clone();
         let state = build_state(settings, outside).await?;
         let app_state = state.clone();
         let document = api_document();
-        let mut server = HttpServer::new(move || {
+        let server = HttpServer::new(move || {
             App::new()
                 .app_data(app_state.clone())
                 .app_data(document.clone())
@@ -278,12 +292,11 @@ impl Application {
                 .configure(configure)
                 .default_service(web::to(no_route))
         })
+        .workers(workers)
+        .worker_max_blocking_threads(blocking_threads)
         .listen(listener)?
         // SIGTERM or SIGINT: stop accepting, give the requests in flight this long.
         .shutdown_timeout(shutdown_timeout);
-        if workers > 0 {
-            server = server.workers(workers);
-        }
         state.jobs.spawn();
         Ok(Self {
             server: server.run(),
@@ -308,6 +321,14 @@ impl Application {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_blocking_threads_share_the_database_connections() {
+        assert_eq!(blocking_threads_per_worker(10, 2), 5);
+        assert_eq!(blocking_threads_per_worker(10, 3), 4);
+        assert_eq!(blocking_threads_per_worker(1, 4), 1);
+        assert_eq!(blocking_threads_per_worker(1000, 1), 1000);
+    }
 
     #[test]
     fn a_json_log_line_is_one_object_with_the_request_id() {

@@ -1,0 +1,139 @@
+#!/usr/bin/env bash
+# The load figures of the service, in one run, on loopback only (README "Load"):
+# raw argon2id hashes/s beside password logins/s, raw Ed25519 verifications/s beside
+# GET /api/v1/me (and its p99), refresh rotations/s, and the server's peak and idle RSS.
+#
+#   scripts/load.sh [--backend sqlite|postgres] [--seconds N] [--connections N] [--no-build]
+#                   [--bin PATH]   (another server binary to measure, e.g. an older build)
+#
+# Builds --release, starts the server on a fresh database (an SQLite file in a temporary
+# folder, or a throwaway PostgreSQL database at PG_URL, postgres://postgres@127.0.0.1:5432
+# by default), seeds it (bootstrap-admin, a provider, users), runs wrk (installed with
+# apt-get when missing) and prints one table. The server and the database are removed at
+# the end, whatever happens. Each flood lasts --seconds (15); the whole run takes about
+# 2 minutes plus the build.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+here="$root/scripts/load"
+
+backend=sqlite
+seconds=15
+connections=64
+build=1
+bin=
+password="correct horse battery staple, twice"
+pg_url=${PG_URL:-postgres://postgres@127.0.0.1:5432}
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --backend) backend=$2; shift 2 ;;
+    --seconds) seconds=$2; shift 2 ;;
+    --connections) connections=$2; shift 2 ;;
+    --no-build) build=0; shift ;;
+    --bin) bin=$2; shift 2 ;;
+    -h | --help) sed -n '2,14p' "$0"; exit 0 ;;
+    *) echo "unknown argument $1 (see --help)" >&2; exit 2 ;;
+  esac
+done
+case "$backend" in sqlite | postgres) ;; *) echo "--backend sqlite or postgres" >&2; exit 2 ;; esac
+if [ "$seconds" -lt 1 ] || [ "$seconds" -gt 120 ] || [ "$connections" -lt 2 ] || [ "$connections" -gt 100 ]; then
+  echo "--seconds between 1 and 120, --connections between 2 and 100" >&2
+  exit 2
+fi
+case "$pg_url" in
+  postgres://*@127.0.0.1:* | postgres://*@localhost:* | postgres://*@\[::1\]:*) ;;
+  *) echo "PG_URL must be on loopback (got $pg_url)" >&2; exit 2 ;;
+esac
+
+if ! command -v wrk > /dev/null; then
+  echo "installing wrk (apt-get)" >&2
+  apt-get install -y -q wrk > /dev/null 2>&1 || { apt-get update -q && apt-get install -y -q wrk; }
+fi
+cd "$root"
+if [ "$build" = 1 ]; then
+  cargo build --release --locked -q -p billing-identity --bin billing-identity --example raw_rates
+fi
+bin=${bin:-$root/target/release/billing-identity}
+raw="$root/target/release/examples/raw_rates"
+
+work=$(mktemp -d)
+server=
+database=
+cleanup() {
+  if [ -n "$server" ]; then
+    kill "$server" 2> /dev/null || true
+    wait "$server" 2> /dev/null || true
+  fi
+  if [ -n "$database" ]; then
+    psql -q "$pg_url/postgres" -c "DROP DATABASE IF EXISTS $database" > /dev/null || true
+  fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+base="http://127.0.0.1:$port"
+if [ "$backend" = postgres ]; then
+  database="billing_identity_load_$$"
+  psql -q "$pg_url/postgres" -c "CREATE DATABASE $database" > /dev/null
+  export DATABASE_URL="$pg_url/$database"
+else
+  export DATABASE_URL="sqlite://$work/load.db"
+fi
+export BIND="127.0.0.1:$port"
+# One access-log line per request would be measured too; warnings and errors are kept.
+export RUST_LOG=${RUST_LOG:-warn}
+# The seeding registers one account per connection, each from an address of its own.
+export TRUST_FORWARDED_FOR=true
+# An account per connection: parallel attempts on one account count against its failure
+# budget until they are done, so with fewer accounts the budget, not the server, would be
+# the limit.
+accounts=$connections
+
+"$bin" serve > "$work/server.log" 2>&1 &
+server=$!
+for _ in $(seq 1 100); do
+  curl -sf "$base/readyz" > /dev/null && break
+  kill -0 "$server" 2> /dev/null || { cat "$work/server.log" >&2; exit 1; }
+  sleep 0.1
+done
+curl -sf "$base/readyz" > /dev/null || { echo "the server did not get ready" >&2; exit 1; }
+
+status() { awk -v k="$1:" '$1 == k { print $2 }' "/proc/$server/status"; }
+# Peak RSS of one phase: the kernel's high-water mark, reset before the phase (root only;
+# otherwise it is the peak since start).
+reset_peak() { echo 5 > "/proc/$server/clear_refs" 2> /dev/null || true; }
+fresh_kib=$(status VmRSS)
+
+key=$("$bin" bootstrap-admin --login load-admin --name "Load Admin" | tail -n 1)
+python3 "$here/seed.py" "$base" "$key" "$accounts" "$connections" "$password" "$work"
+access=$(cat "$work/access_token")
+
+echo "raw rates on all cores (server idle)" >&2
+"$raw" --seconds "$((seconds < 5 ? seconds : 5))" --token "$access" > "$work/raw"
+raw_hashes=$(awk '$1 == "argon2id_hashes_per_second" { print $2 }' "$work/raw")
+raw_verify=$(awk '$1 == "jwt_verifications_per_second" { print $2 }' "$work/raw")
+
+flood() { # name, script, arguments…
+  local name=$1 script=$2
+  shift 2
+  echo "$name: wrk, $connections connections, ${seconds}s" >&2
+  reset_peak
+  wrk -t 2 -c "$connections" -d "${seconds}s" --timeout 10s -s "$here/$script" "$base" -- "$@" \
+    > "$work/$name.wrk"
+  sed -n "s/^RESULT/$name/p" "$work/$name.wrk" >> "$work/results"
+  sed -n "s/^STATUS/$name: HTTP statuses/p" "$work/$name.wrk" >> "$work/statuses"
+  echo "$name peak_kib=$(status VmHWM)" >> "$work/results"
+}
+: > "$work/results"
+: > "$work/statuses"
+flood login login.lua load "$accounts" "$password"
+flood me me.lua "$access"
+flood refresh refresh.lua "$work/refresh_tokens" 2
+
+echo "idle: waiting 25s for the hashing threads and blocking threads to let go" >&2
+sleep 25
+idle_kib=$(status VmRSS)
+
+cat "$work/statuses"
+python3 "$here/table.py" "$work/results" "$backend" "$raw_hashes" "$raw_verify" "$fresh_kib" "$idle_kib"

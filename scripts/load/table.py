@@ -1,0 +1,54 @@
+#!/usr/bin/env python3
+"""The table of scripts/load.sh: each figure beside what it is compared with.
+
+    table.py RESULTS BACKEND RAW_HASHES RAW_VERIFICATIONS FRESH_KIB IDLE_KIB
+
+RESULTS holds lines `name key=value …` (the wrk scripts' RESULT lines, and
+`name peak_kib=N`)."""
+
+import sys
+
+RSS_GOAL_MIB = 64
+
+
+def main():
+    path, backend, raw_hashes, raw_verify, fresh_kib, idle_kib = sys.argv[1:7]
+    runs = {}
+    for line in open(path):
+        name, *pairs = line.split()
+        runs.setdefault(name, {}).update(
+            (k, float(v)) for k, v in (pair.split("=", 1) for pair in pairs)
+        )
+    raw_hashes, raw_verify = float(raw_hashes), float(raw_verify)
+    login, me, refresh = runs["login"], runs["me"], runs["refresh"]
+    peak_mib = max(r["peak_kib"] for r in runs.values()) / 1024
+    fresh_mib, idle_mib = int(fresh_kib) / 1024, int(idle_kib) / 1024
+
+    def row(what, value, against, ratio, goal, ok):
+        print(f"| {what} | {value} | {against} | {ratio} | {goal} | {'yes' if ok else '**no**'} |")
+
+    print(f"\nbackend: {backend}; errors (non-2xx or socket) per flood: "
+          + ", ".join(f"{n} {int(r['errors'])} of {int(r['requests'])}" for n, r in runs.items())
+          + "; rates count 2xx answers only")
+    print("\n| figure | measured | compared with | ratio | goal | met |")
+    print("|---|---|---|---|---|---|")
+    ratio = login["ok_rps"] / raw_hashes
+    row("password logins/s, 64 connections", f"{login['ok_rps']:.1f}",
+        f"raw argon2id hashes/s, all cores: {raw_hashes:.1f}", f"{ratio:.2f}", "≥ 0.95", ratio >= 0.95)
+    ratio = me["ok_rps"] / raw_verify
+    row("`GET /api/v1/me` req/s, 64 connections", f"{me['ok_rps']:.0f}",
+        f"raw Ed25519 verifications/s, all cores: {raw_verify:.0f}", f"{ratio:.2f}", "≥ 1", ratio >= 1)
+    row("`GET /api/v1/me` p99", f"{me['p99_ms']:.1f} ms", "10 ms", "", "< 10 ms", me["p99_ms"] < 10)
+    row("refresh rotations/s, 64 chains", f"{refresh['ok_rps']:.0f}", "2000/s",
+        f"{refresh['ok_rps'] / 2000:.2f}", "≥ 2000/s", refresh["ok_rps"] >= 2000)
+    for name in ("login", "me", "refresh"):
+        mib = runs[name]["peak_kib"] / 1024
+        row(f"peak RSS (VmHWM) during {name}", f"{mib:.1f} MiB", f"{RSS_GOAL_MIB} MiB",
+            f"{mib / RSS_GOAL_MIB:.2f}", f"< {RSS_GOAL_MIB} MiB", mib < RSS_GOAL_MIB)
+    row("RSS idle after the floods", f"{idle_mib:.1f} MiB", f"fresh: {fresh_mib:.1f} MiB",
+        f"{idle_mib / fresh_mib:.2f}", "near fresh", idle_mib < RSS_GOAL_MIB)
+    print(f"\n(peak over all floods: {peak_mib:.1f} MiB)")
+
+
+if __name__ == "__main__":
+    main()
