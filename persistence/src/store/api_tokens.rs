@@ -6,8 +6,10 @@ use domain::model::Subject;
 use uuid::Uuid;
 
 use super::Store;
+use super::auth_events::insert_auth_event;
+use super::principals::{Person, person};
 use crate::StoreError;
-use crate::records::{ApiTokenRecord, NewApiToken};
+use crate::records::{ApiTokenRecord, AuthEventRecord, NewApiToken};
 use crate::rows::{ApiTokenRow, naive};
 use crate::schema::api_tokens;
 
@@ -56,37 +58,46 @@ impl Store {
         Ok(changed == 1)
     }
 
-    /// The live token with this hash, its use recorded.
-    pub fn use_api_token(
+    /// The live token with this hash, its use recorded, and the person it names (`None`:
+    /// gone); `conclude` answers the caller's verdict and the auth event of the request,
+    /// written in the same transaction: one round trip and one commit per request.
+    pub fn use_api_token<T>(
         &self,
         hash: &str,
         now: DateTime<Utc>,
-    ) -> Result<Option<ApiTokenRecord>, StoreError> {
-        let mut conn = self.conn()?;
+        conclude: impl FnOnce(Option<&ApiTokenRecord>, Option<Person>) -> (T, AuthEventRecord),
+    ) -> Result<(Option<ApiTokenRecord>, T), StoreError> {
         let now_naive = naive(now);
-        let row = api_tokens::table
-            .filter(api_tokens::token_hash.eq(hash))
-            .filter(api_tokens::revoked_at.is_null())
-            .filter(
-                api_tokens::expires_at
-                    .is_null()
-                    .or(api_tokens::expires_at.gt(now_naive)),
-            )
-            .select(ApiTokenRow::as_select())
-            .first(&mut *conn)
-            .optional()?;
-        let Some(row) = row else { return Ok(None) };
-        let record = ApiTokenRecord::try_from(row)?;
-        let stale = now_naive - Duration::seconds(LAST_USED_GRANULARITY_SECONDS);
-        diesel::update(
-            api_tokens::table.find(record.id.to_string()).filter(
-                api_tokens::last_used_at
-                    .is_null()
-                    .or(api_tokens::last_used_at.lt(stale)),
-            ),
-        )
-        .set(api_tokens::last_used_at.eq(now_naive))
-        .execute(&mut *conn)?;
-        Ok(Some(record))
+        self.write(|conn| {
+            let row = api_tokens::table
+                .filter(api_tokens::token_hash.eq(hash))
+                .filter(api_tokens::revoked_at.is_null())
+                .filter(
+                    api_tokens::expires_at
+                        .is_null()
+                        .or(api_tokens::expires_at.gt(now_naive)),
+                )
+                .select(ApiTokenRow::as_select())
+                .first(conn)
+                .optional()?;
+            let record = row.map(ApiTokenRecord::try_from).transpose()?;
+            let mut subject = None;
+            if let Some(record) = &record {
+                let stale = now_naive - Duration::seconds(LAST_USED_GRANULARITY_SECONDS);
+                diesel::update(
+                    api_tokens::table.find(record.id.to_string()).filter(
+                        api_tokens::last_used_at
+                            .is_null()
+                            .or(api_tokens::last_used_at.lt(stale)),
+                    ),
+                )
+                .set(api_tokens::last_used_at.eq(now_naive))
+                .execute(conn)?;
+                subject = person(conn, record.subject)?;
+            }
+            let (verdict, event) = conclude(record.as_ref(), subject);
+            insert_auth_event(conn, &event)?;
+            Ok((record, verdict))
+        })
     }
 }
