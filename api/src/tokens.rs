@@ -7,11 +7,13 @@ use std::sync::{Mutex, RwLock};
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use chrono::{DateTime, Utc};
+use ed25519_dalek::Signer;
 use ed25519_dalek::SigningKey;
-use ed25519_dalek::pkcs8::EncodePrivateKey;
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use ed25519_dalek::pkcs8::{DecodePrivateKey, EncodePrivateKey};
+use jsonwebtoken::{Algorithm, DecodingKey, Header, Validation};
 use persistence::{SigningKeyRecord, Store};
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use crate::secrets::random_bytes;
@@ -80,7 +82,9 @@ pub struct Claims {
 
 struct Keys {
     signing_kid: String,
-    signing: EncodingKey,
+    /// Parsed once: `jsonwebtoken::encode` would parse the PKCS#8 document and derive the
+    /// public key again for every token.
+    signing: SigningKey,
     verifying: HashMap<String, DecodingKey>,
     public: Vec<(String, String)>,
 }
@@ -89,8 +93,93 @@ pub struct TokenService {
     store: Store,
     issuer: String,
     keys: RwLock<Keys>,
+    /// Tokens whose signature and header were checked, until their `exp`.
+    verified: VerifiedCache,
     /// When the keys were last read again for an unknown `kid`.
     last_reload: Mutex<Option<DateTime<Utc>>>,
+}
+
+/// Most verified tokens kept (`VerifiedCache`): about 0.5 KiB each, so a few MiB at most.
+pub const VERIFIED_CACHE_CAPACITY: usize = 8192;
+
+/// Access tokens whose signature, algorithm, `kid` and issuer were checked, keyed by the
+/// SHA-256 of the whole token (a changed byte anywhere is another key), kept until the
+/// token's `exp`, as API gateways do: the Ed25519 check runs once per token, not once per
+/// request. Only the token's own validity is cached; whether its session and person may
+/// still act is read from the database on every request. An entry is used only while the
+/// key that signed it is still loaded, so a key dropped at a reload takes its tokens with
+/// it. Bounded: when full, expired entries go first, then an arbitrary eighth.
+pub struct VerifiedCache {
+    capacity: usize,
+    entries: Mutex<HashMap<[u8; 32], Verified>>,
+}
+
+struct Verified {
+    kid: String,
+    claims: Claims,
+}
+
+impl VerifiedCache {
+    pub fn new(capacity: usize) -> Self {
+        Self {
+            capacity: capacity.max(1),
+            entries: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn key(token: &str) -> [u8; 32] {
+        Sha256::digest(token.as_bytes()).into()
+    }
+
+    /// The claims of `token` if it was verified, has not expired at `now`, and `kid_loaded`
+    /// says its key is still loaded.
+    pub fn get(
+        &self,
+        token: &str,
+        now: DateTime<Utc>,
+        kid_loaded: impl Fn(&str) -> bool,
+    ) -> Option<Claims> {
+        let key = Self::key(token);
+        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        let entry = entries.get(&key)?;
+        if entry.claims.exp <= now.timestamp() || !kid_loaded(&entry.kid) {
+            entries.remove(&key);
+            return None;
+        }
+        Some(entry.claims.clone())
+    }
+
+    pub fn insert(&self, token: &str, kid: String, claims: Claims, now: DateTime<Utc>) {
+        let key = Self::key(token);
+        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        if entries.len() >= self.capacity && !entries.contains_key(&key) {
+            let now = now.timestamp();
+            entries.retain(|_, v| v.claims.exp > now);
+            if entries.len() >= self.capacity {
+                // Evicting a batch keeps the sweep above rare when nothing has expired.
+                let keep = self.capacity - self.capacity / 8 - 1;
+                let drop: Vec<[u8; 32]> = entries.keys().skip(keep).copied().collect();
+                for k in drop {
+                    entries.remove(&k);
+                }
+            }
+        }
+        entries.insert(key, Verified { kid, claims });
+    }
+
+    /// Drops the entries whose key is no longer loaded (after a reload).
+    pub fn retain_kids(&self, kid_loaded: impl Fn(&str) -> bool) {
+        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        entries.retain(|_, v| kid_loaded(&v.kid));
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.lock().unwrap_or_else(|e| e.into_inner()).len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
 }
 
 /// Reading the keys again for an unknown `kid` happens at most this often, so tokens with
@@ -124,7 +213,7 @@ fn load_keys(records: &[SigningKeyRecord]) -> anyhow::Result<Keys> {
     }
     Ok(Keys {
         signing_kid: first.kid.clone(),
-        signing: EncodingKey::from_ed_der(&der),
+        signing: SigningKey::from_pkcs8_der(&der).map_err(|e| anyhow::anyhow!("{e}"))?,
         verifying,
         public,
     })
@@ -157,6 +246,7 @@ impl TokenService {
             store,
             issuer,
             keys: RwLock::new(keys),
+            verified: VerifiedCache::new(VERIFIED_CACHE_CAPACITY),
             last_reload: Mutex::new(None),
         })
     }
@@ -181,15 +271,35 @@ impl TokenService {
             jti: Uuid::now_v7().to_string(),
             amr: amr.to_vec(),
         };
-        jsonwebtoken::encode(&header, &claims, &keys.signing)
-            .expect("signing with a loaded Ed25519 key does not fail")
+        // What `jsonwebtoken::encode` writes (JWS compact form, RFC 7515), with the key
+        // parsed at load.
+        let header = serde_json::to_vec(&header).expect("a JWT header serializes");
+        let claims = serde_json::to_vec(&claims).expect("claims serialize");
+        let message = format!(
+            "{}.{}",
+            URL_SAFE_NO_PAD.encode(header),
+            URL_SAFE_NO_PAD.encode(claims)
+        );
+        let signature = keys.signing.sign(message.as_bytes());
+        format!("{message}.{}", URL_SAFE_NO_PAD.encode(signature.to_bytes()))
     }
 
     /// Checks a token: only EdDSA (RFC 8725: an allowlist, so `none` and HMAC confusion are
     /// out), a known `kid`, no key-carrying headers, our issuer, not expired at `now` (the
     /// service's clock). Never reads the database: a `kid` of our shape that is not loaded
     /// answers `UnknownKey`, and the caller may `reload_if_due` off the async workers.
+    /// A token verified before is answered from `VerifiedCache` (still checked for expiry
+    /// and for its key being loaded).
     pub fn verify(&self, token: &str, now: DateTime<Utc>) -> Result<Claims, TokenError> {
+        {
+            let keys = self.keys.read().unwrap_or_else(|e| e.into_inner());
+            if let Some(claims) = self
+                .verified
+                .get(token, now, |kid| keys.verifying.contains_key(kid))
+            {
+                return Ok(claims);
+            }
+        }
         let header = jsonwebtoken::decode_header(token).map_err(|_| TokenError::Invalid)?;
         if header.alg != Algorithm::EdDSA
             || header.jku.is_some()
@@ -223,6 +333,7 @@ impl TokenService {
         if claims.exp <= now.timestamp() {
             return Err(TokenError::Invalid);
         }
+        self.verified.insert(token, kid, claims.clone(), now);
         Ok(claims)
     }
 
@@ -238,7 +349,11 @@ impl TokenService {
         }
         let records = self.store.signing_keys()?;
         let keys = load_keys(&records).map_err(|_| TokenError::Invalid)?;
-        *self.keys.write().unwrap_or_else(|e| e.into_inner()) = keys;
+        let mut loaded = self.keys.write().unwrap_or_else(|e| e.into_inner());
+        *loaded = keys;
+        // A token signed by a key that is gone must not live on in the cache.
+        self.verified
+            .retain_kids(|kid| loaded.verifying.contains_key(kid));
         Ok(true)
     }
 
@@ -259,5 +374,106 @@ impl TokenService {
                 })
                 .collect(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn claims(exp: i64) -> Claims {
+        Claims {
+            iss: "test".into(),
+            sub: "user:1".into(),
+            sid: "s".into(),
+            iat: 0,
+            exp,
+            jti: "j".into(),
+            amr: Vec::new(),
+        }
+    }
+
+    fn at(seconds: i64) -> DateTime<Utc> {
+        DateTime::from_timestamp(seconds, 0).unwrap()
+    }
+
+    #[test]
+    fn a_cached_token_is_answered_until_its_exp_and_not_after() {
+        let cache = VerifiedCache::new(10);
+        cache.insert("t", "k".into(), claims(100), at(0));
+        assert_eq!(cache.get("t", at(99), |_| true), Some(claims(100)));
+        assert_eq!(cache.get("t", at(100), |_| true), None);
+        // The expired entry is gone, not just hidden.
+        assert!(cache.is_empty());
+        assert_eq!(cache.get("other", at(0), |_| true), None);
+    }
+
+    #[test]
+    fn a_cached_token_dies_with_its_key() {
+        let cache = VerifiedCache::new(10);
+        cache.insert("t", "old".into(), claims(100), at(0));
+        cache.insert("u", "new".into(), claims(100), at(0));
+        assert_eq!(cache.get("t", at(1), |kid| kid == "new"), None);
+        assert!(cache.get("u", at(1), |kid| kid == "new").is_some());
+        cache.retain_kids(|kid| kid == "old");
+        assert!(cache.is_empty());
+    }
+
+    #[test]
+    fn the_cache_stays_bounded() {
+        let cache = VerifiedCache::new(64);
+        for i in 0..1000 {
+            cache.insert(&format!("token{i}"), "k".into(), claims(100), at(0));
+            assert!(cache.len() <= 64, "{} entries after {i}", cache.len());
+        }
+        // The newest is always kept.
+        assert!(cache.get("token999", at(1), |_| true).is_some());
+        // Expired entries make room before live ones are evicted.
+        let cache = VerifiedCache::new(4);
+        for i in 0..3 {
+            cache.insert(&format!("old{i}"), "k".into(), claims(10), at(0));
+        }
+        cache.insert("live", "k".into(), claims(100), at(0));
+        cache.insert("new", "k".into(), claims(100), at(20));
+        assert_eq!(cache.len(), 2);
+        assert!(cache.get("live", at(20), |_| true).is_some());
+    }
+
+    #[test]
+    fn verify_answers_from_the_cache_only_while_the_key_is_loaded() {
+        let path = std::env::temp_dir().join(format!("tokens-{}.db", Uuid::now_v7()));
+        let url = persistence::DatabaseUrl::parse(&format!("sqlite://{}", path.display()));
+        let store = Store::open(&url.unwrap(), 1).unwrap();
+        let now = at(1_000_000);
+        let service = TokenService {
+            store,
+            issuer: "test".into(),
+            keys: RwLock::new(load_keys(&[new_key_record(now).unwrap()]).unwrap()),
+            verified: VerifiedCache::new(8),
+            last_reload: Mutex::new(None),
+        };
+        let ttl = chrono::Duration::minutes(15);
+        let token = service.issue("user:x", Uuid::now_v7(), &[], now, ttl);
+        let claims = service.verify(&token, now).unwrap();
+        assert_eq!(service.verified.len(), 1);
+        assert_eq!(service.verify(&token, now).unwrap(), claims);
+        // Past its exp the cached token is refused.
+        assert!(service.verify(&token, now + ttl).is_err());
+        assert!(service.verified.is_empty());
+        service.verify(&token, now).unwrap();
+        // Its key is gone (another key set loaded): the cached entry does not stand in.
+        *service.keys.write().unwrap() = load_keys(&[new_key_record(now).unwrap()]).unwrap();
+        assert!(matches!(
+            service.verify(&token, now),
+            Err(TokenError::UnknownKey)
+        ));
+        // A byte changed in the signature is another cache key, and fails verification.
+        let mut forged = service.issue("user:x", Uuid::now_v7(), &[], now, ttl);
+        service.verify(&forged, now).unwrap();
+        let last = forged.pop().unwrap();
+        forged.push(if last == 'A' { 'B' } else { 'A' });
+        assert!(service.verify(&forged, now).is_err());
+        drop(service);
+        let _ = std::fs::remove_file(&path);
     }
 }

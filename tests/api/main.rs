@@ -27,3 +27,4 @@ mod retention;
 mod sms_factor;
 mod sms_gateways;
 mod system;
+mod token_cache;

@@ -9,10 +9,10 @@ use domain::secret::{API_TOKEN_PREFIX, hash_secret, looks_like};
 use uuid::Uuid;
 
 use super::client_info::ClientInfo;
-use super::log::{Attempt, Reason, record};
+use super::log::{Attempt, Reason, event, record};
 use super::password::authinfo;
-use super::principal::{Credential, Principal, load_actor, parse_subject_claim};
-use super::second_factor::enforce;
+use super::principal::{Credential, Factors, Principal, Refused, judge, parse_subject_claim};
+use super::second_factor::{enforce, mfa_required};
 use crate::problem::ApiError;
 use crate::state::AppState;
 use crate::tokens::{Claims, TokenError};
@@ -42,21 +42,28 @@ pub async fn authenticate(state: &AppState, req: &HttpRequest) -> Result<Princip
     let subject = parse_subject_claim(&claims.sub).ok_or(ApiError::Unauthenticated)?;
     let session = Uuid::parse_str(&claims.sid).map_err(|_| ApiError::Unauthenticated)?;
     let now = state.now();
+    // Liveness is read from the database on every request (one call: session, person,
+    // provider, factors), so a revocation anywhere counts on the very next request; only
+    // the token's signature check is cached (`tokens::VerifiedCache`).
     let live = state
-        .db(move |store| Ok(store.active_session(session, now)?))
+        .db(move |store| Ok(store.live_session(session, subject, now)?))
         .await?
-        .filter(|s| s.subject == subject)
         .ok_or(ApiError::Unauthenticated)?;
-    let actor = load_actor(state, subject, None)
-        .await?
-        .map_err(|_| ApiError::Unauthenticated)?;
+    let factors = Factors {
+        totp: live.factors.totp,
+        sms: live.factors.sms,
+        recovery_codes_left: live.factors.recovery_codes_left,
+        required: mfa_required(&live.person, &live.factors),
+    };
+    let actor = judge(live.person, None).map_err(|_| ApiError::Unauthenticated)?;
     let principal = Principal {
         actor,
         credential: Credential::AccessToken {
             session,
-            amr: live.amr,
-            started_at: live.created_at,
+            amr: live.session.amr,
+            started_at: live.session.created_at,
         },
+        factors: Some(factors),
     };
     enforce(state, &principal, req.method(), req.path(), &client).await?;
     Ok(principal)
@@ -94,34 +101,40 @@ async fn api_token(
     client: &ClientInfo,
 ) -> Result<Principal, ApiError> {
     let now = state.now();
-    let hash = hash_secret(secret);
-    let record_found = if looks_like(API_TOKEN_PREFIX, secret) {
-        state
-            .db(move |store| Ok(store.use_api_token(&hash, now)?))
-            .await?
-    } else {
-        None
-    };
-    let Some(token) = record_found else {
-        record(
-            state,
-            Attempt::new(AuthMethod::ApiToken, Reason::InvalidToken),
-            client,
-        )
-        .await;
+    if !looks_like(API_TOKEN_PREFIX, secret) {
+        let attempt = Attempt::new(AuthMethod::ApiToken, Reason::InvalidToken);
+        record(state, attempt, client).await;
         return Err(ApiError::Unauthenticated);
-    };
-    let attempt = Attempt::new(AuthMethod::ApiToken, Reason::Ok)
-        .provider(token.provider_id)
-        .subject(Some(token.subject));
-    let actor = match load_actor(state, token.subject, Some(AuthMethod::ApiToken)).await? {
-        Ok(actor) => actor,
-        Err(refused) => {
-            record(state, attempt.because(refused.reason()), client).await;
-            return Err(refused.into_error());
-        }
-    };
-    record(state, attempt, client).await;
+    }
+    let hash = hash_secret(secret);
+    let client = client.clone();
+    // One transaction: the token, its use, its person and the auth event. Every API-token
+    // request is an attempt with a credential, and the auth log holds every attempt
+    // (PRODUCT.md, "auth log"): the event stays, written in the same commit.
+    let (token, actor) = state
+        .db(move |store| {
+            Ok(store.use_api_token(&hash, now, |token, person| {
+                let Some(token) = token else {
+                    let attempt = Attempt::new(AuthMethod::ApiToken, Reason::InvalidToken);
+                    return (Err(ApiError::Unauthenticated), event(attempt, &client, now));
+                };
+                let attempt = Attempt::new(AuthMethod::ApiToken, Reason::Ok)
+                    .provider(token.provider_id)
+                    .subject(Some(token.subject));
+                let judged = person.map_or(Err(Refused::Unknown), |p| {
+                    judge(p, Some(AuthMethod::ApiToken))
+                });
+                match judged {
+                    Ok(actor) => (Ok(actor), event(attempt, &client, now)),
+                    Err(refused) => (
+                        Err(refused.into_error()),
+                        event(attempt.because(refused.reason()), &client, now),
+                    ),
+                }
+            })?)
+        })
+        .await?;
+    let (token, actor) = (token.ok_or(ApiError::Unauthenticated)?, actor?);
     let scope = ApiTokenScope::parse(&token.scope).unwrap_or(ApiTokenScope::Read);
     if !scope.allows(req.method().as_str()) {
         return Err(ApiError::Forbidden("this API token is read-only".into()));
@@ -132,5 +145,6 @@ async fn api_token(
             id: token.id,
             scope,
         },
+        factors: None,
     })
 }

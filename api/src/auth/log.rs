@@ -2,6 +2,7 @@
 //! fields are typed, and the login someone typed is not kept (people type passwords into
 //! login fields).
 
+use chrono::{DateTime, Utc};
 use domain::auth_method::AuthMethod;
 use domain::model::Subject;
 use persistence::AuthEventRecord;
@@ -187,6 +188,18 @@ impl<'a> Attempt<'a> {
 /// Writes one auth event. A failure to write is logged and does not change the answer the
 /// caller gets.
 pub async fn record(state: &AppState, attempt: Attempt<'_>, client: &ClientInfo) {
+    let event = event(attempt, client, state.now());
+    let result = state
+        .db(move |store| store.insert_auth_event(&event).map_err(Into::into))
+        .await;
+    if let Err(e) = result {
+        log::error!("could not write an auth event: {e}");
+    }
+}
+
+/// The auth event of an attempt, for a caller that writes it in a transaction of its own
+/// (`record` writes it alone); the process log line and the metrics count it now.
+pub fn event(attempt: Attempt<'_>, client: &ClientInfo, now: DateTime<Utc>) -> AuthEventRecord {
     // One line per attempt in the process log too: typed fields only, no secret.
     log::info!(
         "auth attempt method={} outcome={} reason={} subject={}",
@@ -203,7 +216,7 @@ pub async fn record(state: &AppState, attempt: Attempt<'_>, client: &ClientInfo)
         attempt.reason.outcome(),
         attempt.reason.as_str(),
     );
-    let event = AuthEventRecord {
+    AuthEventRecord {
         id: Uuid::now_v7(),
         provider_id: attempt.provider_id,
         subject: attempt.subject,
@@ -212,12 +225,6 @@ pub async fn record(state: &AppState, attempt: Attempt<'_>, client: &ClientInfo)
         reason: attempt.reason.as_str().to_owned(),
         ip: client.ip.clone(),
         user_agent: client.user_agent.clone(),
-        created_at: state.now(),
-    };
-    let result = state
-        .db(move |store| store.insert_auth_event(&event).map_err(Into::into))
-        .await;
-    if let Err(e) = result {
-        log::error!("could not write an auth event: {e}");
+        created_at: now,
     }
 }

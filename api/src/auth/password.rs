@@ -217,5 +217,6 @@ pub async fn authinfo(
     Ok(Principal {
         actor,
         credential: Credential::Authinfo,
+        factors: None,
     })
 }

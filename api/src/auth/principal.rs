@@ -5,7 +5,7 @@ use domain::api_token::ApiTokenScope;
 use domain::auth_method::AuthMethod;
 use domain::model::{Employee, Subject, User};
 use domain::provider::{AccountStatus, SubjectKind};
-use persistence::StoreError;
+use persistence::Person;
 use uuid::Uuid;
 
 use super::log::Reason;
@@ -48,6 +48,20 @@ pub enum Credential {
 pub struct Principal {
     pub actor: Actor,
     pub credential: Credential,
+    /// Read with an access token's session in the same round trip; `None` (API tokens,
+    /// authinfo): read when a route asks.
+    pub factors: Option<Factors>,
+}
+
+/// The second factors a person has and whether policy requires one of them
+/// (`second_factor::mfa_required`): what the enforcement and `/me` need.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Factors {
+    pub totp: bool,
+    /// A user's verified number.
+    pub sms: bool,
+    pub recovery_codes_left: i64,
+    pub required: bool,
 }
 
 impl Principal {
@@ -125,34 +139,29 @@ pub async fn load_actor(
 ) -> Result<Result<Actor, Refused>, ApiError> {
     state
         .db(move |store| {
-            let missing = |e: StoreError| match e {
-                StoreError::NotFound => Ok(Err(Refused::Unknown)),
-                other => Err(ApiError::from(other)),
-            };
-            let (actor, verdict) = match subject.kind {
-                SubjectKind::User => {
-                    let user = match store.user(subject.id) {
-                        Ok(user) => user,
-                        Err(e) => return missing(e),
-                    };
-                    let provider = store.provider(user.provider_id)?;
-                    let gate = ProviderGate {
-                        status: provider.status,
-                        auth_methods: &provider.auth_methods,
-                    };
-                    let verdict = may_act(user.status, Some(gate), method);
-                    (Actor::User(user), verdict)
-                }
-                SubjectKind::Employee => {
-                    let employee = match store.employee(subject.id) {
-                        Ok(employee) => employee,
-                        Err(e) => return missing(e),
-                    };
-                    let verdict = may_act(employee.status, None, method);
-                    (Actor::Employee(employee), verdict)
-                }
-            };
-            Ok(verdict.map(|()| actor).map_err(Refused::Denied))
+            Ok(match store.person(subject)? {
+                Some(person) => judge(person, method),
+                None => Err(Refused::Unknown),
+            })
         })
         .await
+}
+
+/// The actor behind `person` if they may act by `method` (`domain::access::may_act`).
+pub fn judge(person: Person, method: Option<AuthMethod>) -> Result<Actor, Refused> {
+    let (actor, verdict) = match person {
+        Person::User { user, provider } => {
+            let gate = ProviderGate {
+                status: provider.status,
+                auth_methods: &provider.auth_methods,
+            };
+            let verdict = may_act(user.status, Some(gate), method);
+            (Actor::User(user), verdict)
+        }
+        Person::Employee(employee) => {
+            let verdict = may_act(employee.status, None, method);
+            (Actor::Employee(employee), verdict)
+        }
+    };
+    verdict.map(|()| actor).map_err(Refused::Denied)
 }

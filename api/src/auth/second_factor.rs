@@ -16,6 +16,7 @@ use domain::model::Subject;
 use domain::permission::ProviderScope;
 use domain::provider::SubjectKind;
 use domain::sign_in::SecondFactor;
+use persistence::{FactorFacts, Person};
 use totp_rs::{Algorithm, Secret, TOTP};
 
 use super::client_info::ClientInfo;
@@ -183,20 +184,37 @@ pub async fn enrolled_factors(
 ) -> Result<Vec<SecondFactor>, ApiError> {
     state
         .db(move |store| {
-            let mut factors = Vec::new();
-            if store.totp_factor(subject)?.is_some_and(|f| f.confirmed) {
-                factors.push(SecondFactor::Totp);
-            }
-            if subject.kind == SubjectKind::User && store.user_verified_phone(subject.id)?.is_some()
-            {
-                factors.push(SecondFactor::Sms);
-            }
-            if store.recovery_codes_left(subject)? > 0 {
-                factors.push(SecondFactor::RecoveryCode);
-            }
-            Ok(factors)
+            let totp = store.totp_factor(subject)?.is_some_and(|f| f.confirmed);
+            let sms = subject.kind == SubjectKind::User
+                && store.user_verified_phone(subject.id)?.is_some();
+            Ok(factor_list(totp, sms, store.recovery_codes_left(subject)?))
         })
         .await
+}
+
+/// The second factors of `enrolled_factors`, from what is known of them.
+pub fn factor_list(totp: bool, sms: bool, recovery_codes_left: i64) -> Vec<SecondFactor> {
+    let mut factors = Vec::new();
+    if totp {
+        factors.push(SecondFactor::Totp);
+    }
+    if sms {
+        factors.push(SecondFactor::Sms);
+    }
+    if recovery_codes_left > 0 {
+        factors.push(SecondFactor::RecoveryCode);
+    }
+    factors
+}
+
+/// Whether policy requires a second factor of `person`: an employee with an admin
+/// permission under some provider's `admin_mfa_required`; a user under their provider's
+/// `mfa_required_for_everyone`.
+pub fn mfa_required(person: &Person, facts: &FactorFacts) -> bool {
+    match person {
+        Person::User { provider, .. } => provider.policies.mfa_required_for_everyone,
+        Person::Employee(e) => employee_needs_mfa(&e.roles, &facts.admin_mfa_policies),
+    }
 }
 
 /// Routes a session that owes a second factor may still use: who am I, enrolling or
@@ -226,6 +244,9 @@ pub async fn access_of(state: &AppState, principal: &Principal) -> Result<Sessio
     };
     if proves_second_factor(amr) {
         return Ok(SessionAccess::Full);
+    }
+    if let Some(f) = &principal.factors {
+        return Ok(session_access(f.required, f.totp || f.sms, false));
     }
     let actor = principal.actor.clone();
     let subject = principal.subject();

@@ -5,14 +5,14 @@ use domain::auth_method::AuthMethod;
 use domain::model::Subject;
 use domain::provider::SubjectKind;
 use domain::secret::{REFRESH_TOKEN_PREFIX, hash_secret, looks_like};
-use persistence::{NewSession, RefreshOutcome};
+use persistence::{NewSession, Person, RefreshOutcome};
 use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::client_info::ClientInfo;
-use super::log::{Attempt, REFRESH, Reason, record};
-use super::principal::{load_actor, subject_claim};
+use super::log::{Attempt, REFRESH, Reason, event, record};
+use super::principal::{Refused, judge, subject_claim};
 use crate::problem::ApiError;
 use crate::secrets::new_secret;
 use crate::state::AppState;
@@ -124,7 +124,9 @@ pub async fn refresh(
         to_chrono(state.settings.employee_session_idle),
     );
     let grace = to_chrono(state.settings.refresh_reuse_grace);
-    let outcome = state
+    let client = client.clone();
+    // One transaction: the rotation, the actor check and the auth event.
+    let (outcome, verdict) = state
         .db(move |store| {
             Ok(store.rotate_refresh_token(
                 &old_hash,
@@ -135,38 +137,17 @@ pub async fn refresh(
                     SubjectKind::Employee => employee_idle,
                 },
                 grace,
+                |outcome, person| {
+                    let (attempt, verdict) = judge_refresh(outcome, person);
+                    (verdict, event(attempt, &client, now))
+                },
             )?)
         })
         .await?;
-    let session = match outcome {
-        RefreshOutcome::Invalid => {
-            record(state, Attempt::named(REFRESH, Reason::InvalidToken), client).await;
-            return Err(ApiError::InvalidCredentials);
-        }
-        RefreshOutcome::Reused(session) => {
-            let attempt = Attempt::named(REFRESH, Reason::TokenReused)
-                .provider(session.provider_id)
-                .subject(Some(session.subject));
-            record(state, attempt, client).await;
-            return Err(ApiError::InvalidCredentials);
-        }
-        RefreshOutcome::JustRotated(session) => {
-            let attempt = Attempt::named(REFRESH, Reason::TokenJustRotated)
-                .provider(session.provider_id)
-                .subject(Some(session.subject));
-            record(state, attempt, client).await;
-            return Err(ApiError::RefreshTokenRotated);
-        }
-        RefreshOutcome::Rotated(session) => session,
-    };
-    let attempt = Attempt::named(REFRESH, Reason::Ok)
-        .provider(session.provider_id)
-        .subject(Some(session.subject));
-    if let Err(refused) = load_actor(state, session.subject, None).await? {
-        record(state, attempt.because(refused.reason()), client).await;
+    verdict?;
+    let RefreshOutcome::Rotated(session) = outcome else {
         return Err(ApiError::InvalidCredentials);
-    }
-    record(state, attempt, client).await;
+    };
     Ok(tokens_for(
         state,
         session.subject,
@@ -174,4 +155,41 @@ pub async fn refresh(
         &session.amr,
         new_token,
     ))
+}
+
+/// What a refresh's outcome means for the caller, and what the auth log says of it: a
+/// rotated session still needs a person who may act.
+fn judge_refresh(
+    outcome: &RefreshOutcome,
+    person: Option<Person>,
+) -> (Attempt<'static>, Result<(), ApiError>) {
+    let of = |reason, session: &persistence::SessionRecord| {
+        Attempt::named(REFRESH, reason)
+            .provider(session.provider_id)
+            .subject(Some(session.subject))
+    };
+    match outcome {
+        RefreshOutcome::Invalid => (
+            Attempt::named(REFRESH, Reason::InvalidToken),
+            Err(ApiError::InvalidCredentials),
+        ),
+        RefreshOutcome::Reused(session) => (
+            of(Reason::TokenReused, session),
+            Err(ApiError::InvalidCredentials),
+        ),
+        RefreshOutcome::JustRotated(session) => (
+            of(Reason::TokenJustRotated, session),
+            Err(ApiError::RefreshTokenRotated),
+        ),
+        RefreshOutcome::Rotated(session) => {
+            let attempt = of(Reason::Ok, session);
+            match person.map_or(Err(Refused::Unknown), |p| judge(p, None)) {
+                Ok(_) => (attempt, Ok(())),
+                Err(refused) => (
+                    attempt.because(refused.reason()),
+                    Err(ApiError::InvalidCredentials),
+                ),
+            }
+        }
+    }
 }

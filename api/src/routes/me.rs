@@ -9,6 +9,7 @@ use domain::error::parse_name;
 use domain::password;
 use domain::permission::ProviderScope;
 use domain::secret::{API_TOKEN_PREFIX, hash_secret};
+use domain::sign_in::SecondFactor;
 use persistence::NewApiToken;
 use serde::{Deserialize, Serialize};
 use utoipa::{OpenApi, ToSchema};
@@ -19,7 +20,7 @@ use super::resource;
 use super::responses::{Invalid, NeedsPermission, NotFound, NotJson, PROBLEM_JSON, Throttled};
 use super::schemas::{self, ApiTokenScopeName};
 use crate::auth::log::{Attempt, Reason, record};
-use crate::auth::second_factor::{access_of, enrolled_factors};
+use crate::auth::second_factor::{access_of, enrolled_factors, factor_list};
 use crate::auth::throttle::{reserve, reset, throttle_key};
 use crate::extract::{Actor, ClientInfo, Credential, Json, Principal};
 use crate::passwords::Verified;
@@ -114,11 +115,15 @@ pub struct MeResponse {
         NeedsPermission,
     ))]
 pub async fn get_me(state: State, principal: Principal) -> ApiResult<web::Json<MeResponse>> {
-    let subject = principal.subject();
-    let factors = enrolled_factors(&state, subject).await?;
-    let recovery_codes_left = state
-        .db(move |store| Ok(store.recovery_codes_left(subject)?))
-        .await?;
+    // An access token's request read these with its session; otherwise read them now.
+    let (factors, recovery_codes_left, phone_verified) = match &principal.factors {
+        Some(f) => (
+            factor_list(f.totp, f.sms, f.recovery_codes_left),
+            f.recovery_codes_left,
+            f.sms,
+        ),
+        None => read_factors(&state, &principal).await?,
+    };
     let second_factors: Vec<String> = factors.iter().map(|f| f.as_str().to_owned()).collect();
     let amr = super::mfa::session_amr(&principal);
     let session_access = access_of(&state, &principal).await?.into();
@@ -126,16 +131,6 @@ pub async fn get_me(state: State, principal: Principal) -> ApiResult<web::Json<M
         Credential::AccessToken { .. } => CredentialKind::AccessToken,
         Credential::ApiToken { .. } => CredentialKind::ApiToken,
         Credential::Authinfo => CredentialKind::Authinfo,
-    };
-    let phone_verified = match &principal.actor {
-        Actor::User(u) if u.phone.is_some() => {
-            let id = u.id;
-            state
-                .db(move |store| Ok(store.user_phone_verified_at(id)?))
-                .await?
-                .is_some()
-        }
-        _ => false,
     };
     Ok(web::Json(match principal.actor {
         Actor::User(u) => MeResponse {
@@ -180,6 +175,30 @@ pub async fn get_me(state: State, principal: Principal) -> ApiResult<web::Json<M
             session_access,
         },
     }))
+}
+
+/// `/me`'s second-factor fields for a principal that did not bring them: the factors, the
+/// unused recovery codes, whether a user's number is verified.
+async fn read_factors(
+    state: &State,
+    principal: &Principal,
+) -> ApiResult<(Vec<SecondFactor>, i64, bool)> {
+    let subject = principal.subject();
+    let factors = enrolled_factors(state, subject).await?;
+    let recovery_codes_left = state
+        .db(move |store| Ok(store.recovery_codes_left(subject)?))
+        .await?;
+    let phone_verified = match &principal.actor {
+        Actor::User(u) if u.phone.is_some() => {
+            let id = u.id;
+            state
+                .db(move |store| Ok(store.user_phone_verified_at(id)?))
+                .await?
+                .is_some()
+        }
+        _ => false,
+    };
+    Ok((factors, recovery_codes_left, phone_verified))
 }
 
 /// Sensitive changes need a session: an API token or authinfo cannot mint more credentials.

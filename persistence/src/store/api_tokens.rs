@@ -6,8 +6,10 @@ use domain::model::Subject;
 use uuid::Uuid;
 
 use super::Store;
+use super::auth_events::insert_auth_event;
+use super::principals::{Person, person};
 use crate::StoreError;
-use crate::records::{ApiTokenRecord, NewApiToken};
+use crate::records::{ApiTokenRecord, AuthEventRecord, NewApiToken};
 use crate::rows::{ApiTokenRow, naive};
 use crate::schema::api_tokens;
 
@@ -56,14 +58,20 @@ impl Store {
         Ok(changed == 1)
     }
 
-    /// The live token with this hash, its use recorded.
-    pub fn use_api_token(
+    /// The live token with this hash, its use recorded, and the person it names (`None`:
+    /// gone); `conclude` answers the caller's verdict and the auth event of the request.
+    /// One call on one connection; the reads take no lock, and the only write of most
+    /// requests is the event's single INSERT (`last_used_at`, once a minute at most, joins it
+    /// in a transaction): holding SQLite's write lock over the reads made concurrent
+    /// requests queue behind each other.
+    pub fn use_api_token<T>(
         &self,
         hash: &str,
         now: DateTime<Utc>,
-    ) -> Result<Option<ApiTokenRecord>, StoreError> {
-        let mut conn = self.conn()?;
+        conclude: impl FnOnce(Option<&ApiTokenRecord>, Option<Person>) -> (T, AuthEventRecord),
+    ) -> Result<(Option<ApiTokenRecord>, T), StoreError> {
         let now_naive = naive(now);
+        let mut conn = self.conn()?;
         let row = api_tokens::table
             .filter(api_tokens::token_hash.eq(hash))
             .filter(api_tokens::revoked_at.is_null())
@@ -75,18 +83,36 @@ impl Store {
             .select(ApiTokenRow::as_select())
             .first(&mut *conn)
             .optional()?;
-        let Some(row) = row else { return Ok(None) };
-        let record = ApiTokenRecord::try_from(row)?;
-        let stale = now_naive - Duration::seconds(LAST_USED_GRANULARITY_SECONDS);
-        diesel::update(
-            api_tokens::table.find(record.id.to_string()).filter(
-                api_tokens::last_used_at
-                    .is_null()
-                    .or(api_tokens::last_used_at.lt(stale)),
-            ),
-        )
-        .set(api_tokens::last_used_at.eq(now_naive))
-        .execute(&mut *conn)?;
-        Ok(Some(record))
+        let record = row.map(ApiTokenRecord::try_from).transpose()?;
+        let subject = match &record {
+            Some(record) => person(&mut conn, record.subject)?,
+            None => None,
+        };
+        let (verdict, event) = conclude(record.as_ref(), subject);
+        let granularity = Duration::seconds(LAST_USED_GRANULARITY_SECONDS);
+        let stale = record
+            .as_ref()
+            .filter(|r| r.last_used_at.is_none_or(|at| at < now - granularity));
+        match stale {
+            None => insert_auth_event(&mut conn, &event)?,
+            Some(record) => {
+                let id = record.id.to_string();
+                drop(conn);
+                self.write(|conn| {
+                    // Conditional: of parallel requests, one writes the minute's use.
+                    diesel::update(
+                        api_tokens::table.find(id).filter(
+                            api_tokens::last_used_at
+                                .is_null()
+                                .or(api_tokens::last_used_at.lt(now_naive - granularity)),
+                        ),
+                    )
+                    .set(api_tokens::last_used_at.eq(now_naive))
+                    .execute(conn)?;
+                    insert_auth_event(conn, &event)
+                })?
+            }
+        }
+        Ok((record, verdict))
     }
 }

@@ -6,10 +6,10 @@ use domain::permission::ProviderScope;
 use uuid::Uuid;
 
 use super::{Page, PageRequest, Store};
-use crate::StoreError;
 use crate::records::AuthEventRecord;
 use crate::rows::{AuthEventRow, naive};
 use crate::schema::auth_events;
+use crate::{DbConnection, StoreError};
 
 #[derive(Debug, Clone, Default)]
 pub struct AuthEventFilter {
@@ -21,12 +21,20 @@ pub struct AuthEventFilter {
     pub to: Option<DateTime<Utc>>,
 }
 
+/// Writes one auth event on the caller's connection (in its transaction, if any).
+pub(super) fn insert_auth_event(
+    conn: &mut DbConnection,
+    event: &AuthEventRecord,
+) -> Result<(), StoreError> {
+    diesel::insert_into(auth_events::table)
+        .values(AuthEventRow::from(event))
+        .execute(conn)?;
+    Ok(())
+}
+
 impl Store {
     pub fn insert_auth_event(&self, event: &AuthEventRecord) -> Result<(), StoreError> {
-        diesel::insert_into(auth_events::table)
-            .values(AuthEventRow::from(event))
-            .execute(&mut self.conn()?)?;
-        Ok(())
+        insert_auth_event(&mut *self.conn()?, event)
     }
 
     /// The auth log, newest first. A provider-limited reader sees only its providers' events.

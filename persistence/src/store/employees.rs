@@ -24,7 +24,10 @@ pub struct EmployeeCredentials {
 }
 
 /// Reads an employee's roles and providers beside the row.
-fn complete(conn: &mut DbConnection, row: EmployeeRow) -> Result<EmployeeCredentials, StoreError> {
+pub(super) fn complete(
+    conn: &mut DbConnection,
+    row: EmployeeRow,
+) -> Result<EmployeeCredentials, StoreError> {
     let roles = employee_roles::table
         .filter(employee_roles::employee_id.eq(&row.id))
         .select(employee_roles::role)

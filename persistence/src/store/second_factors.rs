@@ -115,6 +115,29 @@ pub(crate) fn delete_second_factors(
     Ok(())
 }
 
+/// `Store::admin_mfa_policies` on the caller's connection.
+pub(super) fn admin_mfa_policies(
+    conn: &mut DbConnection,
+    only: Option<&[Uuid]>,
+) -> Result<Vec<bool>, StoreError> {
+    let mut query = providers::table
+        .filter(providers::status.eq(ProviderStatus::Active.as_str()))
+        .select(providers::policies)
+        .into_boxed();
+    if let Some(ids) = only {
+        query = query.filter(providers::id.eq_any(ids.iter().map(Uuid::to_string)));
+    }
+    query
+        .load::<String>(conn)?
+        .into_iter()
+        .map(|text| {
+            serde_json::from_str::<ProviderPolicies>(&text)
+                .map(|p| p.admin_mfa_required)
+                .map_err(|_| corrupt("policies"))
+        })
+        .collect()
+}
+
 impl Store {
     pub fn totp_factor(&self, subject: Subject) -> Result<Option<TotpFactor>, StoreError> {
         let row: Option<(String, Option<chrono::NaiveDateTime>, Option<i64>)> = totp_factors::table
@@ -257,22 +280,7 @@ impl Store {
     /// The `admin_mfa_required` policy of each active provider in `only` (`None`: every
     /// provider).
     pub fn admin_mfa_policies(&self, only: Option<&[Uuid]>) -> Result<Vec<bool>, StoreError> {
-        let mut query = providers::table
-            .filter(providers::status.eq(ProviderStatus::Active.as_str()))
-            .select(providers::policies)
-            .into_boxed();
-        if let Some(ids) = only {
-            query = query.filter(providers::id.eq_any(ids.iter().map(Uuid::to_string)));
-        }
-        query
-            .load::<String>(&mut self.conn()?)?
-            .into_iter()
-            .map(|text| {
-                serde_json::from_str::<ProviderPolicies>(&text)
-                    .map(|p| p.admin_mfa_required)
-                    .map_err(|_| corrupt("policies"))
-            })
-            .collect()
+        admin_mfa_policies(&mut *self.conn()?, only)
     }
 
     pub fn create_challenge(&self, challenge: &ChallengeRecord) -> Result<(), StoreError> {

@@ -8,7 +8,9 @@ use domain::refresh::{Reuse, judge_reuse};
 use uuid::Uuid;
 
 use super::Store;
-use crate::records::{NewSession, SessionRecord};
+use super::auth_events::insert_auth_event;
+use super::principals::{Person, person};
+use crate::records::{AuthEventRecord, NewSession, SessionRecord};
 use crate::rows::{RefreshTokenRow, SessionRow, naive, utc};
 use crate::schema::{api_tokens, refresh_tokens, sessions, temporary_keys};
 use crate::{DbConnection, StoreError};
@@ -82,6 +84,68 @@ fn new_refresh_token(hash: &str, session_id: &str, now: NaiveDateTime) -> Refres
     }
 }
 
+/// The rotation of `Store::rotate_refresh_token`, in the caller's transaction.
+fn rotate(
+    conn: &mut DbConnection,
+    old_hash: &str,
+    new_hash: &str,
+    now: DateTime<Utc>,
+    now_naive: NaiveDateTime,
+    idle: impl Fn(domain::provider::SubjectKind) -> Duration,
+    grace: Duration,
+) -> Result<RefreshOutcome, StoreError> {
+    // Spend the token first, with a conditional UPDATE: of concurrent refreshes with the
+    // same token exactly one wins. Writing first also makes SQLite take its write lock at
+    // once (waiting out the busy timeout) rather than failing a transaction whose snapshot
+    // another writer outdated. Spending a token of a dead session changes nothing: that
+    // session answers Invalid either way.
+    let spent = diesel::update(
+        refresh_tokens::table
+            .find(old_hash)
+            .filter(refresh_tokens::used_at.is_null()),
+    )
+    .set(refresh_tokens::used_at.eq(now_naive))
+    .execute(conn)?;
+    // The token and its session in one query.
+    let found: Option<(RefreshTokenRow, SessionRow)> = refresh_tokens::table
+        .inner_join(sessions::table)
+        .filter(refresh_tokens::token_hash.eq(old_hash))
+        .select((RefreshTokenRow::as_select(), SessionRow::as_select()))
+        .first(conn)
+        .optional()?;
+    let Some((token, row)) = found else {
+        return Ok(RefreshOutcome::Invalid);
+    };
+    let revoked = row.revoked_at.is_some();
+    let session = SessionRecord::try_from(row)?;
+    if revoked
+        || session.expires_at <= now
+        || session.last_seen_at + idle(session.subject.kind) <= now
+    {
+        return Ok(RefreshOutcome::Invalid);
+    }
+    if spent != 1 {
+        let used_at = token.used_at.map(utc);
+        if judge_reuse(used_at, now, grace) == Reuse::WithinGrace {
+            return Ok(RefreshOutcome::JustRotated(session));
+        }
+        diesel::update(sessions::table.find(&token.session_id))
+            .set(sessions::revoked_at.eq(now_naive))
+            .execute(conn)?;
+        return Ok(RefreshOutcome::Reused(session));
+    }
+    diesel::insert_into(refresh_tokens::table)
+        .values(new_refresh_token(new_hash, &token.session_id, now_naive))
+        .execute(conn)?;
+    diesel::update(sessions::table.find(&token.session_id))
+        .set(sessions::last_seen_at.eq(now_naive))
+        .execute(conn)?;
+    Ok(RefreshOutcome::Rotated(SessionRecord {
+        last_seen_at: now,
+        ..session
+    }))
+}
+
 impl Store {
     pub fn create_session(
         &self,
@@ -120,69 +184,29 @@ impl Store {
     /// Spends `old_hash` and stores `new_hash` in its place. `idle` says how long a session
     /// of each kind of subject may go without a refresh before it dies; a used token that
     /// comes back within `grace` of its rotation is refused without revoking
-    /// (`domain::refresh::judge_reuse`).
-    pub fn rotate_refresh_token(
+    /// (`domain::refresh::judge_reuse`). In the same transaction, `conclude` gets the
+    /// outcome and, for a rotation, the person the session names (`None`: gone) and answers
+    /// the caller's verdict and the auth event, which is written before the commit: a
+    /// rotation is never without its line in the auth log, and costs one transaction.
+    pub fn rotate_refresh_token<T>(
         &self,
         old_hash: &str,
         new_hash: &str,
         now: DateTime<Utc>,
         idle: impl Fn(domain::provider::SubjectKind) -> Duration,
         grace: Duration,
-    ) -> Result<RefreshOutcome, StoreError> {
+        conclude: impl FnOnce(&RefreshOutcome, Option<Person>) -> (T, AuthEventRecord),
+    ) -> Result<(RefreshOutcome, T), StoreError> {
         let now_naive = naive(now);
         self.write(|conn| {
-            // Spend the token first, with a conditional UPDATE: of concurrent refreshes with
-            // the same token exactly one wins. Writing first also makes SQLite take its write
-            // lock at once (waiting out the busy timeout) rather than failing a transaction
-            // whose snapshot another writer outdated. Spending a token of a dead session
-            // changes nothing: that session answers Invalid either way.
-            let spent = diesel::update(
-                refresh_tokens::table
-                    .find(old_hash)
-                    .filter(refresh_tokens::used_at.is_null()),
-            )
-            .set(refresh_tokens::used_at.eq(now_naive))
-            .execute(conn)?;
-            let token = refresh_tokens::table
-                .find(old_hash)
-                .select(RefreshTokenRow::as_select())
-                .first(conn)
-                .optional()?;
-            let Some(token) = token else {
-                return Ok(RefreshOutcome::Invalid);
+            let outcome = rotate(conn, old_hash, new_hash, now, now_naive, idle, grace)?;
+            let person = match &outcome {
+                RefreshOutcome::Rotated(session) => person(conn, session.subject)?,
+                _ => None,
             };
-            let row = sessions::table
-                .find(&token.session_id)
-                .select(SessionRow::as_select())
-                .first(conn)?;
-            let revoked = row.revoked_at.is_some();
-            let session = SessionRecord::try_from(row)?;
-            if revoked
-                || session.expires_at <= now
-                || session.last_seen_at + idle(session.subject.kind) <= now
-            {
-                return Ok(RefreshOutcome::Invalid);
-            }
-            if spent != 1 {
-                let used_at = token.used_at.map(utc);
-                if judge_reuse(used_at, now, grace) == Reuse::WithinGrace {
-                    return Ok(RefreshOutcome::JustRotated(session));
-                }
-                diesel::update(sessions::table.find(&token.session_id))
-                    .set(sessions::revoked_at.eq(now_naive))
-                    .execute(conn)?;
-                return Ok(RefreshOutcome::Reused(session));
-            }
-            diesel::insert_into(refresh_tokens::table)
-                .values(new_refresh_token(new_hash, &token.session_id, now_naive))
-                .execute(conn)?;
-            diesel::update(sessions::table.find(&token.session_id))
-                .set(sessions::last_seen_at.eq(now_naive))
-                .execute(conn)?;
-            Ok(RefreshOutcome::Rotated(SessionRecord {
-                last_seen_at: now,
-                ..session
-            }))
+            let (verdict, event) = conclude(&outcome, person);
+            insert_auth_event(conn, &event)?;
+            Ok((outcome, verdict))
         })
     }
 

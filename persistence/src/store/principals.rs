@@ -1,0 +1,228 @@
+//! What authenticating a request with an access token reads, in one call on one connection:
+//! the live session, the person behind it (a user with their provider, or an employee with
+//! roles and providers) and the facts the second-factor rules and `/me` need. A user's
+//! session is one query (joins and subselects); an employee's adds their grants and the
+//! providers' policies. The rules themselves stay in `domain` (`may_act`, `session_access`).
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use diesel::dsl::exists;
+use diesel::prelude::*;
+use domain::model::{Employee, Provider, Subject, User};
+use domain::permission::ProviderScope;
+use domain::provider::SubjectKind;
+use uuid::Uuid;
+
+use super::Store;
+use super::employees::complete;
+use super::second_factors::admin_mfa_policies;
+use crate::records::SessionRecord;
+use crate::rows::{EmployeeRow, ProviderRow, SessionRow, UserRow, naive};
+use crate::schema::{employees, providers, recovery_codes, sessions, totp_factors, users};
+use crate::{DbConnection, StoreError};
+
+/// The person a session, key or token names, as the access rules need them.
+#[derive(Debug, Clone)]
+pub enum Person {
+    /// The provider boxed: it is most of the size.
+    User {
+        user: User,
+        provider: Box<Provider>,
+    },
+    Employee(Employee),
+}
+
+/// The second factors a person has, and the policies that may require one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FactorFacts {
+    /// A confirmed TOTP factor.
+    pub totp: bool,
+    /// A user's verified number (SMS as a second factor); always false for employees.
+    pub sms: bool,
+    pub recovery_codes_left: i64,
+    /// Employees: `admin_mfa_required` of each active provider they may act on (empty for
+    /// users, whose own provider's policies come with `Person::User`).
+    pub admin_mfa_policies: Vec<bool>,
+}
+
+/// A session that is neither revoked nor expired, with its person and their factors.
+#[derive(Debug, Clone)]
+pub struct LiveSession {
+    pub session: SessionRecord,
+    pub person: Person,
+    pub factors: FactorFacts,
+}
+
+/// `EXISTS` a confirmed TOTP factor of the subject, and the count of their unused recovery
+/// codes: subselects with bound values, so they ride along in the session's query.
+macro_rules! factor_columns {
+    ($kind:expr, $id:expr) => {
+        (
+            exists(
+                totp_factors::table
+                    .filter(totp_factors::subject_kind.eq($kind))
+                    .filter(totp_factors::subject_id.eq($id))
+                    .filter(totp_factors::confirmed_at.is_not_null()),
+            ),
+            recovery_codes::table
+                .filter(recovery_codes::subject_kind.eq($kind))
+                .filter(recovery_codes::subject_id.eq($id))
+                .filter(recovery_codes::used_at.is_null())
+                .count()
+                .single_value(),
+        )
+    };
+}
+
+type UserSessionRow = (
+    SessionRow,
+    UserRow,
+    Option<NaiveDateTime>,
+    ProviderRow,
+    (bool, Option<i64>),
+);
+
+type EmployeeSessionRow = (SessionRow, EmployeeRow, (bool, Option<i64>));
+
+fn user_session(
+    conn: &mut DbConnection,
+    session: &str,
+    user: &str,
+    now: NaiveDateTime,
+) -> Result<Option<LiveSession>, StoreError> {
+    let kind = SubjectKind::User.as_str();
+    let row: Option<UserSessionRow> = sessions::table
+        .inner_join(users::table.on(users::id.eq(sessions::subject_id)))
+        .inner_join(providers::table.on(providers::id.eq(users::provider_id)))
+        .filter(sessions::id.eq(session))
+        .filter(sessions::subject_kind.eq(kind))
+        .filter(sessions::subject_id.eq(user))
+        .filter(sessions::revoked_at.is_null())
+        .filter(sessions::expires_at.gt(now))
+        .select((
+            SessionRow::as_select(),
+            UserRow::as_select(),
+            users::phone_verified_at,
+            ProviderRow::as_select(),
+            factor_columns!(kind, user),
+        ))
+        .first(conn)
+        .optional()?;
+    let Some((session, user, phone_verified_at, provider, (totp, codes))) = row else {
+        return Ok(None);
+    };
+    let sms = user.phone.is_some() && phone_verified_at.is_some();
+    Ok(Some(LiveSession {
+        session: SessionRecord::try_from(session)?,
+        person: Person::User {
+            user: User::try_from(user)?,
+            provider: Box::new(Provider::try_from(provider)?),
+        },
+        factors: FactorFacts {
+            totp,
+            sms,
+            recovery_codes_left: codes.unwrap_or(0),
+            admin_mfa_policies: Vec::new(),
+        },
+    }))
+}
+
+fn employee_session(
+    conn: &mut DbConnection,
+    session: &str,
+    employee: &str,
+    now: NaiveDateTime,
+) -> Result<Option<LiveSession>, StoreError> {
+    let kind = SubjectKind::Employee.as_str();
+    let row: Option<EmployeeSessionRow> = sessions::table
+        .inner_join(employees::table.on(employees::id.eq(sessions::subject_id)))
+        .filter(sessions::id.eq(session))
+        .filter(sessions::subject_kind.eq(kind))
+        .filter(sessions::subject_id.eq(employee))
+        .filter(sessions::revoked_at.is_null())
+        .filter(sessions::expires_at.gt(now))
+        .select((
+            SessionRow::as_select(),
+            EmployeeRow::as_select(),
+            factor_columns!(kind, employee),
+        ))
+        .first(conn)
+        .optional()?;
+    let Some((session, employee, (totp, codes))) = row else {
+        return Ok(None);
+    };
+    let employee = complete(conn, employee)?.employee;
+    let only = match &employee.providers {
+        ProviderScope::All => None,
+        ProviderScope::Only(ids) => Some(ids.as_slice()),
+    };
+    let admin_mfa_policies = admin_mfa_policies(conn, only)?;
+    Ok(Some(LiveSession {
+        session: SessionRecord::try_from(session)?,
+        person: Person::Employee(employee),
+        factors: FactorFacts {
+            totp,
+            sms: false,
+            recovery_codes_left: codes.unwrap_or(0),
+            admin_mfa_policies,
+        },
+    }))
+}
+
+/// The person `subject` names, whatever their status; `None` when they are gone. A user
+/// comes with their provider in one query.
+pub(super) fn person(
+    conn: &mut DbConnection,
+    subject: Subject,
+) -> Result<Option<Person>, StoreError> {
+    let id = subject.id.to_string();
+    match subject.kind {
+        SubjectKind::User => {
+            let row: Option<(UserRow, ProviderRow)> = users::table
+                .inner_join(providers::table.on(providers::id.eq(users::provider_id)))
+                .filter(users::id.eq(&id))
+                .select((UserRow::as_select(), ProviderRow::as_select()))
+                .first(conn)
+                .optional()?;
+            row.map(|(user, provider)| {
+                Ok(Person::User {
+                    user: User::try_from(user)?,
+                    provider: Box::new(Provider::try_from(provider)?),
+                })
+            })
+            .transpose()
+        }
+        SubjectKind::Employee => {
+            let row = employees::table
+                .find(&id)
+                .select(EmployeeRow::as_select())
+                .first(conn)
+                .optional()?;
+            row.map(|row| Ok(Person::Employee(complete(conn, row)?.employee)))
+                .transpose()
+        }
+    }
+}
+
+impl Store {
+    /// The person `subject` names, whatever their status; `None` when they are gone.
+    pub fn person(&self, subject: Subject) -> Result<Option<Person>, StoreError> {
+        person(&mut *self.conn()?, subject)
+    }
+
+    /// Session `id` of `subject` if it is neither revoked nor expired at `now`, with the
+    /// person (whatever their status: the caller judges) and their second-factor facts.
+    /// `None` as well when the person is gone.
+    pub fn live_session(
+        &self,
+        id: Uuid,
+        subject: Subject,
+        now: DateTime<Utc>,
+    ) -> Result<Option<LiveSession>, StoreError> {
+        let mut conn = self.conn()?;
+        let (id, subject_id, now) = (id.to_string(), subject.id.to_string(), naive(now));
+        match subject.kind {
+            SubjectKind::User => user_session(&mut conn, &id, &subject_id, now),
+            SubjectKind::Employee => employee_session(&mut conn, &id, &subject_id, now),
+        }
+    }
+}
