@@ -2,7 +2,7 @@
 //! argon2id hashes per second with the service's parameters (`ARGON2_MEMORY_KIB`,
 //! `ARGON2_ITERATIONS`; each thread reuses one memory block, as the service's hashing threads
 //! do), and Ed25519 verifications per second of a real access token through the service's
-//! own `TokenService::verify` (keys read from `DATABASE_URL`, as the server reads them).
+//! own `TokenService::verify_signature` (keys read from `DATABASE_URL`, as the server reads them).
 //!
 //! ```sh
 //! cargo run --release --example raw_rates -- [--seconds 5] [--token ACCESS_TOKEN]
@@ -96,7 +96,7 @@ fn main() -> anyhow::Result<()> {
             .verify(&token, now)
             .context("the access token does not verify with the database's keys")?;
         let verifications = on_all_cores(seconds, || {
-            black_box(tokens.verify(black_box(&token), now).is_ok());
+            black_box(tokens.verify_signature(black_box(&token), now).is_ok());
         });
         println!("jwt_verifications_per_second {verifications:.1}");
     }

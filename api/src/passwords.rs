@@ -263,16 +263,27 @@ impl PasswordHasherPool {
     pub fn new(memory_kib: u32, iterations: u32, concurrency: usize) -> anyhow::Result<Self> {
         let params =
             Params::new(memory_kib, iterations, 1, None).map_err(|e| anyhow::anyhow!("{e}"))?;
-        let dummy_password = hex_string(&random_bytes::<16>());
-        let dummy_hash = with_memory(&mut Memory::new(), &params, &params, |memory| {
-            hash_with(&params, &dummy_password, memory)
-        })
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
         let concurrency = concurrency.max(1);
+        let threads = Threads::start(concurrency)?;
+        // Hashed on a hashing thread, in the block that thread keeps for the requests: a
+        // block of its own here would be a third 19 MiB the allocator may keep resident.
+        let dummy_password = hex_string(&random_bytes::<16>());
+        let (answer, answered) = std::sync::mpsc::channel();
+        let hash_params = params.clone();
+        threads.queue.push(Box::new(move |memory| {
+            let hash = with_memory(memory, &hash_params, &hash_params, |memory| {
+                hash_with(&hash_params, &dummy_password, memory)
+            });
+            let _ = answer.send(hash);
+        }));
+        let dummy_hash = answered
+            .recv()
+            .map_err(|e| anyhow::anyhow!("the hashing thread ended: {e}"))?
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
         Ok(Self {
             params,
             permits: Arc::new(Semaphore::new(concurrency)),
-            threads: Arc::new(Threads::start(concurrency)?),
+            threads: Arc::new(threads),
             dummy_hash: Arc::new(dummy_hash),
         })
     }

@@ -300,6 +300,18 @@ impl TokenService {
                 return Ok(claims);
             }
         }
+        let (kid, claims) = self.verify_signature(token, now)?;
+        self.verified.insert(token, kid, claims.clone(), now);
+        Ok(claims)
+    }
+
+    /// `verify` without the cache: the signature and every claim checked each time (what
+    /// the cache saves; `examples/raw_rates.rs` measures it). Answers the key's id too.
+    pub fn verify_signature(
+        &self,
+        token: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(String, Claims), TokenError> {
         let header = jsonwebtoken::decode_header(token).map_err(|_| TokenError::Invalid)?;
         if header.alg != Algorithm::EdDSA
             || header.jku.is_some()
@@ -333,8 +345,7 @@ impl TokenService {
         if claims.exp <= now.timestamp() {
             return Err(TokenError::Invalid);
         }
-        self.verified.insert(token, kid, claims.clone(), now);
-        Ok(claims)
+        Ok((kid, claims))
     }
 
     /// Reads the keys again (a key another instance made after we started), unless that was
