@@ -85,6 +85,9 @@ export BIND="127.0.0.1:$port"
 export RUST_LOG=${RUST_LOG:-warn}
 # The seeding registers one account per connection, each from an address of its own.
 export TRUST_FORWARDED_FOR=true
+# The allocator settings the container image runs with (Dockerfile, README "Memory").
+export MIMALLOC_ARENA_EAGER_COMMIT=${MIMALLOC_ARENA_EAGER_COMMIT:-0}
+export MIMALLOC_PURGE_DELAY=${MIMALLOC_PURGE_DELAY:-0}
 # An account per connection: parallel attempts on one account count against its failure
 # budget until they are done, so with fewer accounts the budget, not the server, would be
 # the limit.
