@@ -17,7 +17,7 @@ use uuid::Uuid;
 
 use super::Store;
 use super::billing::{load_billing, remove_billing};
-use super::sessions::revoke_everything_of;
+use super::revocation::revoke_everything_of;
 use crate::error::corrupt;
 use crate::rows::{naive, uuid};
 use crate::schema::{

@@ -5,7 +5,7 @@ use domain::model::{Client, Subject};
 use domain::provider::AccountStatus;
 use uuid::Uuid;
 
-use super::sessions::revoke_everything;
+use super::revocation::revoke_everything;
 use super::{Page, PageRequest, Store, missing_or_stale};
 use crate::StoreError;
 use crate::rows::{ClientRow, naive, uuid};

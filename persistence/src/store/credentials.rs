@@ -7,7 +7,7 @@ use domain::provider::SubjectKind;
 use uuid::Uuid;
 
 use super::Store;
-use super::sessions::revoke_everything;
+use super::revocation::revoke_everything;
 use crate::rows::naive;
 use crate::schema::{employees, sessions, users};
 use crate::{DbConnection, StoreError};

@@ -11,6 +11,10 @@ use crate::records::JobRunRecord;
 use crate::rows::{naive, utc};
 use crate::schema::{auth_events, job_leases, job_runs};
 
+/// The outcomes a recorded job run can have (the contract's enum).
+pub const JOB_DONE: &str = "done";
+pub const JOB_ERROR: &str = "error";
+
 impl Store {
     /// Takes or renews the lease of job `name` for `holder` until `now + ttl`. False when
     /// another holder has a lease that has not expired.
@@ -122,9 +126,9 @@ impl Store {
     ) -> Result<(), StoreError> {
         let started = naive(started_at);
         let (outcome, removed, error) = match result {
-            Ok(n) => ("done", i64::try_from(n).unwrap_or(i64::MAX), None),
+            Ok(n) => (JOB_DONE, i64::try_from(n).unwrap_or(i64::MAX), None),
             Err(e) => (
-                "error",
+                JOB_ERROR,
                 0,
                 Some(e.chars().take(MAX_ERROR_CHARS).collect::<String>()),
             ),

@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use super::Store;
 use super::employees::write_grants;
-use super::sessions::revoke_everything;
+use super::revocation::revoke_everything;
 use crate::error::corrupt;
 use crate::rows::{ClientRow, EmployeeRow, UserRow, naive, utc, uuid};
 use crate::schema::{

@@ -1,5 +1,4 @@
-//! Sessions and their refresh tokens (one token family per session), and the revocation of
-//! everything a subject holds.
+//! Sessions and their refresh tokens (one token family per session).
 
 use chrono::{DateTime, Duration, NaiveDateTime, Utc};
 use diesel::prelude::*;
@@ -12,55 +11,8 @@ use super::auth_events::insert_auth_event;
 use super::principals::{Person, person};
 use crate::records::{AuthEventRecord, NewSession, SessionRecord};
 use crate::rows::{RefreshTokenRow, SessionRow, naive, utc};
-use crate::schema::{api_tokens, refresh_tokens, sessions, temporary_keys};
+use crate::schema::{refresh_tokens, sessions};
 use crate::{DbConnection, StoreError};
-
-/// Kills every session, API token and unused temporary key of `subject`, in the caller's
-/// transaction (disabling an account, changing a password, clearing a client).
-pub(crate) fn revoke_everything(
-    conn: &mut DbConnection,
-    subject: Subject,
-    now: NaiveDateTime,
-) -> Result<(), StoreError> {
-    revoke_everything_of(conn, subject.kind.as_str(), &[subject.id.to_string()], now)
-}
-
-/// `revoke_everything` for many people of one kind at once: a few set-based statements
-/// (in chunks, under SQLite's limit of bound values) instead of three per person.
-pub(crate) fn revoke_everything_of(
-    conn: &mut DbConnection,
-    kind: &str,
-    ids: &[String],
-    now: NaiveDateTime,
-) -> Result<(), StoreError> {
-    for ids in ids.chunks(500) {
-        diesel::update(
-            sessions::table
-                .filter(sessions::subject_kind.eq(kind))
-                .filter(sessions::subject_id.eq_any(ids))
-                .filter(sessions::revoked_at.is_null()),
-        )
-        .set(sessions::revoked_at.eq(now))
-        .execute(conn)?;
-        diesel::update(
-            api_tokens::table
-                .filter(api_tokens::subject_kind.eq(kind))
-                .filter(api_tokens::subject_id.eq_any(ids))
-                .filter(api_tokens::revoked_at.is_null()),
-        )
-        .set(api_tokens::revoked_at.eq(now))
-        .execute(conn)?;
-        diesel::update(
-            temporary_keys::table
-                .filter(temporary_keys::subject_kind.eq(kind))
-                .filter(temporary_keys::subject_id.eq_any(ids))
-                .filter(temporary_keys::used_at.is_null()),
-        )
-        .set(temporary_keys::used_at.eq(now))
-        .execute(conn)?;
-    }
-    Ok(())
-}
 
 /// What presenting a refresh token did.
 #[derive(Debug, Clone, PartialEq)]

@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use super::consents::insert_records;
 use super::credentials::set_password_hash;
-use super::sessions::revoke_everything;
+use super::revocation::revoke_everything;
 use super::throttle::reset_on_status_change;
 use super::{Page, PageRequest, Store, missing_or_stale};
 use crate::StoreError;
