@@ -44,7 +44,26 @@ pub struct Facts<'a> {
     pub registration_consent_documents: Option<usize>,
 }
 
+/// Every code a finding can have (the contract's enum); `finding` checks it in debug builds,
+/// so a rule added with a new code and not listed here fails the table test.
+pub const FINDING_CODES: [&str; 10] = [
+    "admin_mfa_not_enforced",
+    "authinfo_without_allowlist",
+    "consent_documents_missing",
+    "processor_transfer_refused",
+    "processor_without_dpa",
+    "processor_not_registered",
+    "sms_only_second_factor_possible",
+    "auth_log_retention_long",
+    "no_inactive_client_retention",
+    "gdpr_cleanup_not_installed",
+];
+
 fn finding(code: &'static str, severity: Severity, rule: &'static str, detail: String) -> Finding {
+    debug_assert!(
+        FINDING_CODES.contains(&code),
+        "{code} is missing from FINDING_CODES"
+    );
     Finding {
         code,
         severity,

@@ -22,7 +22,7 @@ pub struct FindingResponse {
     /// `consent_documents_missing`, `processor_transfer_refused`, `processor_without_dpa`,
     /// `processor_not_registered`, `sms_only_second_factor_possible`,
     /// `auth_log_retention_long`, `no_inactive_client_retention`, `gdpr_cleanup_not_installed`.
-    #[schema(example = "admin_mfa_not_enforced")]
+    #[schema(value_type = super::schemas::FindingCode)]
     pub code: String,
     #[schema(value_type = super::schemas::Severity)]
     pub severity: String,

@@ -28,8 +28,7 @@ pub struct JobResponse {
 pub struct JobRunResponse {
     pub started_at: DateTime<Utc>,
     pub duration_ms: i64,
-    /// `done` or `error`.
-    #[schema(example = "done")]
+    #[schema(value_type = super::schemas::JobOutcome)]
     pub outcome: String,
     /// What the run removed or changed (events deleted, clients cleared…); 0 after an error.
     pub removed: i64,

@@ -137,6 +137,10 @@ closed_set! {
     Severity = domain::compliance::Severity::ALL.iter().map(|s| s.as_str());
     /// The ground on which personal data goes to a processor.
     TransferMechanism = domain::transfer::TransferMechanism::ALL.iter().map(|m| m.as_str());
+    /// What a compliance finding is about (stable codes, one per rule).
+    FindingCode = domain::compliance::FINDING_CODES;
+    /// How a recorded run of a background job ended.
+    JobOutcome = [persistence::JOB_DONE, persistence::JOB_ERROR];
 }
 
 /// `registration` of a method that cannot register clients: always `false`.
