@@ -11,7 +11,7 @@ use uuid::Uuid;
 use super::client_info::ClientInfo;
 use super::log::{Attempt, Reason, event, record};
 use super::password::authinfo;
-use super::principal::{Credential, Factors, Principal, Refused, judge, parse_subject_claim};
+use super::principal::{Credential, Factors, Principal, judge, judge_found, parse_subject_claim};
 use super::second_factor::{enforce, mfa_required};
 use crate::problem::ApiError;
 use crate::state::AppState;
@@ -62,8 +62,8 @@ pub async fn authenticate(state: &AppState, req: &HttpRequest) -> Result<Princip
             session,
             amr: live.session.amr,
             started_at: live.session.created_at,
+            factors,
         },
-        factors: Some(factors),
     };
     enforce(state, &principal, req.method(), req.path(), &client).await?;
     Ok(principal)
@@ -121,10 +121,7 @@ async fn api_token(
                 let attempt = Attempt::new(AuthMethod::ApiToken, Reason::Ok)
                     .provider(token.provider_id)
                     .subject(Some(token.subject));
-                let judged = person.map_or(Err(Refused::Unknown), |p| {
-                    judge(p, Some(AuthMethod::ApiToken))
-                });
-                match judged {
+                match judge_found(person, Some(AuthMethod::ApiToken)) {
                     Ok(actor) => (Ok(actor), event(attempt, &client, now)),
                     Err(refused) => (
                         Err(refused.into_error()),
@@ -145,6 +142,5 @@ async fn api_token(
             id: token.id,
             scope,
         },
-        factors: None,
     })
 }

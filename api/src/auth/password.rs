@@ -217,6 +217,5 @@ pub async fn authinfo(
     Ok(Principal {
         actor,
         credential: Credential::Authinfo,
-        factors: None,
     })
 }

@@ -31,11 +31,13 @@ impl Actor {
 /// How they proved it.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Credential {
-    /// A session's access token; `amr` and `started_at` are the session's.
+    /// A session's access token; `amr` and `started_at` are the session's, `factors` read
+    /// with it in the same round trip.
     AccessToken {
         session: Uuid,
         amr: Vec<String>,
         started_at: chrono::DateTime<chrono::Utc>,
+        factors: Factors,
     },
     ApiToken {
         id: Uuid,
@@ -48,9 +50,6 @@ pub enum Credential {
 pub struct Principal {
     pub actor: Actor,
     pub credential: Credential,
-    /// Read with an access token's session in the same round trip; `None` (API tokens,
-    /// authinfo): read when a route asks.
-    pub factors: Option<Factors>,
 }
 
 /// The second factors a person has and whether policy requires one of them
@@ -138,13 +137,13 @@ pub async fn load_actor(
     method: Option<AuthMethod>,
 ) -> Result<Result<Actor, Refused>, ApiError> {
     state
-        .db(move |store| {
-            Ok(match store.person(subject)? {
-                Some(person) => judge(person, method),
-                None => Err(Refused::Unknown),
-            })
-        })
+        .db(move |store| Ok(judge_found(store.person(subject)?, method)))
         .await
+}
+
+/// `judge` of a person looked up by id: `None` (gone) is `Refused::Unknown`.
+pub fn judge_found(person: Option<Person>, method: Option<AuthMethod>) -> Result<Actor, Refused> {
+    person.map_or(Err(Refused::Unknown), |p| judge(p, method))
 }
 
 /// The actor behind `person` if they may act by `method` (`domain::access::may_act`).

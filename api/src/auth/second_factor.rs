@@ -13,7 +13,6 @@ use domain::mfa::{
     totp_candidate_steps,
 };
 use domain::model::Subject;
-use domain::permission::ProviderScope;
 use domain::provider::SubjectKind;
 use domain::sign_in::SecondFactor;
 use persistence::{FactorFacts, Person};
@@ -21,7 +20,7 @@ use totp_rs::{Algorithm, Secret, TOTP};
 
 use super::client_info::ClientInfo;
 use super::log::{Attempt, Reason, record};
-use super::principal::{Actor, Credential, Principal, subject_claim};
+use super::principal::{Credential, Principal, subject_claim};
 use crate::problem::ApiError;
 use crate::secrets::random_bytes;
 use crate::settings::TotpSecretKey;
@@ -236,44 +235,16 @@ fn open_while_owing(method: &Method, path: &str) -> bool {
 /// What the second-factor rules allow a session: required by policy (an employee with an
 /// admin permission under `admin_mfa_required`; a user under `mfa_required_for_everyone`),
 /// a factor enrolled, and the session's `amr` showing one.
-pub async fn access_of(state: &AppState, principal: &Principal) -> Result<SessionAccess, ApiError> {
-    let Credential::AccessToken { amr, .. } = &principal.credential else {
+pub fn access_of(principal: &Principal) -> SessionAccess {
+    let Credential::AccessToken { amr, factors, .. } = &principal.credential else {
         // API tokens are minted only from sessions the rules let through; authinfo is a
         // user's legacy path outside them.
-        return Ok(SessionAccess::Full);
+        return SessionAccess::Full;
     };
     if proves_second_factor(amr) {
-        return Ok(SessionAccess::Full);
+        return SessionAccess::Full;
     }
-    if let Some(f) = &principal.factors {
-        return Ok(session_access(f.required, f.totp || f.sms, false));
-    }
-    let actor = principal.actor.clone();
-    let subject = principal.subject();
-    state
-        .db(move |store| {
-            let required = match &actor {
-                Actor::Employee(e) => {
-                    let only = match &e.providers {
-                        ProviderScope::All => None,
-                        ProviderScope::Only(ids) => Some(ids.as_slice()),
-                    };
-                    employee_needs_mfa(&e.roles, &store.admin_mfa_policies(only)?)
-                }
-                Actor::User(u) => {
-                    store
-                        .provider(u.provider_id)?
-                        .policies
-                        .mfa_required_for_everyone
-                }
-            };
-            if !required {
-                return Ok(SessionAccess::Full);
-            }
-            let enrolled = store.has_second_factor(subject)?;
-            Ok(session_access(required, enrolled, false))
-        })
-        .await
+    session_access(factors.required, factors.totp || factors.sms, false)
 }
 
 /// Routes that enroll SMS as a second factor (verifying a number). Open only to a session
@@ -293,7 +264,7 @@ pub async fn enforce(
     path: &str,
     client: &ClientInfo,
 ) -> Result<(), ApiError> {
-    let access = access_of(state, principal).await?;
+    let access = access_of(principal);
     if access == SessionAccess::Full
         || open_while_owing(method, path)
         || (access == SessionAccess::EnrollmentOnly && enrolls_sms(method, path))

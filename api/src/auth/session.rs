@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use super::client_info::ClientInfo;
 use super::log::{Attempt, REFRESH, Reason, event, record};
-use super::principal::{Refused, judge, subject_claim};
+use super::principal::{judge_found, subject_claim};
 use crate::problem::ApiError;
 use crate::secrets::new_secret;
 use crate::state::AppState;
@@ -183,7 +183,7 @@ fn judge_refresh(
         ),
         RefreshOutcome::Rotated(session) => {
             let attempt = of(Reason::Ok, session);
-            match person.map_or(Err(Refused::Unknown), |p| judge(p, None)) {
+            match judge_found(person, None) {
                 Ok(_) => (attempt, Ok(())),
                 Err(refused) => (
                     attempt.because(refused.reason()),

@@ -116,17 +116,17 @@ pub struct MeResponse {
     ))]
 pub async fn get_me(state: State, principal: Principal) -> ApiResult<web::Json<MeResponse>> {
     // An access token's request read these with its session; otherwise read them now.
-    let (factors, recovery_codes_left, phone_verified) = match &principal.factors {
-        Some(f) => (
+    let (factors, recovery_codes_left, phone_verified) = match &principal.credential {
+        Credential::AccessToken { factors: f, .. } => (
             factor_list(f.totp, f.sms, f.recovery_codes_left),
             f.recovery_codes_left,
             f.sms,
         ),
-        None => read_factors(&state, &principal).await?,
+        _ => read_factors(&state, &principal).await?,
     };
     let second_factors: Vec<String> = factors.iter().map(|f| f.as_str().to_owned()).collect();
     let amr = super::mfa::session_amr(&principal);
-    let session_access = access_of(&state, &principal).await?.into();
+    let session_access = access_of(&principal).into();
     let credential = match principal.credential {
         Credential::AccessToken { .. } => CredentialKind::AccessToken,
         Credential::ApiToken { .. } => CredentialKind::ApiToken,

@@ -36,6 +36,7 @@ fn session_of(
             session,
             amr,
             started_at,
+            ..
         } => Ok((*session, amr.clone(), *started_at)),
         _ => Err(ApiError::Forbidden(
             "this needs a signed-in session, not an API token or authinfo".into(),

@@ -115,7 +115,8 @@ pub(crate) fn delete_second_factors(
     Ok(())
 }
 
-/// `Store::admin_mfa_policies` on the caller's connection.
+/// The `admin_mfa_required` policy of each active provider in `only` (`None`: every
+/// provider), on the caller's connection.
 pub(super) fn admin_mfa_policies(
     conn: &mut DbConnection,
     only: Option<&[Uuid]>,
@@ -275,12 +276,6 @@ impl Store {
         }
         Ok(subject.kind == domain::provider::SubjectKind::User
             && self.user_verified_phone(subject.id)?.is_some())
-    }
-
-    /// The `admin_mfa_required` policy of each active provider in `only` (`None`: every
-    /// provider).
-    pub fn admin_mfa_policies(&self, only: Option<&[Uuid]>) -> Result<Vec<bool>, StoreError> {
-        admin_mfa_policies(&mut *self.conn()?, only)
     }
 
     pub fn create_challenge(&self, challenge: &ChallengeRecord) -> Result<(), StoreError> {
