@@ -561,3 +561,78 @@ fn processors_round_trip_by_name_with_versions() {
         ));
     }
 }
+
+/// The live-session cache (SQLite) answers only until the next commit by anyone: a write
+/// through this store, and one through a connection of its own (another process, the
+/// command line, `sqlite3` by hand), each empty it, so revocation stays immediate.
+#[test]
+fn a_cached_live_session_lasts_until_any_commit() {
+    use persistence::NewSession;
+    for db in TestDb::all() {
+        let backend = db.backend();
+        let store = open(&db);
+        let p = provider("acme");
+        store.insert_provider(&p).unwrap();
+        let c = client(&p);
+        let u = user(&c, "a@example.com");
+        store.register(&c, &u, "hash").unwrap();
+        let subject = Subject::user(u.id);
+        let new_session = |id: Uuid| NewSession {
+            id,
+            subject,
+            provider_id: Some(p.id),
+            method: "password".into(),
+            ip: None,
+            user_agent: None,
+            created_at: now(),
+            expires_at: now() + chrono::Duration::hours(1),
+            amr: vec!["pwd".into()],
+        };
+        let (first, second) = (Uuid::now_v7(), Uuid::now_v7());
+        store
+            .create_session(&new_session(first), "refresh-1")
+            .unwrap();
+        store
+            .create_session(&new_session(second), "refresh-2")
+            .unwrap();
+        let cached = |id| store.cached_live_session(id, subject, now());
+        assert!(cached(first).is_none(), "{backend}: nothing read yet");
+        assert!(store.live_session(first, subject, now()).unwrap().is_some());
+        if db.is_postgres() {
+            assert!(cached(first).is_none(), "postgres reads every time");
+            continue;
+        }
+        let hit = cached(first).expect("read once, nothing committed since");
+        assert_eq!(hit.session.id, first);
+        // Another subject, or past expiry, is not answered from the cache.
+        assert!(
+            store
+                .cached_live_session(first, Subject::user(Uuid::now_v7()), now())
+                .is_none()
+        );
+        assert!(
+            store
+                .cached_live_session(first, subject, now() + chrono::Duration::hours(2))
+                .is_none()
+        );
+
+        // A commit through the store empties it.
+        assert!(store.revoke_session(subject, second, now()).unwrap());
+        assert!(cached(first).is_none(), "a commit through the store");
+        assert!(store.live_session(first, subject, now()).unwrap().is_some());
+        assert!(cached(first).is_some());
+
+        // A commit through a connection the store knows nothing of, too.
+        let mut other = Manager::new(DatabaseUrl::parse(&db.url).unwrap())
+            .connect()
+            .unwrap();
+        other
+            .batch_execute(&format!(
+                "UPDATE sessions SET revoked_at = expires_at WHERE id = '{first}'"
+            ))
+            .unwrap();
+        assert!(cached(first).is_none(), "a commit by another connection");
+        assert!(store.live_session(first, subject, now()).unwrap().is_none());
+        assert!(cached(first).is_none(), "a revoked session is not kept");
+    }
+}

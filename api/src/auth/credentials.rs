@@ -42,13 +42,17 @@ pub async fn authenticate(state: &AppState, req: &HttpRequest) -> Result<Princip
     let subject = parse_subject_claim(&claims.sub).ok_or(ApiError::Unauthenticated)?;
     let session = Uuid::parse_str(&claims.sid).map_err(|_| ApiError::Unauthenticated)?;
     let now = state.now();
-    // Liveness is read from the database on every request (one call: session, person,
-    // provider, factors), so a revocation anywhere counts on the very next request; only
-    // the token's signature check is cached (`tokens::VerifiedCache`).
-    let live = state
-        .db(move |store| Ok(store.live_session(session, subject, now)?))
-        .await?
-        .ok_or(ApiError::Unauthenticated)?;
+    // Liveness (session, person, provider, factors) is read from the database, or on SQLite
+    // from a cache that any commit empties (`Store::cached_live_session`), so a revocation
+    // anywhere counts on the very next request. The signature check is cached apart
+    // (`tokens::VerifiedCache`).
+    let live = match state.store.cached_live_session(session, subject, now) {
+        Some(live) => live,
+        None => state
+            .db(move |store| Ok(store.live_session(session, subject, now)?))
+            .await?
+            .ok_or(ApiError::Unauthenticated)?,
+    };
     let factors = Factors {
         totp: live.factors.totp,
         sms: live.factors.sms,

@@ -19,6 +19,8 @@ mod inactivity;
 mod jobs;
 pub use jobs::{JOB_DONE, JOB_ERROR};
 mod keys;
+mod live_cache;
+pub use live_cache::LIVE_CACHE_CAPACITY;
 mod oidc;
 mod phone_codes;
 mod principals;
@@ -99,6 +101,8 @@ pub struct Store {
     pool: Pool,
     /// The SQLite file, which `ping` checks is still there.
     sqlite_file: Option<std::path::PathBuf>,
+    /// SQLite only: live sessions until the next commit (`live_cache`).
+    live: Option<std::sync::Arc<live_cache::LiveCache>>,
 }
 
 pub(crate) type Conn = PooledConnection<Manager>;
@@ -106,9 +110,19 @@ pub(crate) type Conn = PooledConnection<Manager>;
 impl Store {
     pub fn open(url: &DatabaseUrl, max_connections: u32) -> Result<Self, StoreError> {
         let pool = connection::build_pool(url, max_connections)?;
-        let sqlite_file = (url.backend == connection::Backend::Sqlite)
-            .then(|| std::path::PathBuf::from(&url.target));
-        Ok(Self { pool, sqlite_file })
+        let sqlite = url.backend == connection::Backend::Sqlite;
+        let sqlite_file = sqlite.then(|| std::path::PathBuf::from(&url.target));
+        let live = sqlite.then(|| {
+            std::sync::Arc::new(live_cache::LiveCache::new(
+                url.target.clone(),
+                LIVE_CACHE_CAPACITY,
+            ))
+        });
+        Ok(Self {
+            pool,
+            sqlite_file,
+            live,
+        })
     }
 
     /// The pool's connections now: (in use, idle).

@@ -218,11 +218,29 @@ impl Store {
         subject: Subject,
         now: DateTime<Utc>,
     ) -> Result<Option<LiveSession>, StoreError> {
+        // Asked before the read: a commit after this question is seen by the next one.
+        let generation = self.live.as_ref().and_then(|cache| cache.generation());
         let mut conn = self.conn()?;
         let (id, subject_id, now) = (id.to_string(), subject.id.to_string(), naive(now));
-        match subject.kind {
+        let live = match subject.kind {
             SubjectKind::User => user_session(&mut conn, &id, &subject_id, now),
             SubjectKind::Employee => employee_session(&mut conn, &id, &subject_id, now),
+        }?;
+        if let (Some(cache), Some(generation), Some(live)) = (&self.live, generation, &live) {
+            cache.insert(generation, live);
         }
+        Ok(live)
+    }
+
+    /// What `live_session` would answer, if the cache can tell without the database (SQLite,
+    /// nothing committed since it was read: `live_cache`). Quick enough for an async worker:
+    /// no pooled connection, only SQLite's "did anything change" question.
+    pub fn cached_live_session(
+        &self,
+        id: Uuid,
+        subject: Subject,
+        now: DateTime<Utc>,
+    ) -> Option<LiveSession> {
+        self.live.as_ref()?.get(id, subject, now)
     }
 }
