@@ -23,14 +23,21 @@ use crate::problem::ApiError;
 use crate::secrets::random_bytes;
 
 /// A hashing thread without work this long frees its memory block (and allocates it again
-/// at its next hash: a few milliseconds beside the hash's own ~15).
-const IDLE_RELEASE: Duration = Duration::from_secs(10);
+/// at its next hash: a few milliseconds beside the hash's own ~15). Short, so that the
+/// blocks are held while logins come in and not long after (README "Memory").
+const IDLE_RELEASE: Duration = Duration::from_secs(2);
+
+/// Jobs queued or running per hashing thread (`PasswordHasherPool::permits`).
+const JOBS_PER_THREAD: usize = 2;
 
 #[derive(Clone)]
 pub struct PasswordHasherPool {
     params: Params,
-    /// One permit per hashing thread: a hash is queued only with a permit, so the queue never
-    /// holds more than `concurrency` jobs and the waiting happens here, asynchronously.
+    /// Two permits per hashing thread: a hash is queued only with a permit, so the queue
+    /// never holds more than `2 × concurrency` jobs and the waiting happens here,
+    /// asynchronously. The second permit keeps a job ready behind each running one: a thread
+    /// that finishes a hash takes the next at once instead of waiting for an async worker
+    /// (busy on the same cores) to hand it one. A queued job holds no memory block.
     permits: Arc<Semaphore>,
     threads: Arc<Threads>,
     /// A hash of a random password, checked when the login is unknown so that unknown
@@ -282,7 +289,7 @@ impl PasswordHasherPool {
             .map_err(|e| anyhow::anyhow!("{e}"))?;
         Ok(Self {
             params,
-            permits: Arc::new(Semaphore::new(concurrency)),
+            permits: Arc::new(Semaphore::new(concurrency * JOBS_PER_THREAD)),
             threads: Arc::new(threads),
             dummy_hash: Arc::new(dummy_hash),
         })
