@@ -88,6 +88,7 @@ export TRUST_FORWARDED_FOR=true
 # The allocator settings the container image runs with (Dockerfile, README "Memory").
 export MIMALLOC_ARENA_EAGER_COMMIT=${MIMALLOC_ARENA_EAGER_COMMIT:-0}
 export MIMALLOC_PURGE_DELAY=${MIMALLOC_PURGE_DELAY:-0}
+export MALLOC_ARENA_MAX=${MALLOC_ARENA_MAX:-1}
 # An account per connection: parallel attempts on one account count against its failure
 # budget until they are done, so with fewer accounts the budget, not the server, would be
 # the limit.
@@ -120,6 +121,10 @@ raw_verify=$(awk '$1 == "jwt_verifications_per_second" { print $2 }' "$work/raw"
 flood() { # name, script, arguments…
   local name=$1 script=$2
   shift 2
+  # Each flood starts from the idle service: the hashing threads give their blocks back
+  # 2 s after the last hash (README "Memory"), so a flood's peak is its own, not what the
+  # flood before it left.
+  sleep 3
   echo "$name: wrk, $connections connections, ${seconds}s" >&2
   reset_peak
   wrk -t 2 -c "$connections" -d "${seconds}s" --timeout 10s -s "$here/$script" "$base" -- "$@" \

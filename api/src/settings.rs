@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use anyhow::{Context, anyhow};
 use base64::Engine;
-use persistence::DatabaseUrl;
+use persistence::{Backend, DatabaseUrl};
 
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -164,7 +164,7 @@ impl Default for Settings {
             database_url: DatabaseUrl::parse("sqlite://billing-identity.db")
                 .expect("valid default"),
             bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
-            db_pool_size: 10,
+            db_pool_size: default_db_pool_size(Backend::Sqlite),
             issuer: "billing-identity".into(),
             access_token_ttl: Duration::from_secs(15 * 60),
             temporary_key_ttl: Duration::from_secs(15 * 60),
@@ -230,6 +230,16 @@ fn within(name: &str, d: Duration, range: &RangeInclusive<Duration>) -> anyhow::
     }
 }
 
+/// Connections when `DB_POOL_SIZE` is not set. SQLite has one writer at a time and its reads
+/// are CPU work, so more connections than a few only add page caches, threads and malloc
+/// arenas (README "Memory"); PostgreSQL's requests wait on round trips, so more of them help.
+pub fn default_db_pool_size(backend: Backend) -> u32 {
+    match backend {
+        Backend::Sqlite => 4,
+        Backend::Postgres => 10,
+    }
+}
+
 impl Settings {
     /// Reads the environment through `get` (so tests need not touch the process's).
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> anyhow::Result<Self> {
@@ -267,6 +277,8 @@ impl Settings {
         };
         if let Some(n) = number("DB_POOL_SIZE", DB_POOL_SIZES)? {
             s.db_pool_size = u32::try_from(n)?;
+        } else {
+            s.db_pool_size = default_db_pool_size(s.database_url.backend);
         }
         if let Some(issuer) = get("TOKEN_ISSUER") {
             s.issuer = issuer;
@@ -437,6 +449,35 @@ mod tests {
             (5, 1)
         );
         assert!(Settings::from_lookup(env(&[("SMS_TIMEOUT", "0s")])).is_err());
+    }
+
+    #[test]
+    fn the_pool_size_defaults_by_backend_and_is_kept_when_set() {
+        let env = |pairs: &'static [(&'static str, &'static str)]| {
+            move |name: &str| {
+                pairs
+                    .iter()
+                    .find(|(k, _)| *k == name)
+                    .map(|(_, v)| (*v).to_owned())
+            }
+        };
+        let cases: &[(&[(&str, &str)], u32)] = &[
+            (&[], 4),
+            (&[("DATABASE_URL", "sqlite://x.db")], 4),
+            (&[("DATABASE_URL", "postgres://h/db")], 10),
+            (
+                &[("DATABASE_URL", "postgres://h/db"), ("DB_POOL_SIZE", "3")],
+                3,
+            ),
+            (
+                &[("DATABASE_URL", "sqlite://x.db"), ("DB_POOL_SIZE", "12")],
+                12,
+            ),
+        ];
+        for (pairs, expected) in cases {
+            let s = Settings::from_lookup(env(pairs)).unwrap();
+            assert_eq!(s.db_pool_size, *expected, "{pairs:?}");
+        }
     }
 
     /// Out of range is refused with the allowed range in the message, never clamped.

@@ -24,7 +24,6 @@ use crate::outside::sms_gateways::GatewaySms;
 use crate::passwords::PasswordHasherPool;
 use crate::problem::{ApiError, redact_values};
 use crate::routes;
-use crate::routes::system::ApiDocument;
 use crate::settings::{LogFormat, Settings};
 use crate::state::{AppState, Outside};
 use crate::tokens::TokenService;
@@ -223,15 +222,6 @@ pub async fn build_state(
     }))
 }
 
-/// The OpenAPI document, built once at start and served by the system routes.
-pub fn api_document() -> web::Data<ApiDocument> {
-    let document = crate::openapi::document();
-    web::Data::new(ApiDocument {
-        json: document.to_json().unwrap_or_default(),
-        yaml: document.to_yaml().unwrap_or_default(),
-    })
-}
-
 /// Everything mounted on the app, shared by the server and the tests of the contract.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.app_data(
@@ -272,11 +262,9 @@ impl Application {
         let origins = settings.cors_allowed_origins.clone();
         let state = build_state(settings, outside).await?;
         let app_state = state.clone();
-        let document = api_document();
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(app_state.clone())
-                .app_data(document.clone())
                 // Innermost first: CORS answers preflights; every answer, a preflight's too,
                 // is counted, gets the security headers and a request id, and is logged.
                 .wrap(Condition::new(!origins.is_empty(), cors(&origins)))
