@@ -24,6 +24,7 @@ use crate::outside::sms_gateways::GatewaySms;
 use crate::passwords::PasswordHasherPool;
 use crate::problem::{ApiError, redact_values};
 use crate::routes;
+use crate::routes::system::ApiDocument;
 use crate::settings::{LogFormat, Settings};
 use crate::state::{AppState, Outside};
 use crate::tokens::TokenService;
@@ -262,9 +263,13 @@ impl Application {
         let origins = settings.cors_allowed_origins.clone();
         let state = build_state(settings, outside).await?;
         let app_state = state.clone();
+        let document = web::Data::new(ApiDocument::new(|| {
+            crate::openapi::document().to_json().unwrap_or_default()
+        }));
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(app_state.clone())
+                .app_data(document.clone())
                 // Innermost first: CORS answers preflights; every answer, a preflight's too,
                 // is counted, gets the security headers and a request id, and is logged.
                 .wrap(Condition::new(!origins.is_empty(), cors(&origins)))

@@ -16,8 +16,21 @@ use crate::state::State;
 /// "Memory").
 static OPENAPI_YAML: &str = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../openapi.yaml"));
 
-/// The document as JSON, generated from the code at its first request (Swagger UI's).
-static OPENAPI_JSON: OnceLock<String> = OnceLock::new();
+/// The document as JSON, generated from the code at its first request (Swagger UI's) by the
+/// function `startup` hands over: this module cannot name `openapi`, which names the routes.
+pub struct ApiDocument {
+    json: OnceLock<web::Bytes>,
+    generate: fn() -> String,
+}
+
+impl ApiDocument {
+    pub fn new(generate: fn() -> String) -> Self {
+        Self {
+            json: OnceLock::new(),
+            generate,
+        }
+    }
+}
 
 /// The process is alive.
 #[utoipa::path(get, path = "/healthz", tag = "system", operation_id = "get_healthz",
@@ -51,12 +64,13 @@ pub async fn jwks(state: State) -> HttpResponse {
 /// This document, as JSON.
 #[utoipa::path(get, path = "/openapi.json", tag = "system", operation_id = "get_openapi_json",
     responses((status = 200, description = "OpenAPI 3.1 document", body = Object)))]
-pub async fn openapi_json() -> HttpResponse {
-    let json =
-        OPENAPI_JSON.get_or_init(|| crate::openapi::document().to_json().unwrap_or_default());
+pub async fn openapi_json(document: web::Data<ApiDocument>) -> HttpResponse {
+    let json = document
+        .json
+        .get_or_init(|| web::Bytes::from((document.generate)()));
     HttpResponse::Ok()
         .content_type("application/json")
-        .body(json.as_str())
+        .body(json.clone())
 }
 
 /// This document, as YAML (the same as `openapi.yaml` in the repository).
