@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The load figures of the service, in one run, on loopback only (README "Load"):
 # raw argon2id hashes/s beside password logins/s, raw Ed25519 verifications/s beside
-# GET /api/v1/me (and its p99), refresh rotations/s, and the server's peak and idle RSS.
+# GET /api/v1/me with an access token and with an API token (and their p99), refresh
+# rotations/s, and the server's peak and idle RSS.
 #
 #   scripts/load.sh [--backend sqlite|postgres] [--seconds N] [--connections N] [--no-build]
 #                   [--bin PATH]   (another server binary to measure, e.g. an older build)
@@ -137,6 +138,7 @@ flood() { # name, script, arguments…
 : > "$work/statuses"
 flood login login.lua load "$accounts" "$password"
 flood me me.lua "$access"
+flood me_api_token me.lua "$(cat "$work/api_token")"
 flood refresh refresh.lua "$work/refresh_tokens" 2
 
 echo "idle: waiting 25s for the hashing threads and blocking threads to let go" >&2

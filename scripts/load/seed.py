@@ -5,7 +5,8 @@ Redeems the administrator's one-time key, enrolls TOTP for it, creates the provi
 registers ACCOUNTS users (load-1@example.com …, at most 100: the provider's registration
 budget) with PASSWORD, then signs in CHAINS times
 round-robin over them: the first access token goes to OUT/access_token, every refresh
-token to OUT/refresh_tokens (one per line).
+token to OUT/refresh_tokens (one per line), and a read-only API token of the first account
+to OUT/api_token.
 
     seed.py BASE_URL ADMIN_KEY ACCOUNTS CHAINS PASSWORD OUT_DIR
 """
@@ -88,8 +89,13 @@ def main():
         tokens = call(base, "POST", "/api/v1/auth/login", login)
         access = access or tokens["access_token"]
         refresh.append(tokens["refresh_token"])
+    # A read-only API token of the same user, for `GET /api/v1/me` with an API token.
+    api_token = call(base, "POST", "/api/v1/me/api-tokens", {"name": "load", "scope": "read"},
+                     token=access)["secret"]
     with open(f"{out}/access_token", "w") as f:
         f.write(access)
+    with open(f"{out}/api_token", "w") as f:
+        f.write(api_token)
     with open(f"{out}/refresh_tokens", "w") as f:
         f.write("\n".join(refresh) + "\n")
 

@@ -39,9 +39,17 @@ def main():
     row("`GET /api/v1/me` req/s, 64 connections", f"{me['ok_rps']:.0f}",
         f"raw Ed25519 verifications/s, all cores: {raw_verify:.0f}", f"{ratio:.2f}", "≥ 1", ratio >= 1)
     row("`GET /api/v1/me` p99", f"{me['p99_ms']:.1f} ms", "10 ms", "", "< 10 ms", me["p99_ms"] < 10)
+    # An API-token request writes its auth event (the auth log keeps every attempt), so it
+    # is a write, not a cached read: shown beside the same raw rate, without a goal.
+    api = runs.get("me_api_token")
+    if api:
+        print(f"| `GET /api/v1/me` with an API token, req/s (p99), 64 connections "
+              f"| {api['ok_rps']:.0f} ({api['p99_ms']:.1f} ms) "
+              f"| raw Ed25519 verifications/s, all cores: {raw_verify:.0f} "
+              f"| {api['ok_rps'] / raw_verify:.2f} | none (one auth-log write each) | |")
     row("refresh rotations/s, 64 chains", f"{refresh['ok_rps']:.0f}", "2000/s",
         f"{refresh['ok_rps'] / 2000:.2f}", "≥ 2000/s", refresh["ok_rps"] >= 2000)
-    for name in ("login", "me", "refresh"):
+    for name in (n for n in ("login", "me", "me_api_token", "refresh") if n in runs):
         mib = runs[name]["peak_kib"] / 1024
         row(f"peak RSS (VmHWM) during {name}", f"{mib:.1f} MiB", f"{RSS_GOAL_MIB} MiB",
             f"{mib / RSS_GOAL_MIB:.2f}", f"< {RSS_GOAL_MIB} MiB", mib < RSS_GOAL_MIB)
