@@ -145,3 +145,122 @@ impl LiveCache {
         entries.sessions.insert(live.session.id, live.clone());
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+    use domain::model::Employee;
+    use domain::permission::ProviderScope;
+    use domain::provider::AccountStatus;
+
+    use super::*;
+    use crate::records::SessionRecord;
+    use crate::store::principals::{FactorFacts, Person};
+
+    fn now() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, 26, 12, 0, 0).unwrap()
+    }
+
+    /// Session `id` of the employee with the same id.
+    fn live(id: Uuid) -> LiveSession {
+        let employee = id;
+        LiveSession {
+            session: SessionRecord {
+                id,
+                subject: Subject::employee(employee),
+                provider_id: None,
+                method: "password".into(),
+                ip: None,
+                user_agent: None,
+                created_at: now(),
+                last_seen_at: now(),
+                expires_at: now() + chrono::Duration::hours(1),
+                amr: vec!["pwd".into()],
+            },
+            person: Person::Employee(Employee {
+                id: employee,
+                login: "ops".into(),
+                name: "Ops".into(),
+                email: None,
+                status: AccountStatus::Active,
+                roles: Vec::new(),
+                providers: ProviderScope::All,
+                has_password: true,
+                created_at: now(),
+                updated_at: now(),
+                version: 1,
+            }),
+            factors: FactorFacts {
+                totp: false,
+                sms: false,
+                recovery_codes_left: 0,
+                admin_mfa_policies: Vec::new(),
+            },
+        }
+    }
+
+    /// A cache on a fresh SQLite file, and a connection of its own that commits to it.
+    fn cache(capacity: usize) -> (LiveCache, SqliteConnection, std::path::PathBuf) {
+        let file = std::env::temp_dir().join(format!("bi-live-cache-{}.db", Uuid::new_v4()));
+        let path = file.to_string_lossy().into_owned();
+        let mut writer = SqliteConnection::establish(&path).unwrap();
+        writer.batch_execute("CREATE TABLE t (x INTEGER)").unwrap();
+        (LiveCache::new(path, capacity), writer, file)
+    }
+
+    #[test]
+    fn a_read_from_before_a_commit_is_not_kept() {
+        let (cache, mut writer, file) = cache(8);
+        let id = Uuid::now_v7();
+        let subject = live(id).session.subject;
+        let before = cache.generation().unwrap();
+        cache.insert(before, &live(id));
+        assert!(
+            cache.get(id, subject, now()).is_some(),
+            "nothing committed since"
+        );
+
+        let read_at = cache.generation().unwrap();
+        writer.batch_execute("INSERT INTO t VALUES (1)").unwrap();
+        assert!(
+            cache.get(id, subject, now()).is_none(),
+            "the commit emptied it"
+        );
+        // A read that began before the commit comes back late: it is dropped.
+        cache.insert(read_at, &live(id));
+        assert!(cache.get(id, subject, now()).is_none());
+        // One read after the commit is kept.
+        let after = cache.generation().unwrap();
+        assert_ne!(after, read_at);
+        cache.insert(after, &live(id));
+        assert!(cache.get(id, subject, now()).is_some());
+        std::fs::remove_file(file).ok();
+    }
+
+    #[test]
+    fn it_holds_at_most_its_capacity() {
+        let (cache, _writer, file) = cache(8);
+        let generation = cache.generation().unwrap();
+        let ids: Vec<Uuid> = (0..50).map(|_| Uuid::now_v7()).collect();
+        for id in &ids {
+            cache.insert(generation, &live(*id));
+        }
+        let entries = cache.entries.lock().unwrap();
+        assert!(entries.sessions.len() <= 8, "{}", entries.sessions.len());
+        // The newest is always kept.
+        assert!(entries.sessions.contains_key(ids.last().unwrap()));
+        drop(entries);
+        std::fs::remove_file(file).ok();
+    }
+
+    #[test]
+    fn without_a_watcher_nothing_is_cached() {
+        let cache = LiveCache::new("/nonexistent-directory/x.db".into(), 8);
+        assert_eq!(cache.generation(), None);
+        let id = Uuid::now_v7();
+        let subject = live(id).session.subject;
+        cache.insert(0, &live(id));
+        cache.insert(1, &live(id));
+        assert!(cache.get(id, subject, now()).is_none());
+    }
+}
