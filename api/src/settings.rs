@@ -275,11 +275,10 @@ impl Settings {
         let bounded = |name: &str, range: RangeInclusive<Duration>| {
             duration(name)?.map(|d| within(name, d, &range)).transpose()
         };
-        if let Some(n) = number("DB_POOL_SIZE", DB_POOL_SIZES)? {
-            s.db_pool_size = u32::try_from(n)?;
-        } else {
-            s.db_pool_size = default_db_pool_size(s.database_url.backend);
-        }
+        s.db_pool_size = match number("DB_POOL_SIZE", DB_POOL_SIZES)? {
+            Some(n) => u32::try_from(n)?,
+            None => default_db_pool_size(s.database_url.backend),
+        };
         if let Some(issuer) = get("TOKEN_ISSUER") {
             s.issuer = issuer;
         }
@@ -397,6 +396,16 @@ impl Settings {
 mod tests {
     use super::*;
 
+    /// An environment of these pairs only, for `Settings::from_lookup`.
+    fn env(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
+        move |name| {
+            pairs
+                .iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| (*v).to_owned())
+        }
+    }
+
     #[test]
     fn durations() {
         let cases: &[(&str, Option<u64>)] = &[
@@ -420,14 +429,6 @@ mod tests {
 
     #[test]
     fn env_overrides_and_errors() {
-        let env = |pairs: &'static [(&'static str, &'static str)]| {
-            move |name: &str| {
-                pairs
-                    .iter()
-                    .find(|(k, _)| *k == name)
-                    .map(|(_, v)| v.to_string())
-            }
-        };
         let s = Settings::from_lookup(env(&[
             ("BIND", "0.0.0.0:9000"),
             ("ARGON2_MEMORY_KIB", "65536"),
@@ -453,14 +454,6 @@ mod tests {
 
     #[test]
     fn the_pool_size_defaults_by_backend_and_is_kept_when_set() {
-        let env = |pairs: &'static [(&'static str, &'static str)]| {
-            move |name: &str| {
-                pairs
-                    .iter()
-                    .find(|(k, _)| *k == name)
-                    .map(|(_, v)| (*v).to_owned())
-            }
-        };
         let cases: &[(&[(&str, &str)], u32)] = &[
             (&[], 4),
             (&[("DATABASE_URL", "sqlite://x.db")], 4),

@@ -88,6 +88,16 @@ fn employee(login: &str) -> Employee {
     }
 }
 
+/// The provider `acme` with one client and its user a@example.com, registered.
+fn registered(store: &Store) -> (Provider, Client, User) {
+    let p = provider("acme");
+    store.insert_provider(&p).unwrap();
+    let c = client(&p);
+    let u = user(&c, "a@example.com");
+    store.register(&c, &u, "hash").unwrap();
+    (p, c, u)
+}
+
 fn assert_stale<T: std::fmt::Debug>(result: Result<T, StoreError>, what: &str) {
     assert!(
         matches!(result, Err(StoreError::Stale)),
@@ -266,11 +276,7 @@ fn register_writes_the_client_and_its_first_user() {
     for db in TestDb::all() {
         let backend = db.backend();
         let store = open(&db);
-        let p = provider("acme");
-        store.insert_provider(&p).unwrap();
-        let c = client(&p);
-        let u = user(&c, "a@example.com");
-        store.register(&c, &u, "hash").unwrap();
+        let (p, c, u) = registered(&store);
         assert_eq!(store.client(c.id).unwrap(), c, "{backend}");
         let stored = store.user(u.id).unwrap();
         assert_eq!(
@@ -571,11 +577,7 @@ fn a_cached_live_session_lasts_until_any_commit() {
     for db in TestDb::all() {
         let backend = db.backend();
         let store = open(&db);
-        let p = provider("acme");
-        store.insert_provider(&p).unwrap();
-        let c = client(&p);
-        let u = user(&c, "a@example.com");
-        store.register(&c, &u, "hash").unwrap();
+        let (p, _, u) = registered(&store);
         let subject = Subject::user(u.id);
         let new_session = |id: Uuid| NewSession {
             id,

@@ -1,6 +1,6 @@
-use actix_web::http::header;
 use std::sync::OnceLock;
 
+use actix_web::http::header;
 use actix_web::{HttpResponse, web};
 use utoipa::OpenApi;
 use utoipa_swagger_ui::{Config, SwaggerUi};

@@ -195,10 +195,9 @@ struct Scope {
     phone_code_ids: Vec<String>,
 }
 
-const USER: &str = "user";
+const USER: &str = SubjectKind::User.as_str();
 
 fn scope(conn: &mut DbConnection, client_id: Uuid) -> Result<Scope, StoreError> {
-    debug_assert_eq!(SubjectKind::User.as_str(), USER);
     let user_ids: Vec<String> = users::table
         .filter(users::client_id.eq(client_id.to_string()))
         .select(users::id)

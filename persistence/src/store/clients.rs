@@ -1,14 +1,14 @@
 use chrono::{DateTime, Utc};
 use diesel::dsl::exists;
 use diesel::prelude::*;
-use domain::model::{Client, Subject};
-use domain::provider::AccountStatus;
+use domain::model::Client;
+use domain::provider::{AccountStatus, SubjectKind};
 use uuid::Uuid;
 
-use super::revocation::revoke_everything;
+use super::revocation::revoke_everything_of;
 use super::{Page, PageRequest, Store, missing_or_stale};
 use crate::StoreError;
-use crate::rows::{ClientRow, naive, uuid};
+use crate::rows::{ClientRow, naive};
 use crate::schema::{clients, users};
 
 impl Store {
@@ -77,9 +77,8 @@ impl Store {
                     .filter(users::client_id.eq(&row.id))
                     .select(users::id)
                     .load(conn)?;
-                for id in user_ids {
-                    revoke_everything(conn, Subject::user(uuid(&id)?), naive(now))?;
-                }
+                // Set-based, as clearing does: a few statements, not three per user.
+                revoke_everything_of(conn, SubjectKind::User.as_str(), &user_ids, naive(now))?;
             }
             Ok(())
         })

@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use domain::policy::ProviderPolicies;
+use domain::provider::SubjectKind;
 use uuid::Uuid;
 
 use super::Store;
@@ -20,7 +21,7 @@ use crate::{DbConnection, StoreError};
 /// Clients looked at per query, and user ids per `IN (…)` list (SQLite caps bound values).
 const PAGE: i64 = 200;
 const IDS_PER_QUERY: usize = 500;
-const USER: &str = "user";
+const USER: &str = SubjectKind::User.as_str();
 
 impl Store {
     /// Each provider's id and policies.
