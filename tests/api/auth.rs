@@ -1388,3 +1388,31 @@ async fn idle_sessions_die_by_the_kind_of_their_subject() {
     )
     .await;
 }
+
+/// A hash made with weaker parameters than those in force is renewed by the login that
+/// proves it (in the transaction that starts the session), and the new one still works.
+#[tokio::test]
+async fn a_login_renews_a_weaker_hash() {
+    use argon2::password_hash::{PasswordHasher, SaltString};
+    use argon2::{Algorithm, Argon2, Params, Version};
+    let (app, _, _) = TestApp::with_providers(["acme"]).await;
+    let user = app.register("acme", "anna@example.com").await;
+    let id = user.user_id.parse().unwrap();
+    let salt = SaltString::encode_b64(b"sixteen byte salt").unwrap();
+    let weak = Argon2::new(
+        Algorithm::Argon2id,
+        Version::V0x13,
+        Params::new(1024, 1, 1, None).unwrap(),
+    )
+    .hash_password(PASSWORD.as_bytes(), &salt)
+    .unwrap()
+    .to_string();
+    app.store().set_user_password_hash(id, &weak).unwrap();
+
+    sign_in(&app, PASSWORD).await;
+    let renewed = app.store().user_password_hash(id).unwrap().unwrap();
+    assert_ne!(renewed, weak);
+    assert!(renewed.starts_with("$argon2id$v=19$"), "{renewed}");
+    assert!(!renewed.contains("m=1024,t=1,"), "{renewed}");
+    sign_in(&app, PASSWORD).await;
+}

@@ -542,6 +542,50 @@ async fn bad_inputs_are_problems() {
     let _ = admin;
 }
 
+/// A right password whose sign-in goes on to a challenge is a success of its own: it
+/// empties the failure budget and is in the auth log before the challenge (the login writes
+/// them with what comes next, in one trip to the store).
+#[tokio::test]
+async fn a_right_password_before_a_challenge_empties_the_budget_and_is_logged() {
+    let (app, admin, token, _secret) = user_with_totp().await;
+    let wrong = Call::post(
+        LOGIN,
+        json!({ "provider": "acme", "login": "anna@example.com", "password": "wrong wrong" }),
+    );
+    let below_the_limit = domain::throttle::FREE_ATTEMPTS - 1;
+    for _ in 0..below_the_limit {
+        assert_eq!(app.request(&wrong, None).await.status(), 401);
+    }
+    challenge(&app, &login_call("acme", "anna@example.com")).await;
+    // The budget is full again: as many wrong ones pass without a 429.
+    for _ in 0..below_the_limit {
+        assert_eq!(app.request(&wrong, None).await.status(), 401);
+    }
+    challenge(&app, &login_call("acme", "anna@example.com")).await;
+
+    let me = json_ok(app.get("/api/v1/me", Some(&token)).await, 200).await;
+    let path = format!(
+        "/api/v1/auth-events?subject_id={}&limit=100",
+        me["id"].as_str().unwrap()
+    );
+    let events = json_ok(app.get(&path, Some(&admin)).await, 200).await;
+    // Newest first.
+    let seen: Vec<String> = events["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            format!(
+                "{} {}",
+                e["method"].as_str().unwrap(),
+                e["reason"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(seen[0], "mfa challenge_issued", "{seen:?}");
+    assert_eq!(seen[1], "password ok", "{seen:?}");
+}
+
 #[tokio::test]
 async fn every_step_is_in_the_auth_log() {
     let (app, admin, token, _secret) = user_with_totp().await;

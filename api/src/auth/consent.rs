@@ -14,7 +14,7 @@ use domain::consent::{
 use domain::model::Subject;
 use domain::provider::SubjectKind;
 use domain::secret::{CONSENT_TOKEN_PREFIX, hash_secret};
-use persistence::ConsentTicket;
+use persistence::{ConsentTicket, Store};
 use uuid::Uuid;
 
 use super::client_info::ClientInfo;
@@ -78,15 +78,23 @@ pub(super) async fn due_for(
 ) -> Result<Vec<(ConsentDocument, DocumentVersion)>, ApiError> {
     let now = state.now();
     state
-        .db(move |store| {
-            let documents = store.consent_documents(provider_id)?;
-            let history = store.user_consent_records(user_id)?;
-            Ok(missing_consents(&documents, &history, now)
-                .into_iter()
-                .map(|(d, v)| (d.clone(), v.clone()))
-                .collect())
-        })
+        .db(move |store| due_in(store, provider_id, user_id, now))
         .await
+}
+
+/// `due_for`, on the caller's trip to the store.
+pub(super) fn due_in(
+    store: &Store,
+    provider_id: Uuid,
+    user_id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<Vec<(ConsentDocument, DocumentVersion)>, ApiError> {
+    let documents = store.consent_documents(provider_id)?;
+    let history = store.user_consent_records(user_id)?;
+    Ok(missing_consents(&documents, &history, now)
+        .into_iter()
+        .map(|(d, v)| (d.clone(), v.clone()))
+        .collect())
 }
 
 /// The gate, called by `outcome::finish_sign_in` right before a session starts: passes
@@ -106,6 +114,18 @@ pub async fn consent_gate(
     if due.is_empty() {
         return Ok(());
     }
+    Err(consent_required(state, subject, provider_id, method, due, client).await)
+}
+
+/// The `consent_required` answer for documents `due` (not empty): a new ticket, logged.
+pub(super) async fn consent_required(
+    state: &AppState,
+    subject: Subject,
+    provider_id: Uuid,
+    method: AuthMethod,
+    due: Vec<(ConsentDocument, DocumentVersion)>,
+    client: &ClientInfo,
+) -> ApiError {
     let token = new_secret(CONSENT_TOKEN_PREFIX);
     let hash = hash_secret(&token);
     let now = state.now();
@@ -116,16 +136,19 @@ pub async fn consent_gate(
         provider_id,
         method: method.as_str().to_owned(),
     };
-    state
+    let stored = state
         .db(move |store| Ok(store.create_consent_ticket(&ticket, &hash, now, now + ttl)?))
-        .await?;
+        .await;
+    if let Err(e) = stored {
+        return e;
+    }
     let attempt = Attempt::new(method, Reason::ConsentRequired)
         .provider(Some(provider_id))
         .subject(Some(subject));
     record(state, attempt, client).await;
-    Err(ApiError::ConsentRequired(Box::new(ConsentRequired {
+    ApiError::ConsentRequired(Box::new(ConsentRequired {
         consent_token: token,
         expires_in: ttl.num_seconds(),
         documents: due.iter().map(|(d, v)| DocumentToShow::new(d, v)).collect(),
-    })))
+    }))
 }

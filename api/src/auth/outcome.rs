@@ -15,18 +15,18 @@ use domain::phone_code::{CodeHolder, CodePurpose};
 use domain::provider::SubjectKind;
 use domain::secret::hash_secret;
 use domain::sign_in::{SecondFactor, SecondFactorPolicy, SignInStep, after_first_factor};
-use persistence::{ChallengeRecord, StoreError, VerifyChallenge};
+use persistence::{ChallengeRecord, SignInWrites, StoreError, VerifyChallenge};
 use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::client_info::ClientInfo;
-use super::consent::consent_gate;
+use super::consent::{consent_gate, consent_required, due_in};
 use super::log::{Attempt, MFA, Reason, SMS, record};
 use super::phone_code::{CodeRequest, SentCode, check_code, send_code};
 use super::principal::load_actor;
-use super::second_factor::{enrolled_factors, matching_step, open_secret};
-use super::session::{TokenResponse, start_session};
+use super::second_factor::{enrolled_in, matching_step, open_secret};
+use super::session::{TokenResponse, new_session, start_session, tokens_for};
 use super::throttle::{reserve, reset, throttle_key};
 use crate::problem::ApiError;
 use crate::state::AppState;
@@ -95,33 +95,78 @@ pub async fn finish_sign_in(
     first: FirstFactor,
     client: &ClientInfo,
 ) -> Result<LoginOutcome, ApiError> {
-    // Hook: the re-consent gate (auth::consent) before anything else is due; its acceptance
-    // step (auth::consent_step) comes back here, so a second factor is still asked after it.
-    consent_first(state, &first, client).await?;
-    let enrolled = enrolled_factors(state, first.subject).await?;
+    finish_sign_in_with(state, first, SignInWrites::default(), client).await
+}
+
+/// `finish_sign_in` for a first factor whose success is still to be written (`writes`, from
+/// `password::check_password`). What is due is read and `writes` written in one trip to the
+/// store; when the session starts, it is written in the same transaction as `writes`.
+pub async fn finish_sign_in_with(
+    state: &AppState,
+    first: FirstFactor,
+    mut writes: SignInWrites,
+    client: &ClientInfo,
+) -> Result<LoginOutcome, ApiError> {
+    let now = state.now();
+    let subject = first.subject;
     let policy = SecondFactorPolicy {
         first_factor_is_recovery: first.method == AuthMethod::TemporaryKey,
         first_factor_is_sms: first.method == AuthMethod::Phone,
     };
-    match after_first_factor(&enrolled, policy) {
-        SignInStep::Session => Ok(LoginOutcome::Session(
-            start_session(
-                state,
-                first.subject,
-                first.provider_id,
-                first.method,
-                first_factor_amr(first.method),
-                client,
-            )
-            .await?,
-        )),
+    let amr = first_factor_amr(first.method);
+    let (session, refresh_token) = new_session(
+        state,
+        subject,
+        first.provider_id,
+        first.method,
+        amr.clone(),
+        client,
+    );
+    let session_id = session.0.id;
+    // Hook: the re-consent gate (auth::consent) before anything else is due; its acceptance
+    // step (auth::consent_step) comes back here, so a second factor is still asked after it.
+    let consent_at = match (subject.kind, first.provider_id) {
+        (SubjectKind::User, Some(provider_id)) => Some(provider_id),
+        _ => None,
+    };
+    let (due, step) = state
+        .db(move |store| {
+            let due = match consent_at {
+                Some(provider_id) => due_in(store, provider_id, subject.id, now)?,
+                None => Vec::new(),
+            };
+            let step = if due.is_empty() {
+                Some(after_first_factor(&enrolled_in(store, subject)?, policy))
+            } else {
+                None
+            };
+            if step == Some(SignInStep::Session) {
+                writes.session = Some(session);
+            }
+            store.write_sign_in(&writes)?;
+            Ok((due, step))
+        })
+        .await?;
+    let Some(step) = step else {
+        let provider_id =
+            consent_at.ok_or_else(|| ApiError::internal("consent without a provider"))?;
+        return Err(consent_required(state, subject, provider_id, first.method, due, client).await);
+    };
+    match step {
+        SignInStep::Session => Ok(LoginOutcome::Session(tokens_for(
+            state,
+            subject,
+            session_id,
+            &amr,
+            refresh_token,
+        ))),
         SignInStep::SecondFactor(methods) => {
             let now = state.now();
             let challenge = ChallengeRecord {
                 // Random (122 bits), not time-ordered: the id stands for a proven first
                 // factor, so it must not be guessable.
                 id: Uuid::new_v4(),
-                subject: first.subject,
+                subject,
                 provider_id: first.provider_id,
                 method: first.method.as_str().to_owned(),
                 methods: methods.iter().map(|m| m.as_str().to_owned()).collect(),
@@ -140,7 +185,7 @@ pub async fn finish_sign_in(
                 .await?;
             let attempt = Attempt::named(MFA, Reason::ChallengeIssued)
                 .provider(first.provider_id)
-                .subject(Some(first.subject));
+                .subject(Some(subject));
             record(state, attempt, client).await;
             Ok(LoginOutcome::SecondFactorDue(answer))
         }

@@ -6,13 +6,14 @@ use domain::access::{ProviderGate, may_act};
 use domain::auth_method::AuthMethod;
 use domain::email::Email;
 use domain::model::{Subject, parse_login};
-use domain::provider::{AccountStatus, SubjectKind};
+use domain::provider::AccountStatus;
+use persistence::{SignInWrites, Store, StoreError};
 
 use super::client_info::ClientInfo;
-use super::log::{Attempt, Reason, record};
+use super::log::{Attempt, Reason, event, record};
 use super::outcome::FirstFactor;
 use super::principal::{Credential, Principal, Refused, load_actor};
-use super::throttle::{reserve, reset, throttle_key};
+use super::throttle::{judge_reservation, throttle_key};
 use crate::passwords::Verified;
 use crate::problem::ApiError;
 use crate::state::AppState;
@@ -29,6 +30,18 @@ pub enum PasswordTarget {
     },
 }
 
+/// A password that was right, and what its success leaves to write (its budget emptied, a
+/// renewed hash, its auth event): `outcome::finish_sign_in_with` writes them in the
+/// transaction that starts the session.
+pub struct PasswordChecked {
+    pub first: FirstFactor,
+    pub writes: SignInWrites,
+}
+
+/// An account a login names: who, the stored password hash, the account's status.
+type Found = (Subject, Option<String>, AccountStatus);
+type Lookup = Box<dyn FnOnce(&Store) -> Result<Option<Found>, StoreError> + Send>;
+
 /// Checks a password on the `password` or `authinfo` path: the method must be on, the
 /// budget must allow it, and unknown logins cost the same time as wrong passwords.
 pub async fn check_password(
@@ -37,11 +50,11 @@ pub async fn check_password(
     password: String,
     method: AuthMethod,
     client: &ClientInfo,
-) -> Result<FirstFactor, ApiError> {
+) -> Result<PasswordChecked, ApiError> {
     // Over-long passwords are refused before hashing (CPU exhaustion), with the same
     // answer as a wrong one.
     let too_long = password.len() > domain::password::MAX_BYTES;
-    let (found, provider_id, scope, login) = match target {
+    let (lookup, provider_id, scope, login): (Lookup, _, _, _) = match target {
         PasswordTarget::User {
             provider_slug,
             email,
@@ -75,17 +88,17 @@ pub async fn check_password(
                     ));
                 }
             }
-            let found = match Email::parse(&email) {
-                Ok(email) => {
-                    let provider_id = provider.id;
-                    state
-                        .db(move |store| Ok(store.user_credentials(provider_id, email.as_str())?))
-                        .await?
-                        .map(|c| (Subject::user(c.user.id), c.password_hash, c.user.status))
-                }
-                Err(_) => None,
-            };
-            (found, Some(provider.id), provider.id.to_string(), email)
+            let provider_id = provider.id;
+            let email_ok = Email::parse(&email).ok();
+            let lookup: Lookup = Box::new(move |store| {
+                let Some(email) = email_ok else {
+                    return Ok(None);
+                };
+                Ok(store
+                    .user_credentials(provider_id, email.as_str())?
+                    .map(|c| (Subject::user(c.user.id), c.password_hash, c.user.status)))
+            });
+            (lookup, Some(provider.id), provider.id.to_string(), email)
         }
         PasswordTarget::Employee { login } => {
             if method == AuthMethod::Authinfo {
@@ -93,30 +106,39 @@ pub async fn check_password(
                 record(state, Attempt::new(method, Reason::MethodDisabled), client).await;
                 return Err(ApiError::MethodDisabled(method.as_str()));
             }
-            let found = match parse_login(&login) {
-                Ok(login) => state
-                    .db(move |store| Ok(store.employee_credentials(&login)?))
-                    .await?
-                    .map(|c| {
-                        (
-                            Subject::employee(c.employee.id),
-                            c.password_hash,
-                            c.employee.status,
-                        )
-                    }),
-                Err(_) => None,
-            };
-            (found, None, "employees".to_owned(), login)
+            let login_ok = parse_login(&login).ok();
+            let lookup: Lookup = Box::new(move |store| {
+                let Some(login) = login_ok else {
+                    return Ok(None);
+                };
+                Ok(store.employee_credentials(&login)?.map(|c| {
+                    (
+                        Subject::employee(c.employee.id),
+                        c.password_hash,
+                        c.employee.status,
+                    )
+                }))
+            });
+            (lookup, None, "employees".to_owned(), login)
         }
     };
+    // The lookup and the budget's reservation in one trip to the store.
+    let now = state.now();
+    let (found, key, decision) = state
+        .db(move |store| {
+            let found = lookup(store)?;
+            let key = throttle_key(found.as_ref().map(|f| f.0), &scope, &login);
+            let decision = store.reserve_attempt(&key, now)?;
+            Ok((found, key, decision))
+        })
+        .await?;
     let subject = found.as_ref().map(|f| f.0);
-    let key = throttle_key(subject, &scope, &login);
     let attempt = || {
         Attempt::new(method, Reason::Ok)
             .provider(provider_id)
             .subject(subject)
     };
-    reserve(state, key.clone(), attempt(), client).await?;
+    judge_reservation(state, decision, attempt(), client).await?;
 
     let (stored, status) = match found {
         Some((_, hash, status)) if !too_long => (hash, Some(status)),
@@ -149,23 +171,22 @@ pub async fn check_password(
         .await;
         return Err(ApiError::InvalidCredentials);
     }
-    reset(state, key).await?;
-    if let Verified::YesRehashed(hash) = verified {
-        state
-            .db(move |store| {
-                match subject.kind {
-                    SubjectKind::User => store.set_user_password_hash(subject.id, &hash)?,
-                    SubjectKind::Employee => store.set_employee_password_hash(subject.id, &hash)?,
-                }
-                Ok(())
-            })
-            .await?;
-    }
-    record(state, attempt(), client).await;
-    Ok(FirstFactor {
-        subject,
-        provider_id,
-        method,
+    let password_hash = match verified {
+        Verified::YesRehashed(hash) => Some((subject, hash)),
+        _ => None,
+    };
+    Ok(PasswordChecked {
+        first: FirstFactor {
+            subject,
+            provider_id,
+            method,
+        },
+        writes: SignInWrites {
+            reset_budget: Some(key),
+            password_hash,
+            events: vec![event(attempt(), client, state.now())],
+            session: None,
+        },
     })
 }
 
@@ -190,7 +211,7 @@ pub async fn authinfo(
             login: login.to_owned(),
         },
     };
-    let ok = check_password(
+    let PasswordChecked { first: ok, writes } = check_password(
         state,
         target,
         password.to_owned(),
@@ -198,6 +219,9 @@ pub async fn authinfo(
         client,
     )
     .await?;
+    state
+        .db(move |store| Ok(store.write_sign_in(&writes)?))
+        .await?;
     let actor = load_actor(state, ok.subject, Some(AuthMethod::Authinfo))
         .await?
         .map_err(|refused| refused.into_error())?;

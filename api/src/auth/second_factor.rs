@@ -15,7 +15,7 @@ use domain::mfa::{
 use domain::model::Subject;
 use domain::provider::SubjectKind;
 use domain::sign_in::SecondFactor;
-use persistence::{FactorFacts, Person};
+use persistence::{FactorFacts, Person, Store};
 use totp_rs::{Algorithm, Secret, TOTP};
 
 use super::client_info::ClientInfo;
@@ -181,14 +181,14 @@ pub async fn enrolled_factors(
     state: &AppState,
     subject: Subject,
 ) -> Result<Vec<SecondFactor>, ApiError> {
-    state
-        .db(move |store| {
-            let totp = store.totp_factor(subject)?.is_some_and(|f| f.confirmed);
-            let sms = subject.kind == SubjectKind::User
-                && store.user_verified_phone(subject.id)?.is_some();
-            Ok(factor_list(totp, sms, store.recovery_codes_left(subject)?))
-        })
-        .await
+    state.db(move |store| enrolled_in(store, subject)).await
+}
+
+/// `enrolled_factors`, on the caller's trip to the store.
+pub fn enrolled_in(store: &Store, subject: Subject) -> Result<Vec<SecondFactor>, ApiError> {
+    let totp = store.totp_factor(subject)?.is_some_and(|f| f.confirmed);
+    let sms = subject.kind == SubjectKind::User && store.user_verified_phone(subject.id)?.is_some();
+    Ok(factor_list(totp, sms, store.recovery_codes_left(subject)?))
 }
 
 /// The second factors of `enrolled_factors`, from what is known of them.

@@ -59,6 +59,23 @@ pub(super) async fn start_session(
     amr: Vec<String>,
     client: &ClientInfo,
 ) -> Result<TokenResponse, ApiError> {
+    let (session, refresh_token) = new_session(state, subject, provider_id, method, amr, client);
+    let (id, amr) = (session.0.id, session.0.amr.clone());
+    state
+        .db(move |store| Ok(store.create_session(&session.0, &session.1)?))
+        .await?;
+    Ok(tokens_for(state, subject, id, &amr, refresh_token))
+}
+
+/// A session to store (with the hash of its first refresh token), and that refresh token.
+pub(super) fn new_session(
+    state: &AppState,
+    subject: Subject,
+    provider_id: Option<Uuid>,
+    method: AuthMethod,
+    amr: Vec<String>,
+    client: &ClientInfo,
+) -> ((NewSession, String), String) {
     let now = state.now();
     let max_age = match subject.kind {
         SubjectKind::User => state.settings.user_session_max_age,
@@ -77,14 +94,11 @@ pub(super) async fn start_session(
     };
     let refresh_token = new_secret(REFRESH_TOKEN_PREFIX);
     let refresh_hash = hash_secret(&refresh_token);
-    let (id, amr) = (session.id, session.amr.clone());
-    state
-        .db(move |store| Ok(store.create_session(&session, &refresh_hash)?))
-        .await?;
-    Ok(tokens_for(state, subject, id, &amr, refresh_token))
+    ((session, refresh_hash), refresh_token)
 }
 
-fn tokens_for(
+/// The tokens of stored session `session`.
+pub(super) fn tokens_for(
     state: &AppState,
     subject: Subject,
     session: Uuid,

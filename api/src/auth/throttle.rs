@@ -29,6 +29,17 @@ pub async fn reserve(
     let decision = state
         .db(move |store| Ok(store.reserve_attempt(&key, now)?))
         .await?;
+    judge_reservation(state, decision, attempt, client).await
+}
+
+/// Answers a reservation of the budget: nothing when it was allowed, else the refusal
+/// (logged).
+pub async fn judge_reservation(
+    state: &AppState,
+    decision: Decision,
+    attempt: Attempt<'_>,
+    client: &ClientInfo,
+) -> Result<(), ApiError> {
     let (reason, error) = match decision {
         Decision::Allow => return Ok(()),
         Decision::RetryAfter(seconds) => (Reason::Throttled, ApiError::Throttled(seconds)),

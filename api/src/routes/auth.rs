@@ -23,7 +23,7 @@ use super::schemas;
 use crate::auth::consent::new_record;
 use crate::auth::log::{Attempt, Reason, SESSION, record};
 use crate::auth::outcome::{
-    FirstFactor, LoginResponse, finish_sign_in, session_after_registration,
+    FirstFactor, LoginResponse, finish_sign_in_with, session_after_registration,
 };
 use crate::auth::password::{PasswordTarget, check_password};
 use crate::auth::phone_code::check_code;
@@ -106,9 +106,9 @@ pub async fn login(
         },
         None => PasswordTarget::Employee { login: body.login },
     };
-    let first =
+    let checked =
         check_password(&state, target, body.password, AuthMethod::Password, &client).await?;
-    let outcome = finish_sign_in(&state, first, &client).await?;
+    let outcome = finish_sign_in_with(&state, checked.first, checked.writes, &client).await?;
     Ok(web::Json(outcome.into_response()))
 }
 

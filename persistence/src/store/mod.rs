@@ -47,7 +47,7 @@ pub use oidc::{EmployeeLink, OidcTransactionRecord, UserLink};
 pub use phone_codes::{NewPhoneCode, PhoneCodeRecord};
 pub use principals::{FactorFacts, LiveSession, Person};
 pub use second_factors::{ChallengeRecord, TotpFactor, VerifyChallenge};
-pub use sessions::RefreshOutcome;
+pub use sessions::{RefreshOutcome, SignInWrites};
 pub use users::UserCredentials;
 
 /// A page of a collection, ordered by id (UUID v7, so by creation).

@@ -8,7 +8,9 @@ use uuid::Uuid;
 
 use super::Store;
 use super::auth_events::insert_auth_event;
+use super::credentials::set_password_hash;
 use super::principals::{Person, person};
+use super::throttle::reset_attempts;
 use crate::records::{AuthEventRecord, NewSession, SessionRecord};
 use crate::rows::{RefreshTokenRow, SessionRow, naive, utc};
 use crate::schema::{refresh_tokens, sessions};
@@ -34,6 +36,21 @@ fn new_refresh_token(hash: &str, session_id: &str, now: NaiveDateTime) -> Refres
         created_at: now,
         used_at: None,
     }
+}
+
+fn insert_session(
+    conn: &mut DbConnection,
+    session: &NewSession,
+    refresh_hash: &str,
+) -> Result<(), StoreError> {
+    let row = SessionRow::from(session);
+    diesel::insert_into(sessions::table)
+        .values(&row)
+        .execute(conn)?;
+    diesel::insert_into(refresh_tokens::table)
+        .values(new_refresh_token(refresh_hash, &row.id, row.created_at))
+        .execute(conn)?;
+    Ok(())
 }
 
 /// The rotation of `Store::rotate_refresh_token`, in the caller's transaction.
@@ -98,20 +115,55 @@ fn rotate(
     }))
 }
 
+/// What a first factor that succeeded leaves behind, written in one transaction with the
+/// session it starts (if one starts): a sign-in then costs one write instead of one per item.
+#[derive(Debug, Default)]
+pub struct SignInWrites {
+    /// The failure budget a correct secret empties (`domain::throttle`).
+    pub reset_budget: Option<String>,
+    /// A password hash renewed to the parameters in force.
+    pub password_hash: Option<(Subject, String)>,
+    pub events: Vec<AuthEventRecord>,
+    /// The session and the hash of its first refresh token.
+    pub session: Option<(NewSession, String)>,
+}
+
+impl SignInWrites {
+    pub fn is_empty(&self) -> bool {
+        self.reset_budget.is_none()
+            && self.password_hash.is_none()
+            && self.events.is_empty()
+            && self.session.is_none()
+    }
+}
+
 impl Store {
     pub fn create_session(
         &self,
         session: &NewSession,
         refresh_hash: &str,
     ) -> Result<(), StoreError> {
-        let row = SessionRow::from(session);
+        self.write(|conn| insert_session(conn, session, refresh_hash))
+    }
+
+    /// Writes `writes` in one transaction (nothing when there is nothing to write).
+    pub fn write_sign_in(&self, writes: &SignInWrites) -> Result<(), StoreError> {
+        if writes.is_empty() {
+            return Ok(());
+        }
         self.write(|conn| {
-            diesel::insert_into(sessions::table)
-                .values(&row)
-                .execute(conn)?;
-            diesel::insert_into(refresh_tokens::table)
-                .values(new_refresh_token(refresh_hash, &row.id, row.created_at))
-                .execute(conn)?;
+            if let Some(key) = &writes.reset_budget {
+                reset_attempts(conn, key)?;
+            }
+            if let Some((subject, hash)) = &writes.password_hash {
+                set_password_hash(conn, *subject, hash)?;
+            }
+            for event in &writes.events {
+                insert_auth_event(conn, event)?;
+            }
+            if let Some((session, refresh_hash)) = &writes.session {
+                insert_session(conn, session, refresh_hash)?;
+            }
             Ok(())
         })
     }
@@ -127,7 +179,7 @@ impl Store {
             .filter(sessions::revoked_at.is_null())
             .filter(sessions::expires_at.gt(naive(now)))
             .select(SessionRow::as_select())
-            .first(&mut self.conn()?)
+            .first(&mut *self.conn()?)
             .optional()?
             .map(SessionRecord::try_from)
             .transpose()
@@ -166,7 +218,7 @@ impl Store {
     pub fn set_session_amr(&self, id: Uuid, amr: &[String]) -> Result<(), StoreError> {
         diesel::update(sessions::table.find(id.to_string()))
             .set(sessions::amr.eq(domain::mfa::amr_to_text(amr)))
-            .execute(&mut self.conn()?)?;
+            .execute(&mut *self.conn()?)?;
         Ok(())
     }
 
@@ -186,7 +238,7 @@ impl Store {
                 .filter(sessions::id.ne(keep)),
         )
         .set(sessions::revoked_at.eq(naive(now)))
-        .execute(&mut self.conn()?)?)
+        .execute(&mut *self.conn()?)?)
     }
 
     /// Revokes one session of `subject`; false when it has no such live session.
@@ -204,7 +256,7 @@ impl Store {
                 .filter(sessions::revoked_at.is_null()),
         )
         .set(sessions::revoked_at.eq(naive(now)))
-        .execute(&mut self.conn()?)?;
+        .execute(&mut *self.conn()?)?;
         Ok(changed == 1)
     }
 
@@ -220,7 +272,7 @@ impl Store {
             .filter(sessions::expires_at.gt(naive(now)))
             .order(sessions::id.desc())
             .select(SessionRow::as_select())
-            .load(&mut self.conn()?)?
+            .load(&mut *self.conn()?)?
             .into_iter()
             .map(SessionRecord::try_from)
             .collect()

@@ -120,9 +120,14 @@ impl Store {
 
     /// A correct secret (or a recovery) empties the budget.
     pub fn reset_attempts(&self, key: &str) -> Result<(), StoreError> {
-        diesel::delete(auth_throttle::table.find(key)).execute(&mut self.conn()?)?;
-        Ok(())
+        reset_attempts(&mut *self.conn()?, key)
     }
+}
+
+/// `Store::reset_attempts` in the caller's transaction.
+pub(crate) fn reset_attempts(conn: &mut DbConnection, key: &str) -> Result<(), StoreError> {
+    diesel::delete(auth_throttle::table.find(key)).execute(conn)?;
+    Ok(())
 }
 
 /// In the caller's transaction, before an account's status is written: empties the budget
