@@ -21,7 +21,7 @@ impl Store {
     pub fn insert_api_token(&self, token: &NewApiToken) -> Result<(), StoreError> {
         diesel::insert_into(api_tokens::table)
             .values(ApiTokenRow::from(token))
-            .execute(&mut self.conn()?)?;
+            .execute(&mut *self.conn()?)?;
         Ok(())
     }
 
@@ -34,7 +34,7 @@ impl Store {
             .filter(api_tokens::revoked_at.is_null())
             .order(api_tokens::id.asc())
             .select(ApiTokenRow::as_select())
-            .load(&mut self.conn()?)?
+            .load(&mut *self.conn()?)?
             .into_iter()
             .map(ApiTokenRecord::try_from)
             .collect()
@@ -54,7 +54,7 @@ impl Store {
                 .filter(api_tokens::revoked_at.is_null()),
         )
         .set(api_tokens::revoked_at.eq(naive(now)))
-        .execute(&mut self.conn()?)?;
+        .execute(&mut *self.conn()?)?;
         Ok(changed == 1)
     }
 

@@ -38,7 +38,7 @@ impl Store {
                 audit_events::after_value.eq(&e.after),
                 audit_events::created_at.eq(naive(e.created_at)),
             ))
-            .execute(&mut self.conn()?)?;
+            .execute(&mut *self.conn()?)?;
         Ok(())
     }
 
@@ -83,7 +83,7 @@ impl Store {
                 audit_events::after_value,
                 audit_events::created_at,
             ))
-            .load(&mut self.conn()?)?;
+            .load(&mut *self.conn()?)?;
         let items = rows
             .into_iter()
             .map(|r| {

@@ -77,7 +77,7 @@ impl Store {
             query = query.filter(auth_events::created_at.lt(naive(to)));
         }
         let items = query
-            .load(&mut self.conn()?)?
+            .load(&mut *self.conn()?)?
             .into_iter()
             .map(AuthEventRecord::try_from)
             .collect::<Result<Vec<_>, _>>()?;

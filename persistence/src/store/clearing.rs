@@ -80,7 +80,7 @@ impl Store {
     pub fn modules(&self) -> Result<Vec<(Module, bool)>, StoreError> {
         let installed: Vec<(String, bool)> = modules::table
             .select((modules::name, modules::installed))
-            .load(&mut self.conn()?)?;
+            .load(&mut *self.conn()?)?;
         Ok(Module::ALL
             .iter()
             .map(|m| {
@@ -94,7 +94,7 @@ impl Store {
         Ok(modules::table
             .find(module.as_str())
             .select(modules::installed)
-            .first(&mut self.conn()?)
+            .first(&mut *self.conn()?)
             .optional()?
             .unwrap_or(false))
     }
@@ -130,7 +130,7 @@ impl Store {
         Ok(diesel::select(diesel::dsl::exists(
             client_clearings::table.find(client_id.to_string()),
         ))
-        .get_result(&mut self.conn()?)?)
+        .get_result(&mut *self.conn()?)?)
     }
 
     /// Clears the client `client_id` and all its users in one transaction, or (`dry_run`)

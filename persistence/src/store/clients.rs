@@ -15,7 +15,7 @@ impl Store {
     pub fn insert_client(&self, client: &Client) -> Result<(), StoreError> {
         diesel::insert_into(clients::table)
             .values(ClientRow::from(client))
-            .execute(&mut self.conn()?)?;
+            .execute(&mut *self.conn()?)?;
         Ok(())
     }
 
@@ -23,7 +23,7 @@ impl Store {
         clients::table
             .find(id.to_string())
             .select(ClientRow::as_select())
-            .first(&mut self.conn()?)?
+            .first(&mut *self.conn()?)?
             .try_into()
     }
 
@@ -42,7 +42,7 @@ impl Store {
             query = query.filter(clients::id.gt(after.to_string()));
         }
         let items = query
-            .load(&mut self.conn()?)?
+            .load(&mut *self.conn()?)?
             .into_iter()
             .map(Client::try_from)
             .collect::<Result<Vec<_>, _>>()?;

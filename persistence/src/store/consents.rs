@@ -228,7 +228,7 @@ impl Store {
         consent_documents::table
             .find(id.to_string())
             .select(DocumentRow::as_select())
-            .first(&mut self.conn()?)?
+            .first(&mut *self.conn()?)?
             .try_into()
     }
 
@@ -242,13 +242,13 @@ impl Store {
             .filter(consent_documents::provider_id.eq(provider_id.to_string()))
             .select(DocumentRow::as_select())
             .order(consent_documents::id.asc())
-            .load(&mut conn)?;
+            .load(&mut *conn)?;
         let ids: Vec<String> = documents.iter().map(|d| d.id.clone()).collect();
         let versions: Vec<DocumentVersion> = consent_document_versions::table
             .filter(consent_document_versions::document_id.eq_any(&ids))
             .select(VersionRow::as_select())
             .order(consent_document_versions::number.asc())
-            .load(&mut conn)?
+            .load(&mut *conn)?
             .into_iter()
             .map(DocumentVersion::try_from)
             .collect::<Result<_, _>>()?;
@@ -272,7 +272,7 @@ impl Store {
             .filter(consent_document_versions::document_id.eq(document_id.to_string()))
             .select(VersionRow::as_select())
             .order(consent_document_versions::number.asc())
-            .load(&mut self.conn()?)?
+            .load(&mut *self.conn()?)?
             .into_iter()
             .map(DocumentVersion::try_from)
             .collect()
@@ -282,7 +282,7 @@ impl Store {
         consent_document_versions::table
             .find(id.to_string())
             .select(VersionRow::as_select())
-            .first(&mut self.conn()?)?
+            .first(&mut *self.conn()?)?
             .try_into()
     }
 
@@ -364,7 +364,7 @@ impl Store {
             query = query.filter(consent_records::id.gt(after.to_string()));
         }
         let items = query
-            .load(&mut self.conn()?)?
+            .load(&mut *self.conn()?)?
             .into_iter()
             .map(ConsentRecord::try_from)
             .collect::<Result<Vec<_>, _>>()?;
@@ -389,7 +389,7 @@ impl Store {
                 consent_tickets::created_at.eq(naive(now)),
                 consent_tickets::expires_at.eq(naive(expires_at)),
             ))
-            .execute(&mut self.conn()?)?;
+            .execute(&mut *self.conn()?)?;
         Ok(())
     }
 
@@ -409,7 +409,7 @@ impl Store {
                 consent_tickets::provider_id,
                 consent_tickets::method,
             ))
-            .first(&mut self.conn()?)
+            .first(&mut *self.conn()?)
             .optional()?;
         row.map(|(id, user_id, provider_id, method)| {
             Ok(ConsentTicket {

@@ -141,7 +141,7 @@ impl Store {
         Ok(employees::table
             .find(id.to_string())
             .select(employees::password_hash)
-            .first(&mut self.conn()?)?)
+            .first(&mut *self.conn()?)?)
     }
 
     /// A page of the employees someone with `scope` sees

@@ -28,7 +28,7 @@ impl Store {
     pub fn provider_policies(&self) -> Result<Vec<(Uuid, ProviderPolicies)>, StoreError> {
         let rows: Vec<(String, String)> = providers::table
             .select((providers::id, providers::policies))
-            .load(&mut self.conn()?)?;
+            .load(&mut *self.conn()?)?;
         rows.into_iter()
             .map(|(id, policies)| {
                 let policies: ProviderPolicies =
@@ -46,7 +46,7 @@ impl Store {
         cutoff: DateTime<Utc>,
         limit: usize,
     ) -> Result<Vec<Uuid>, StoreError> {
-        let conn = &mut self.conn()?;
+        let conn = &mut *self.conn()?;
         let cleared = client_clearings::table.select(client_clearings::client_id);
         let mut found = Vec::new();
         let mut after = String::new();

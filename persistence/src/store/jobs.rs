@@ -67,7 +67,7 @@ impl Store {
                 .find(name)
                 .filter(job_leases::holder.eq(holder)),
         )
-        .execute(&mut self.conn()?)?;
+        .execute(&mut *self.conn()?)?;
         Ok(())
     }
 
@@ -202,7 +202,7 @@ impl Store {
                 job_runs::last_error_at,
                 job_runs::runs,
             ))
-            .load(&mut self.conn()?)?;
+            .load(&mut *self.conn()?)?;
         Ok(rows
             .into_iter()
             .map(|r| JobRunRecord {

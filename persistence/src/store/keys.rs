@@ -47,13 +47,13 @@ impl Store {
         Ok(signing_keys::table
             .select(SigningKeyRecord::as_select())
             .order((signing_keys::created_at.asc(), signing_keys::kid.asc()))
-            .load(&mut self.conn()?)?)
+            .load(&mut *self.conn()?)?)
     }
 
     pub fn insert_signing_key(&self, key: &SigningKeyRecord) -> Result<(), StoreError> {
         diesel::insert_into(signing_keys::table)
             .values(key)
-            .execute(&mut self.conn()?)?;
+            .execute(&mut *self.conn()?)?;
         Ok(())
     }
 
@@ -69,7 +69,7 @@ impl Store {
                 temporary_keys::created_at.eq(naive(key.created_at)),
                 temporary_keys::expires_at.eq(naive(key.expires_at)),
             ))
-            .execute(&mut self.conn()?)?;
+            .execute(&mut *self.conn()?)?;
         Ok(())
     }
 

@@ -1,23 +1,37 @@
-//! Live sessions read on SQLite, kept until anything at all is committed to the database.
+//! Live sessions, kept until the database says something they depend on changed.
 //!
 //! Authenticating a request with an access token reads its session, person and factors
-//! (`principals`). On SQLite that read was most of the cost of such a request: the store call,
-//! the hop to a blocking thread and the pooled connection. This cache answers the same read
-//! without any of them, and stays exact by dropping everything as soon as the database
-//! changed: a dedicated connection asks SQLite's `PRAGMA data_version`, which changes when
-//! any other connection commits, in this process or in another one (another instance, the
-//! command line, `sqlite3` by hand). A revocation is therefore seen by the very next
-//! request, as without the cache. The price is that every write, however unrelated (an
-//! auth-log row), empties the cache; reads between writes are what it speeds up.
+//! (`principals`). That read was most of the cost of such a request: the store call, the hop
+//! to a blocking thread, the pooled connection and, on PostgreSQL, a round trip. This cache
+//! answers the same read without any of them, and drops everything as soon as the database
+//! tells it that something changed:
 //!
-//! PostgreSQL has no such cheap "did anything change" question, and several instances share
-//! it: there every request reads the database (one round trip).
+//! - **SQLite:** a dedicated connection asks `PRAGMA data_version`, which changes when any
+//!   other connection commits, in this process or in another one (another instance, the
+//!   command line, `sqlite3` by hand). Every commit empties the cache, and the next request
+//!   sees it.
+//! - **PostgreSQL:** triggers on every table the read depends on (migration 000019) send a
+//!   notification on channel `live_sessions` with each commit that changes one of them; a
+//!   dedicated connection listens, and each question drains what has arrived (no round trip:
+//!   it reads what is already in the socket). Every store call of this process empties the
+//!   cache as well, once its work is committed, so a revocation made through this instance
+//!   is seen by its very next request. One made through another instance (or by hand) is
+//!   seen once PostgreSQL has delivered the notification: it sends it as the transaction
+//!   commits, before the revoking call gets its answer, so in practice before any request
+//!   that follows it, but a loaded machine can delay it by a few milliseconds. A listener
+//!   that is lost turns the cache off until a new one listens (checked every second); TCP
+//!   keepalives find a silently dead one within about 10 s.
+//!
+//! The price is that every change empties the cache; reads between changes are what it
+//! speeds up.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex, Weak};
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use diesel::connection::SimpleConnection;
+use diesel::pg::PgConnection;
 use diesel::prelude::*;
 use diesel::sql_types::BigInt;
 use diesel::sqlite::SqliteConnection;
@@ -29,19 +43,60 @@ use super::principals::LiveSession;
 /// Most sessions kept: about 1 KiB each (the provider and its policies come along).
 pub const LIVE_CACHE_CAPACITY: usize = 4096;
 
+/// The channel the triggers of migration 000019 notify.
+pub const LIVE_SESSIONS_CHANNEL: &str = "live_sessions";
+
+/// Tables whose changes do not notify (PostgreSQL): written by requests or jobs at a high
+/// rate, and never read to authenticate an access token (`principals`). Every other table
+/// notifies; a test fails when a table is in neither group. `sessions` notifies through a
+/// trigger of its own that ignores `last_seen_at` (each refresh writes it).
+pub const NOT_WATCHED: &[&str] = &[
+    "api_tokens",
+    "audit_events",
+    "auth_events",
+    "auth_throttle",
+    "consent_tickets",
+    "job_leases",
+    "job_runs",
+    "mfa_challenges",
+    "oidc_transactions",
+    "phone_codes",
+    "refresh_tokens",
+];
+
+/// How often a lost PostgreSQL listener is replaced, and its notifications read when no
+/// request reads them.
+const RELISTEN_EVERY: Duration = Duration::from_secs(1);
+
 pub(crate) struct LiveCache {
-    /// The SQLite file, as the pool's connections open it.
-    file: String,
     capacity: usize,
+    /// Learns of changes from PostgreSQL (asked at every store call: no lock).
+    postgres: bool,
     watcher: Mutex<Watcher>,
     entries: Mutex<Entries>,
 }
 
+/// Where changes are learnt from.
+enum Source {
+    /// The SQLite file, as the pool's connections open it.
+    Sqlite(String),
+    /// The PostgreSQL URL of the listener (with keepalives).
+    Postgres(String),
+}
+
 /// The connection that only ever asks whether the database changed.
 struct Watcher {
-    conn: Option<SqliteConnection>,
-    /// `data_version` at the last question.
+    source: Source,
+    conn: Option<WatchConn>,
+    /// SQLite: `data_version` at the last question.
     version: Option<i64>,
+    /// A new listener: what happened before it listened is unknown.
+    fresh: bool,
+}
+
+enum WatchConn {
+    Sqlite(SqliteConnection),
+    Postgres(PgConnection),
 }
 
 struct Entries {
@@ -56,14 +111,38 @@ struct DataVersion {
     data_version: i64,
 }
 
+type WatchError = Box<dyn std::error::Error + Send + Sync>;
+
 impl LiveCache {
-    pub(crate) fn new(file: String, capacity: usize) -> Self {
+    /// A cache that learns of commits from SQLite file `file`.
+    pub(crate) fn sqlite(file: String, capacity: usize) -> Self {
+        Self::new(Source::Sqlite(file), capacity)
+    }
+
+    /// A cache that listens on PostgreSQL at `url`; a thread replaces a lost listener for as
+    /// long as the cache lives.
+    pub(crate) fn postgres(url: &str, capacity: usize) -> Arc<Self> {
+        let cache = Arc::new(Self::new(Source::Postgres(listener_url(url)), capacity));
+        cache.relisten();
+        let weak = Arc::downgrade(&cache);
+        let keeper = std::thread::Builder::new()
+            .name("live-listener".into())
+            .spawn(move || keep_listening(weak));
+        if let Err(e) = keeper {
+            log::warn!("live-session cache: no thread to replace a lost listener: {e}");
+        }
+        cache
+    }
+
+    fn new(source: Source, capacity: usize) -> Self {
         Self {
-            file,
             capacity: capacity.max(1),
+            postgres: matches!(source, Source::Postgres(_)),
             watcher: Mutex::new(Watcher {
+                source,
                 conn: None,
                 version: None,
+                fresh: true,
             }),
             entries: Mutex::new(Entries {
                 generation: 0,
@@ -72,44 +151,64 @@ impl LiveCache {
         }
     }
 
-    /// The current generation, after asking SQLite whether anything was committed since the
-    /// last question (and dropping every entry if so). `None` when the question could not be
-    /// asked: then nothing is cached or answered from the cache.
+    /// The current generation, after learning whether anything changed since the last
+    /// question (and dropping every entry if so). `None` when that cannot be learnt: then
+    /// nothing is cached or answered from the cache.
     pub(crate) fn generation(&self) -> Option<u64> {
         let mut watcher = self.watcher.lock().unwrap_or_else(|e| e.into_inner());
-        let version = match self.data_version(&mut watcher) {
-            Ok(version) => Some(version),
+        let changed = match watcher.changed() {
+            Ok(changed) => Some(changed),
             Err(e) => {
                 log::debug!("live-session cache off for now: {e}");
                 watcher.conn = None;
                 None
             }
         };
-        let changed = version.is_none() || version != watcher.version;
-        watcher.version = version;
-        // Under the watcher's lock, so that generations follow the versions in order.
+        // Under the watcher's lock, so that generations follow the changes in order.
         let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-        if changed {
+        if changed != Some(false) {
             entries.generation += 1;
             entries.sessions.clear();
         }
-        version.map(|_| entries.generation)
+        changed.map(|_| entries.generation)
     }
 
-    fn data_version(&self, watcher: &mut Watcher) -> Result<i64, diesel::result::Error> {
-        if watcher.conn.is_none() {
-            let mut conn = SqliteConnection::establish(&self.file)
-                .map_err(|e| diesel::result::Error::QueryBuilderError(Box::new(e)))?;
-            // It never writes; a short busy timeout, because it runs on an async worker
-            // (a read in WAL mode waits only in rare recovery cases; then: no cache).
-            conn.batch_execute("PRAGMA busy_timeout = 20; PRAGMA query_only = ON;")?;
-            watcher.conn = Some(conn);
-            watcher.version = None;
+    /// Empties the cache: this process changed the database (PostgreSQL; on SQLite the next
+    /// `generation` learns it from the file).
+    pub(crate) fn forget_all(&self) {
+        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        entries.generation += 1;
+        entries.sessions.clear();
+    }
+
+    pub(crate) fn is_postgres(&self) -> bool {
+        self.postgres
+    }
+
+    /// PostgreSQL: opens a listener if there is none. The connection is made outside the
+    /// lock, so questions are not held up by it.
+    fn relisten(&self) {
+        let url = {
+            let watcher = self.watcher.lock().unwrap_or_else(|e| e.into_inner());
+            match (&watcher.source, &watcher.conn) {
+                (Source::Postgres(url), None) => url.clone(),
+                _ => return,
+            }
+        };
+        let listening = PgConnection::establish(&url)
+            .map_err(WatchError::from)
+            .and_then(|mut conn| {
+                conn.batch_execute(&format!("LISTEN {LIVE_SESSIONS_CHANNEL}"))?;
+                Ok(conn)
+            });
+        match listening {
+            Ok(conn) => {
+                let mut watcher = self.watcher.lock().unwrap_or_else(|e| e.into_inner());
+                watcher.conn = Some(WatchConn::Postgres(conn));
+                watcher.fresh = true;
+            }
+            Err(e) => log::warn!("live-session cache off: cannot listen on PostgreSQL: {e}"),
         }
-        let conn = watcher.conn.as_mut().expect("opened above");
-        Ok(diesel::sql_query("PRAGMA data_version")
-            .get_result::<DataVersion>(conn)?
-            .data_version)
     }
 
     /// Session `id` of `subject` as read in the current generation, if it has not expired
@@ -144,6 +243,78 @@ impl LiveCache {
         }
         entries.sessions.insert(live.session.id, live.clone());
     }
+}
+
+impl Watcher {
+    /// Whether anything changed since the last question.
+    fn changed(&mut self) -> Result<bool, WatchError> {
+        if let (Source::Sqlite(file), None) = (&self.source, &self.conn) {
+            let mut conn = SqliteConnection::establish(file)?;
+            // It never writes; a short busy timeout, because it runs on an async worker
+            // (a read in WAL mode waits only in rare recovery cases; then: no cache).
+            conn.batch_execute("PRAGMA busy_timeout = 20; PRAGMA query_only = ON;")?;
+            self.conn = Some(WatchConn::Sqlite(conn));
+            self.version = None;
+        }
+        let fresh = std::mem::replace(&mut self.fresh, false);
+        match self.conn.as_mut() {
+            None => Err("no PostgreSQL listener".into()),
+            Some(WatchConn::Sqlite(conn)) => {
+                let version = diesel::sql_query("PRAGMA data_version")
+                    .get_result::<DataVersion>(conn)?
+                    .data_version;
+                let changed = self.version != Some(version);
+                self.version = Some(version);
+                Ok(changed || fresh)
+            }
+            Some(WatchConn::Postgres(conn)) => {
+                // Reads what already arrived; never waits.
+                let mut changed = fresh;
+                for notification in conn.notifications_iter() {
+                    notification?;
+                    changed = true;
+                }
+                Ok(changed)
+            }
+        }
+    }
+}
+
+/// Every `RELISTEN_EVERY`, until the cache is dropped: replaces a lost listener, and reads
+/// what arrived. Without requests nothing else would read it, and a listener that does not
+/// read its socket stops PostgreSQL's notification queue from moving on: it would grow for
+/// everyone until notifying transactions fail.
+fn keep_listening(cache: Weak<LiveCache>) {
+    loop {
+        std::thread::sleep(RELISTEN_EVERY);
+        let Some(cache) = cache.upgrade() else {
+            return;
+        };
+        cache.relisten();
+        cache.generation();
+    }
+}
+
+/// The listener's URL: `url` with TCP keepalives (unless it sets them), so that a listener
+/// whose server vanished without closing the connection is found out (idle 5 s, then 2
+/// probes 2 s apart), and a name that tells it apart in `pg_stat_activity`.
+fn listener_url(url: &str) -> String {
+    let mut url = url.to_owned();
+    for (key, value) in [
+        ("keepalives", "1"),
+        ("keepalives_idle", "5"),
+        ("keepalives_interval", "2"),
+        ("keepalives_count", "2"),
+        ("application_name", "billing-identity-live-sessions"),
+    ] {
+        let query = url.split_once('?').map_or("", |(_, q)| q);
+        if query.split('&').any(|p| p.split('=').next() == Some(key)) {
+            continue;
+        }
+        url.push(if url.contains('?') { '&' } else { '?' });
+        url.push_str(&format!("{key}={value}"));
+    }
+    url
 }
 
 #[cfg(test)]
@@ -205,7 +376,7 @@ mod tests {
         let path = file.to_string_lossy().into_owned();
         let mut writer = SqliteConnection::establish(&path).unwrap();
         writer.batch_execute("CREATE TABLE t (x INTEGER)").unwrap();
-        (LiveCache::new(path, capacity), writer, file)
+        (LiveCache::sqlite(path, capacity), writer, file)
     }
 
     #[test]
@@ -254,8 +425,30 @@ mod tests {
     }
 
     #[test]
+    fn the_listener_url_keeps_what_the_operator_set() {
+        let tail = "keepalives=1&keepalives_idle=5&keepalives_interval=2&keepalives_count=2\
+                    &application_name=billing-identity-live-sessions";
+        for (url, listener) in [
+            ("postgres://u@db/x", format!("postgres://u@db/x?{tail}")),
+            (
+                "postgres://u@db/x?sslmode=disable",
+                format!("postgres://u@db/x?sslmode=disable&{tail}"),
+            ),
+            (
+                "postgres://u@db/x?keepalives_idle=30",
+                format!(
+                    "postgres://u@db/x?keepalives_idle=30&{}",
+                    tail.replace("keepalives_idle=5&", "")
+                ),
+            ),
+        ] {
+            assert_eq!(listener_url(url), listener, "{url}");
+        }
+    }
+
+    #[test]
     fn without_a_watcher_nothing_is_cached() {
-        let cache = LiveCache::new("/nonexistent-directory/x.db".into(), 8);
+        let cache = LiveCache::sqlite("/nonexistent-directory/x.db".into(), 8);
         assert_eq!(cache.generation(), None);
         let id = Uuid::now_v7();
         let subject = live(id).session.subject;

@@ -20,7 +20,7 @@ mod jobs;
 pub use jobs::{JOB_DONE, JOB_ERROR};
 mod keys;
 mod live_cache;
-pub use live_cache::LIVE_CACHE_CAPACITY;
+pub use live_cache::{LIVE_CACHE_CAPACITY, LIVE_SESSIONS_CHANNEL, NOT_WATCHED};
 mod oidc;
 mod phone_codes;
 mod principals;
@@ -101,22 +101,52 @@ pub struct Store {
     pool: Pool,
     /// The SQLite file, which `ping` checks is still there.
     sqlite_file: Option<std::path::PathBuf>,
-    /// SQLite only: live sessions until the next commit (`live_cache`).
+    /// Live sessions until the next change (`live_cache`).
     live: Option<std::sync::Arc<live_cache::LiveCache>>,
 }
 
-pub(crate) type Conn = PooledConnection<Manager>;
+/// A pooled connection. On PostgreSQL, giving it back empties the live-session cache: what
+/// was done with it is committed by then, and may have changed what the cache holds
+/// (`live_cache`: a revocation through this instance counts on its next request).
+pub(crate) struct Conn {
+    pooled: PooledConnection<Manager>,
+    forget: Option<std::sync::Arc<live_cache::LiveCache>>,
+}
+
+impl std::ops::Deref for Conn {
+    type Target = DbConnection;
+
+    fn deref(&self) -> &DbConnection {
+        &self.pooled
+    }
+}
+
+impl std::ops::DerefMut for Conn {
+    fn deref_mut(&mut self) -> &mut DbConnection {
+        &mut self.pooled
+    }
+}
+
+impl Drop for Conn {
+    fn drop(&mut self) {
+        if let Some(cache) = &self.forget {
+            cache.forget_all();
+        }
+    }
+}
 
 impl Store {
     pub fn open(url: &DatabaseUrl, max_connections: u32) -> Result<Self, StoreError> {
         let pool = connection::build_pool(url, max_connections)?;
         let sqlite = url.backend == connection::Backend::Sqlite;
         let sqlite_file = sqlite.then(|| std::path::PathBuf::from(&url.target));
-        let live = sqlite.then(|| {
-            std::sync::Arc::new(live_cache::LiveCache::new(
+        let live = Some(if sqlite {
+            std::sync::Arc::new(live_cache::LiveCache::sqlite(
                 url.target.clone(),
                 LIVE_CACHE_CAPACITY,
             ))
+        } else {
+            live_cache::LiveCache::postgres(&url.target, LIVE_CACHE_CAPACITY)
         });
         Ok(Self {
             pool,
@@ -135,6 +165,20 @@ impl Store {
     }
 
     pub(crate) fn conn(&self) -> Result<Conn, StoreError> {
+        let forget = self
+            .live
+            .as_ref()
+            .filter(|cache| cache.is_postgres())
+            .cloned();
+        Ok(Conn {
+            pooled: self.pool.get()?,
+            forget,
+        })
+    }
+
+    /// A connection for a read that changes nothing the live-session cache holds (the
+    /// cache's own reads, readiness): giving it back keeps the cache.
+    pub(crate) fn read_conn(&self) -> Result<PooledConnection<Manager>, StoreError> {
         Ok(self.pool.get()?)
     }
 
@@ -177,7 +221,7 @@ impl Store {
             ));
         }
         use diesel::connection::SimpleConnection;
-        self.conn()?
+        self.read_conn()?
             .batch_execute("SELECT version FROM __diesel_schema_migrations LIMIT 1")?;
         Ok(())
     }

@@ -231,7 +231,7 @@ impl Store {
             .filter(user_identity_links::issuer.eq(issuer))
             .filter(user_identity_links::subject.eq(subject))
             .select(UserLinkRow::as_select())
-            .first(&mut self.conn()?)
+            .first(&mut *self.conn()?)
             .optional()?
             .map(UserLink::try_from)
             .transpose()
@@ -240,7 +240,7 @@ impl Store {
     pub fn touch_user_link(&self, id: Uuid, now: DateTime<Utc>) -> Result<(), StoreError> {
         diesel::update(user_identity_links::table.find(id.to_string()))
             .set(user_identity_links::last_used_at.eq(Some(naive(now))))
-            .execute(&mut self.conn()?)?;
+            .execute(&mut *self.conn()?)?;
         Ok(())
     }
 
@@ -273,7 +273,7 @@ impl Store {
             .filter(user_identity_links::user_id.eq(user_id.to_string()))
             .select(UserLinkRow::as_select())
             .order(user_identity_links::id.asc())
-            .load(&mut self.conn()?)?
+            .load(&mut *self.conn()?)?
             .into_iter()
             .map(UserLink::try_from)
             .collect()
@@ -286,7 +286,7 @@ impl Store {
                 .find(id.to_string())
                 .filter(user_identity_links::user_id.eq(user_id.to_string())),
         )
-        .execute(&mut self.conn()?)?;
+        .execute(&mut *self.conn()?)?;
         if deleted == 0 {
             return Err(StoreError::NotFound);
         }
@@ -304,7 +304,7 @@ impl Store {
             .filter(employee_identity_links::issuer.eq(issuer))
             .filter(employee_identity_links::subject.eq(subject))
             .select(employee_identity_links::employee_id)
-            .first::<String>(&mut self.conn()?)
+            .first::<String>(&mut *self.conn()?)
             .optional()?
             .map(|id| uuid(&id))
             .transpose()
@@ -386,7 +386,7 @@ impl Store {
     pub fn insert_staff_idp(&self, idp: &StaffIdentityProvider) -> Result<(), StoreError> {
         diesel::insert_into(staff_identity_providers::table)
             .values(StaffIdpRow::from(idp))
-            .execute(&mut self.conn()?)?;
+            .execute(&mut *self.conn()?)?;
         Ok(())
     }
 
@@ -394,7 +394,7 @@ impl Store {
         staff_identity_providers::table
             .find(id.to_string())
             .select(StaffIdpRow::as_select())
-            .first(&mut self.conn()?)?
+            .first(&mut *self.conn()?)?
             .try_into()
     }
 
@@ -406,7 +406,7 @@ impl Store {
                 staff_identity_providers::created_at.asc(),
                 staff_identity_providers::id.asc(),
             ))
-            .load(&mut self.conn()?)?
+            .load(&mut *self.conn()?)?
             .into_iter()
             .map(StaffIdentityProvider::try_from)
             .collect()
@@ -427,7 +427,7 @@ impl Store {
                 staff_identity_providers::accept_idp_mfa.eq(row.accept_idp_mfa),
                 staff_identity_providers::idp_mfa_acr_values.eq(&row.idp_mfa_acr_values),
             ))
-            .execute(&mut self.conn()?)?;
+            .execute(&mut *self.conn()?)?;
         if changed == 0 {
             return Err(StoreError::NotFound);
         }

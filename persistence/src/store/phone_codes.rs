@@ -201,7 +201,7 @@ impl Store {
                 phone_codes::expires_at,
                 phone_codes::used_at,
             ))
-            .first(&mut self.conn()?)
+            .first(&mut *self.conn()?)
             .optional()?;
         row.map(record).transpose()
     }
@@ -224,7 +224,7 @@ impl Store {
                 .filter(phone_codes::code_hash.eq(code_hash)),
         )
         .set(phone_codes::used_at.eq(now))
-        .execute(&mut self.conn()?)?;
+        .execute(&mut *self.conn()?)?;
         Ok(changed == 1)
     }
 
@@ -236,7 +236,7 @@ impl Store {
                 .filter(phone_codes::wrong_tries.lt(MAX_WRONG_TRIES as i32)),
         )
         .set(phone_codes::wrong_tries.eq(phone_codes::wrong_tries + 1))
-        .execute(&mut self.conn()?)?;
+        .execute(&mut *self.conn()?)?;
         Ok(())
     }
 

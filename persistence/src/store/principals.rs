@@ -220,7 +220,7 @@ impl Store {
     ) -> Result<Option<LiveSession>, StoreError> {
         // Asked before the read: a commit after this question is seen by the next one.
         let generation = self.live.as_ref().and_then(|cache| cache.generation());
-        let mut conn = self.conn()?;
+        let mut conn = self.read_conn()?;
         let (id, subject_id, now) = (id.to_string(), subject.id.to_string(), naive(now));
         let live = match subject.kind {
             SubjectKind::User => user_session(&mut conn, &id, &subject_id, now),
@@ -232,9 +232,10 @@ impl Store {
         Ok(live)
     }
 
-    /// What `live_session` would answer, if the cache can tell without the database (SQLite,
-    /// nothing committed since it was read: `live_cache`). Quick enough for an async worker:
-    /// no pooled connection, only SQLite's "did anything change" question.
+    /// What `live_session` would answer, if the cache can tell without the database (nothing
+    /// changed since it was read: `live_cache`). Quick enough for an async worker: no pooled
+    /// connection, only the "did anything change" question (SQLite's `data_version`, or the
+    /// notifications already in the PostgreSQL listener's socket).
     pub fn cached_live_session(
         &self,
         id: Uuid,

@@ -12,7 +12,7 @@ impl Store {
     pub fn insert_processor(&self, processor: &Processor) -> Result<(), StoreError> {
         diesel::insert_into(processors::table)
             .values(ProcessorRow::from(processor))
-            .execute(&mut self.conn()?)?;
+            .execute(&mut *self.conn()?)?;
         Ok(())
     }
 
@@ -20,7 +20,7 @@ impl Store {
         processors::table
             .find(id.to_string())
             .select(ProcessorRow::as_select())
-            .first(&mut self.conn()?)?
+            .first(&mut *self.conn()?)?
             .try_into()
     }
 
@@ -29,7 +29,7 @@ impl Store {
         processors::table
             .select(ProcessorRow::as_select())
             .order((processors::name.asc(), processors::id.asc()))
-            .load(&mut self.conn()?)?
+            .load(&mut *self.conn()?)?
             .into_iter()
             .map(Processor::try_from)
             .collect()
@@ -66,7 +66,7 @@ impl Store {
 
     pub fn delete_processor(&self, id: Uuid) -> Result<(), StoreError> {
         let deleted =
-            diesel::delete(processors::table.find(id.to_string())).execute(&mut self.conn()?)?;
+            diesel::delete(processors::table.find(id.to_string())).execute(&mut *self.conn()?)?;
         if deleted == 0 {
             return Err(StoreError::NotFound);
         }

@@ -13,7 +13,7 @@ impl Store {
     pub fn insert_provider(&self, provider: &Provider) -> Result<(), StoreError> {
         diesel::insert_into(providers::table)
             .values(ProviderRow::from(provider))
-            .execute(&mut self.conn()?)?;
+            .execute(&mut *self.conn()?)?;
         Ok(())
     }
 
@@ -21,7 +21,7 @@ impl Store {
         providers::table
             .find(id.to_string())
             .select(ProviderRow::as_select())
-            .first(&mut self.conn()?)?
+            .first(&mut *self.conn()?)?
             .try_into()
     }
 
@@ -29,7 +29,7 @@ impl Store {
         providers::table
             .filter(providers::slug.eq(slug))
             .select(ProviderRow::as_select())
-            .first(&mut self.conn()?)?
+            .first(&mut *self.conn()?)?
             .try_into()
     }
 
@@ -39,7 +39,7 @@ impl Store {
         providers::table
             .select(ProviderRow::as_select())
             .order(providers::id.asc())
-            .load(&mut self.conn()?)?
+            .load(&mut *self.conn()?)?
             .into_iter()
             .map(Provider::try_from)
             .collect()
@@ -61,7 +61,7 @@ impl Store {
         if let ProviderScope::Only(ids) = scope {
             query = query.filter(providers::id.eq_any(ids.iter().map(Uuid::to_string)));
         }
-        let rows = query.load(&mut self.conn()?)?;
+        let rows = query.load(&mut *self.conn()?)?;
         let items = rows
             .into_iter()
             .map(Provider::try_from)

@@ -148,7 +148,7 @@ impl Store {
                 totp_factors::confirmed_at,
                 totp_factors::last_used_step,
             ))
-            .first(&mut self.conn()?)
+            .first(&mut *self.conn()?)
             .optional()?;
         Ok(row.map(|(secret, confirmed, step)| TotpFactor {
             secret,
@@ -215,7 +215,7 @@ impl Store {
             totp_factors::confirmed_at.eq(naive(now)),
             totp_factors::last_used_step.eq(step),
         ))
-        .execute(&mut self.conn()?)?;
+        .execute(&mut *self.conn()?)?;
         Ok(changed == 1)
     }
 
@@ -224,7 +224,7 @@ impl Store {
         let changed = diesel::delete(
             totp_factors::table.find((subject.kind.as_str(), subject.id.to_string())),
         )
-        .execute(&mut self.conn()?)?;
+        .execute(&mut *self.conn()?)?;
         Ok(changed == 1)
     }
 
@@ -264,7 +264,7 @@ impl Store {
             .filter(recovery_codes::subject_id.eq(subject.id.to_string()))
             .filter(recovery_codes::used_at.is_null())
             .count()
-            .get_result(&mut self.conn()?)?)
+            .get_result(&mut *self.conn()?)?)
     }
 
     /// Whether `subject` has a second factor that signs in: confirmed TOTP, or (users only)
@@ -290,7 +290,7 @@ impl Store {
                 mfa_challenges::created_at.eq(naive(challenge.created_at)),
                 mfa_challenges::expires_at.eq(naive(challenge.expires_at)),
             ))
-            .execute(&mut self.conn()?)?;
+            .execute(&mut *self.conn()?)?;
         Ok(())
     }
 
@@ -308,7 +308,7 @@ impl Store {
                 mfa_challenges::expires_at,
                 mfa_challenges::used_at,
             ))
-            .first::<ChallengeRow>(&mut self.conn()?)
+            .first::<ChallengeRow>(&mut *self.conn()?)
             .optional()?
             .map(challenge_from)
             .transpose()

@@ -13,7 +13,7 @@ impl Store {
     pub fn insert_sms_gateway(&self, gateway: &SmsGateway) -> Result<(), StoreError> {
         diesel::insert_into(sms_gateways::table)
             .values(SmsGatewayRow::from(gateway))
-            .execute(&mut self.conn()?)?;
+            .execute(&mut *self.conn()?)?;
         Ok(())
     }
 
@@ -21,7 +21,7 @@ impl Store {
         sms_gateways::table
             .find(id.to_string())
             .select(SmsGatewayRow::as_select())
-            .first(&mut self.conn()?)?
+            .first(&mut *self.conn()?)?
             .try_into()
     }
 
@@ -30,7 +30,7 @@ impl Store {
         sms_gateways::table
             .select(SmsGatewayRow::as_select())
             .order((sms_gateways::priority.asc(), sms_gateways::id.asc()))
-            .load(&mut self.conn()?)?
+            .load(&mut *self.conn()?)?
             .into_iter()
             .map(SmsGateway::try_from)
             .collect()

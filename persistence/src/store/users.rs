@@ -30,7 +30,7 @@ impl Store {
     ) -> Result<(), StoreError> {
         diesel::insert_into(users::table)
             .values(UserRow::new(user, password_hash))
-            .execute(&mut self.conn()?)?;
+            .execute(&mut *self.conn()?)?;
         Ok(())
     }
 
@@ -88,7 +88,7 @@ impl Store {
         let at: Option<chrono::NaiveDateTime> = users::table
             .find(id.to_string())
             .select(users::phone_verified_at)
-            .first(&mut self.conn()?)?;
+            .first(&mut *self.conn()?)?;
         Ok(at.map(crate::rows::utc))
     }
 
@@ -98,7 +98,7 @@ impl Store {
         let row: Option<(Option<String>, Option<chrono::NaiveDateTime>)> = users::table
             .find(id.to_string())
             .select((users::phone, users::phone_verified_at))
-            .first(&mut self.conn()?)
+            .first(&mut *self.conn()?)
             .optional()?;
         Ok(row.and_then(|(phone, at)| at.and(phone)))
     }
@@ -118,7 +118,7 @@ impl Store {
                 users::updated_at.eq(naive(now)),
                 users::version.eq(users::version + 1),
             ))
-            .execute(&mut self.conn()?)?;
+            .execute(&mut *self.conn()?)?;
         if changed == 0 {
             return Err(StoreError::NotFound);
         }
@@ -136,7 +136,7 @@ impl Store {
             .filter(users::phone.eq(phone))
             .filter(users::phone_verified_at.is_not_null())
             .select(UserRow::as_select())
-            .first(&mut self.conn()?)
+            .first(&mut *self.conn()?)
             .optional()?
             .map(User::try_from)
             .transpose()
@@ -146,7 +146,7 @@ impl Store {
         users::table
             .find(id.to_string())
             .select(UserRow::as_select())
-            .first(&mut self.conn()?)?
+            .first(&mut *self.conn()?)?
             .try_into()
     }
 
@@ -160,7 +160,7 @@ impl Store {
             .filter(users::provider_id.eq(provider_id.to_string()))
             .filter(users::email.eq(email))
             .select(UserRow::as_select())
-            .first(&mut self.conn()?)
+            .first(&mut *self.conn()?)
             .optional()?;
         row.map(|row| {
             let password_hash = row.password_hash.clone();
@@ -176,7 +176,7 @@ impl Store {
         Ok(users::table
             .find(id.to_string())
             .select(users::password_hash)
-            .first(&mut self.conn()?)?)
+            .first(&mut *self.conn()?)?)
     }
 
     pub fn list_users(&self, client_id: Uuid, page: PageRequest) -> Result<Page<User>, StoreError> {
@@ -190,7 +190,7 @@ impl Store {
             query = query.filter(users::id.gt(after.to_string()));
         }
         let items = query
-            .load(&mut self.conn()?)?
+            .load(&mut *self.conn()?)?
             .into_iter()
             .map(User::try_from)
             .collect::<Result<Vec<_>, _>>()?;
