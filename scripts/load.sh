@@ -77,7 +77,8 @@ base="http://127.0.0.1:$port"
 if [ "$backend" = postgres ]; then
   database="billing_identity_load_$$"
   psql -q "$pg_url/postgres" -c "CREATE DATABASE $database" > /dev/null
-  export DATABASE_URL="$pg_url/$database"
+  # PG_QUERY: connection parameters for the server, e.g. ?sslmode=disable
+  export DATABASE_URL="$pg_url/$database${PG_QUERY:-}"
 else
   export DATABASE_URL="sqlite://$work/load.db"
 fi
@@ -114,6 +115,24 @@ key=$("$bin" bootstrap-admin --login load-admin --name "Load Admin" | tail -n 1)
 python3 "$here/seed.py" "$base" "$key" "$accounts" "$connections" "$password" "$work"
 access=$(cat "$work/access_token")
 
+# The raw rates need the machine to themselves: after the seeding, PostgreSQL may still be
+# writing (a checkpoint, autovacuum), which once cost the raw rates 20 %.
+quiet() { # waits (up to 20 s) until under 10 % of the CPU time of a second is busy
+  local _ u1 n1 s1 i1 w1 q1 sq1 st1 u2 n2 s2 i2 w2 q2 sq2 st2 busy total
+  for _ in $(seq 1 20); do
+    read -r _ u1 n1 s1 i1 w1 q1 sq1 st1 _ < /proc/stat
+    sleep 1
+    read -r _ u2 n2 s2 i2 w2 q2 sq2 st2 _ < /proc/stat
+    busy=$(((u2 + n2 + s2 + q2 + sq2 + st2) - (u1 + n1 + s1 + q1 + sq1 + st1)))
+    total=$((busy + (i2 + w2) - (i1 + w1)))
+    [ $((busy * 10)) -lt "$total" ] && return 0
+  done
+  echo "the machine did not get quiet; measuring anyway" >&2
+}
+if [ "$backend" = postgres ]; then
+  psql -q "$pg_url/$database" -c CHECKPOINT > /dev/null 2>&1 || true
+fi
+quiet
 echo "raw rates on all cores (server idle)" >&2
 "$raw" --seconds "$((seconds < 5 ? seconds : 5))" --token "$access" > "$work/raw"
 raw_hashes=$(awk '$1 == "argon2id_hashes_per_second" { print $2 }' "$work/raw")

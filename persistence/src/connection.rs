@@ -71,11 +71,49 @@ impl DatabaseUrl {
             }
             "postgres" | "postgresql" => Ok(Self {
                 backend: Backend::Postgres,
-                target: url.to_owned(),
+                target: loopback_without_tls(url),
             }),
             other => Err(UrlError::UnknownScheme(other.to_owned())),
         }
     }
+}
+
+/// `url`, with `sslmode=disable` when its host is the loopback and it names no `sslmode`.
+///
+/// libpq's default (`prefer`) runs TLS whenever the server offers it, loopback included,
+/// where it protects nothing (the traffic never leaves the host, and whoever can read it can
+/// read the processes too) and costs every connection its TLS state (4 MiB of the service's
+/// peak under a login flood, README "Memory") and every query its encryption. Any other URL,
+/// one with `host`/`hostaddr` parameters, or one that sets `sslmode`, is left as it is.
+fn loopback_without_tls(url: &str) -> String {
+    let (address, query) = url
+        .split_once('?')
+        .map_or((url, None), |(a, q)| (a, Some(q)));
+    let names =
+        |key: &str| query.is_some_and(|q| q.split('&').any(|p| p.split('=').next() == Some(key)));
+    if names("sslmode") || names("host") || names("hostaddr") {
+        return url.to_owned();
+    }
+    let authority = address
+        .split_once("://")
+        .map_or("", |(_, rest)| rest.split('/').next().unwrap_or(""));
+    let hosts = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    let host = |hp: &str| -> String {
+        match hp.strip_prefix('[') {
+            Some(v6) => v6.split(']').next().unwrap_or("").to_owned(),
+            None => hp.split(':').next().unwrap_or("").to_owned(),
+        }
+    };
+    let loopback = |h: String| {
+        h.eq_ignore_ascii_case("localhost")
+            || h.parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback())
+    };
+    if hosts.is_empty() || !hosts.split(',').all(|hp| loopback(host(hp))) {
+        return url.to_owned();
+    }
+    let joint = if query.is_some() { '&' } else { '?' };
+    format!("{url}{joint}sslmode=disable")
 }
 
 /// r2d2 manager that opens the right backend and sets SQLite up for a pool.
@@ -197,6 +235,55 @@ mod tests {
         }
     }
 
+    /// TLS is dropped only where it protects nothing: loopback hosts, no `sslmode` named.
+    #[test]
+    fn loopback_urls_go_without_tls_unless_they_say_otherwise() {
+        for (url, target) in [
+            (
+                "postgres://u@127.0.0.1:5432/db",
+                "postgres://u@127.0.0.1:5432/db?sslmode=disable",
+            ),
+            (
+                "postgresql://u:p@localhost/db?connect_timeout=5",
+                "postgresql://u:p@localhost/db?connect_timeout=5&sslmode=disable",
+            ),
+            (
+                "postgres://[::1]:5433/db",
+                "postgres://[::1]:5433/db?sslmode=disable",
+            ),
+            (
+                "postgres://127.0.0.2,localhost:5433/db",
+                "postgres://127.0.0.2,localhost:5433/db?sslmode=disable",
+            ),
+            // An explicit choice, another host, a socket or parameters that name the host.
+            (
+                "postgres://u@127.0.0.1/db?sslmode=require",
+                "postgres://u@127.0.0.1/db?sslmode=require",
+            ),
+            (
+                "postgres://u@postgres:5432/db",
+                "postgres://u@postgres:5432/db",
+            ),
+            ("postgres://u@10.0.0.5/db", "postgres://u@10.0.0.5/db"),
+            (
+                "postgres://127.0.0.1,db.example.com/db",
+                "postgres://127.0.0.1,db.example.com/db",
+            ),
+            ("postgres://[2001:db8::1]/db", "postgres://[2001:db8::1]/db"),
+            ("postgres:///db", "postgres:///db"),
+            (
+                "postgres://localhost/db?host=/run/postgresql",
+                "postgres://localhost/db?host=/run/postgresql",
+            ),
+            (
+                "postgres://localhost/db?hostaddr=10.0.0.5",
+                "postgres://localhost/db?hostaddr=10.0.0.5",
+            ),
+        ] {
+            assert_eq!(DatabaseUrl::parse(url).unwrap().target, target, "{url}");
+        }
+    }
+
     #[test]
     fn urls() {
         let sqlite = DatabaseUrl::parse("sqlite://data/identity.db").unwrap();
@@ -206,9 +293,9 @@ mod tests {
             DatabaseUrl::parse("sqlite:///abs/x.db").unwrap().target,
             "/abs/x.db"
         );
-        let pg = DatabaseUrl::parse("postgres://u@127.0.0.1/db").unwrap();
+        let pg = DatabaseUrl::parse("postgres://u@db.internal/db").unwrap();
         assert_eq!(pg.backend, Backend::Postgres);
-        assert_eq!(pg.target, "postgres://u@127.0.0.1/db");
+        assert_eq!(pg.target, "postgres://u@db.internal/db");
         assert_eq!(
             DatabaseUrl::parse("postgresql://x/y").unwrap().backend,
             Backend::Postgres
