@@ -27,6 +27,8 @@ pub struct TestDb {
     pub url: String,
     admin_url: Option<String>,
     name: String,
+    /// Removed when dropped (not for a second instance's view of another test's database).
+    owned: bool,
 }
 
 impl TestDb {
@@ -46,6 +48,7 @@ impl TestDb {
                     url,
                     admin_url: Some(admin_url),
                     name,
+                    owned: true,
                 }
             }
             None => {
@@ -55,6 +58,7 @@ impl TestDb {
                     url: format!("sqlite://{}", path.display()),
                     admin_url: None,
                     name: path.display().to_string(),
+                    owned: true,
                 }
             }
         }
@@ -84,6 +88,9 @@ impl TestDb {
 
 impl Drop for TestDb {
     fn drop(&mut self) {
+        if !self.owned {
+            return;
+        }
         match &self.admin_url {
             Some(admin_url) => {
                 if let Ok(mut conn) = PgConnection::establish(admin_url) {
@@ -139,8 +146,11 @@ impl TestAppBuilder {
     }
 
     pub async fn spawn(self) -> TestApp {
+        self.spawn_on(TestDb::new()).await
+    }
+
+    async fn spawn_on(self, db: TestDb) -> TestApp {
         init_logging();
-        let db = TestDb::new();
         let mut settings = Settings {
             database_url: DatabaseUrl::parse(&db.url).expect("test database url"),
             bind: "127.0.0.1:0".parse().unwrap(),
@@ -294,6 +304,20 @@ impl TestApp {
 
     /// Moves the app's clock ahead: expiries, delays and retention see the time `by` later.
     /// Keys made by `api::cli` read the system's clock: make them before moving far.
+    /// Another instance of the app on this app's database, as a second container would be:
+    /// a store, caches and a clock of its own (the clock set to this app's).
+    pub async fn second_instance(&self) -> TestApp {
+        let db = TestDb {
+            url: self.db.url.clone(),
+            admin_url: self.db.admin_url.clone(),
+            name: self.db.name.clone(),
+            owned: false,
+        };
+        let other = TestApp::builder().spawn_on(db).await;
+        other.advance(self.now() - other.now());
+        other
+    }
+
     pub fn advance(&self, by: chrono::Duration) {
         self.clock.advance(by);
     }

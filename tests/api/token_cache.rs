@@ -1,6 +1,7 @@
 //! Access tokens are verified once and then answered from a cache until their `exp`; the
-//! session, the person and their provider are still read on every request. Each test uses
-//! a token (so it is cached) before the change that must refuse it on the very next request.
+//! session, the person and their provider are kept until the database changes
+//! (`persistence::store::live_cache`). Each test uses a token (so both are cached) before
+//! the change that must refuse it on the very next request.
 
 use serde_json::{Value, json};
 
@@ -125,4 +126,36 @@ async fn a_cached_token_is_refused_after_its_exp() {
     )
     .await;
     me(&app, access(&tokens)).await;
+}
+
+/// Two instances on one database: a logout through one is refused by the other, whose
+/// cache held the session. On SQLite at once (`data_version`); on PostgreSQL once the
+/// notification arrived, which the test allows 2 s for (in practice the next request).
+#[tokio::test]
+async fn a_logout_through_another_instance_counts_there() {
+    let (app, _, _) = TestApp::with_providers(["acme"]).await;
+    let user = app.register("acme", "anna@example.com").await;
+    let other = app.second_instance().await;
+    // Twice: the second answer comes from the other instance's caches.
+    me(&other, user.access()).await;
+    me(&other, user.access()).await;
+
+    let response = app
+        .post("/api/v1/auth/logout", Some(user.access()), json!({}))
+        .await;
+    assert_eq!(response.status(), 204);
+    let started = std::time::Instant::now();
+    loop {
+        let response = other.get("/api/v1/me", Some(user.access())).await;
+        if response.status() == 401 {
+            break;
+        }
+        assert_eq!(response.status(), 200);
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(2),
+            "the other instance still accepts the ended session"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    refused(&other, user.access()).await;
 }
