@@ -90,6 +90,9 @@ pub(super) fn due_in(
     now: DateTime<Utc>,
 ) -> Result<Vec<(ConsentDocument, DocumentVersion)>, ApiError> {
     let documents = store.consent_documents(provider_id)?;
+    if documents.is_empty() {
+        return Ok(Vec::new());
+    }
     let history = store.user_consent_records(user_id)?;
     Ok(missing_consents(&documents, &history, now)
         .into_iter()

@@ -13,7 +13,6 @@ use domain::mfa::{
     totp_candidate_steps,
 };
 use domain::model::Subject;
-use domain::provider::SubjectKind;
 use domain::sign_in::SecondFactor;
 use persistence::{FactorFacts, Person, Store};
 use totp_rs::{Algorithm, Secret, TOTP};
@@ -186,9 +185,12 @@ pub async fn enrolled_factors(
 
 /// `enrolled_factors`, on the caller's trip to the store.
 pub fn enrolled_in(store: &Store, subject: Subject) -> Result<Vec<SecondFactor>, ApiError> {
-    let totp = store.totp_factor(subject)?.is_some_and(|f| f.confirmed);
-    let sms = subject.kind == SubjectKind::User && store.user_verified_phone(subject.id)?.is_some();
-    Ok(factor_list(totp, sms, store.recovery_codes_left(subject)?))
+    let enrolled = store.enrolled_factors(subject)?;
+    Ok(factor_list(
+        enrolled.totp,
+        enrolled.sms,
+        enrolled.recovery_codes_left,
+    ))
 }
 
 /// The second factors of `enrolled_factors`, from what is known of them.

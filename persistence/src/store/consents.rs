@@ -243,6 +243,9 @@ impl Store {
             .select(DocumentRow::as_select())
             .order(consent_documents::id.asc())
             .load(&mut *conn)?;
+        if documents.is_empty() {
+            return Ok(Vec::new());
+        }
         let ids: Vec<String> = documents.iter().map(|d| d.id.clone()).collect();
         let versions: Vec<DocumentVersion> = consent_document_versions::table
             .filter(consent_document_versions::document_id.eq_any(&ids))

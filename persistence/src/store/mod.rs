@@ -45,7 +45,7 @@ pub use employees::EmployeeCredentials;
 pub use keys::*;
 pub use oidc::{EmployeeLink, OidcTransactionRecord, UserLink};
 pub use phone_codes::{NewPhoneCode, PhoneCodeRecord};
-pub use principals::{FactorFacts, LiveSession, Person};
+pub use principals::{EnrolledFactors, FactorFacts, LiveSession, Person};
 pub use second_factors::{ChallengeRecord, TotpFactor, VerifyChallenge};
 pub use sessions::{RefreshOutcome, SignInWrites};
 pub use users::UserCredentials;

@@ -44,6 +44,16 @@ pub struct FactorFacts {
     pub admin_mfa_policies: Vec<bool>,
 }
 
+/// The second factors a person enrolled (`Store::enrolled_factors`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct EnrolledFactors {
+    /// A confirmed TOTP factor.
+    pub totp: bool,
+    /// A user's verified number; always false for employees.
+    pub sms: bool,
+    pub recovery_codes_left: i64,
+}
+
 /// A session that is neither revoked nor expired, with its person and their factors.
 #[derive(Debug, Clone)]
 pub struct LiveSession {
@@ -204,6 +214,46 @@ pub(super) fn person(
 }
 
 impl Store {
+    /// The second factors `subject` enrolled, in one query (the person's row with the
+    /// factors as subselects); none when the person is gone.
+    pub fn enrolled_factors(&self, subject: Subject) -> Result<EnrolledFactors, StoreError> {
+        let id = subject.id.to_string();
+        let kind = subject.kind.as_str();
+        let mut conn = self.conn()?;
+        let facts = match subject.kind {
+            SubjectKind::User => {
+                type Row = (Option<String>, Option<NaiveDateTime>, (bool, Option<i64>));
+                let row: Option<Row> = users::table
+                    .find(&id)
+                    .select((
+                        users::phone,
+                        users::phone_verified_at,
+                        factor_columns!(kind, &id),
+                    ))
+                    .first(&mut *conn)
+                    .optional()?;
+                row.map(|(phone, verified_at, (totp, codes))| EnrolledFactors {
+                    totp,
+                    sms: phone.is_some() && verified_at.is_some(),
+                    recovery_codes_left: codes.unwrap_or(0),
+                })
+            }
+            SubjectKind::Employee => {
+                let row: Option<(bool, Option<i64>)> = employees::table
+                    .find(&id)
+                    .select(factor_columns!(kind, &id))
+                    .first(&mut *conn)
+                    .optional()?;
+                row.map(|(totp, codes)| EnrolledFactors {
+                    totp,
+                    sms: false,
+                    recovery_codes_left: codes.unwrap_or(0),
+                })
+            }
+        };
+        Ok(facts.unwrap_or_default())
+    }
+
     /// The person `subject` names, whatever their status; `None` when they are gone.
     pub fn person(&self, subject: Subject) -> Result<Option<Person>, StoreError> {
         person(&mut *self.conn()?, subject)
