@@ -132,11 +132,15 @@ quiet() { # waits (up to 20 s) until under 10 % of the CPU time of a second is b
 if [ "$backend" = postgres ]; then
   psql -q "$pg_url/$database" -c CHECKPOINT > /dev/null 2>&1 || true
 fi
+# The machine's speed can drift during a run (a virtual machine's host): the raw rates are
+# taken before the login and /me floods and again after them, and the ratios use the mean.
+raw_rates() { # file
+  echo "raw rates on all cores (server idle)" >&2
+  "$raw" --seconds "$((seconds < 5 ? seconds : 5))" --token "$access" > "$1"
+}
+raw_of() { awk -v k="$1" '$1 == k { print $2 }' "$2"; }
 quiet
-echo "raw rates on all cores (server idle)" >&2
-"$raw" --seconds "$((seconds < 5 ? seconds : 5))" --token "$access" > "$work/raw"
-raw_hashes=$(awk '$1 == "argon2id_hashes_per_second" { print $2 }' "$work/raw")
-raw_verify=$(awk '$1 == "jwt_verifications_per_second" { print $2 }' "$work/raw")
+raw_rates "$work/raw_before"
 
 flood() { # name, script, arguments…
   local name=$1 script=$2
@@ -157,6 +161,10 @@ flood() { # name, script, arguments…
 : > "$work/statuses"
 flood login login.lua load "$accounts" "$password"
 flood me me.lua "$access"
+sleep 3
+raw_rates "$work/raw_after"
+raw_hashes=$(raw_of argon2id_hashes_per_second "$work/raw_before"),$(raw_of argon2id_hashes_per_second "$work/raw_after")
+raw_verify=$(raw_of jwt_verifications_per_second "$work/raw_before"),$(raw_of jwt_verifications_per_second "$work/raw_after")
 flood me_api_token me.lua "$(cat "$work/api_token")"
 flood refresh refresh.lua "$work/refresh_tokens" 2
 

@@ -4,7 +4,8 @@
     table.py RESULTS BACKEND RAW_HASHES RAW_VERIFICATIONS FRESH_KIB IDLE_KIB
 
 RESULTS holds lines `name key=value …` (the wrk scripts' RESULT lines, and
-`name peak_kib=N`)."""
+`name peak_kib=N`). RAW_HASHES and RAW_VERIFICATIONS are `before,after`: the raw rates
+taken before the login and /me floods and after them; ratios use their mean."""
 
 import sys
 
@@ -19,7 +20,9 @@ def main():
         runs.setdefault(name, {}).update(
             (k, float(v)) for k, v in (pair.split("=", 1) for pair in pairs)
         )
-    raw_hashes, raw_verify = float(raw_hashes), float(raw_verify)
+    hashes_pair = [float(v) for v in raw_hashes.split(",")]
+    verify_pair = [float(v) for v in raw_verify.split(",")]
+    raw_hashes, raw_verify = sum(hashes_pair) / 2, sum(verify_pair) / 2
     login, me, refresh = runs["login"], runs["me"], runs["refresh"]
     peak_mib = max(r["peak_kib"] for r in runs.values()) / 1024
     fresh_mib, idle_mib = int(fresh_kib) / 1024, int(idle_kib) / 1024
@@ -34,10 +37,14 @@ def main():
     print("|---|---|---|---|---|---|")
     ratio = login["ok_rps"] / raw_hashes
     row("password logins/s, 64 connections", f"{login['ok_rps']:.1f}",
-        f"raw argon2id hashes/s, all cores: {raw_hashes:.1f}", f"{ratio:.2f}", "≥ 0.95", ratio >= 0.95)
+        f"raw argon2id hashes/s, all cores: {raw_hashes:.1f} "
+        f"(before {hashes_pair[0]:.1f}, after {hashes_pair[1]:.1f})",
+        f"{ratio:.2f}", "≥ 0.95", ratio >= 0.95)
     ratio = me["ok_rps"] / raw_verify
     row("`GET /api/v1/me` req/s, 64 connections", f"{me['ok_rps']:.0f}",
-        f"raw Ed25519 verifications/s, all cores: {raw_verify:.0f}", f"{ratio:.2f}", "≥ 1", ratio >= 1)
+        f"raw Ed25519 verifications/s, all cores: {raw_verify:.0f} "
+        f"(before {verify_pair[0]:.0f}, after {verify_pair[1]:.0f})",
+        f"{ratio:.2f}", "≥ 1", ratio >= 1)
     row("`GET /api/v1/me` p99", f"{me['p99_ms']:.1f} ms", "10 ms", "", "< 10 ms", me["p99_ms"] < 10)
     # An API-token request writes its auth event (the auth log keeps every attempt), so it
     # is a write, not a cached read: shown beside the same raw rate, without a goal.
@@ -56,6 +63,10 @@ def main():
     row("RSS idle after the floods", f"{idle_mib:.1f} MiB", f"fresh: {fresh_mib:.1f} MiB",
         f"{idle_mib / fresh_mib:.2f}", "near fresh", idle_mib < RSS_GOAL_MIB)
     print(f"\n(peak over all floods: {peak_mib:.1f} MiB)")
+    for what, (before, after) in (("argon2id", hashes_pair), ("Ed25519", verify_pair)):
+        if abs(before - after) > 0.05 * max(before, after):
+            print(f"(the machine's speed changed during the run: raw {what} {before:.0f} before, "
+                  f"{after:.0f} after; the ratios beside it are uncertain)")
 
 
 if __name__ == "__main__":
