@@ -15,7 +15,8 @@
 //                                (array) and `acr` in it are the next logins' ID-token `amr`/`acr`
 //   POST /__test/rotate-keys     a new signing key; the old one leaves the JWKS
 //   POST /__test/delay/<ms>      every later answer waits <ms> milliseconds first
-import { generateKeyPairSync, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
 
 import Provider from 'oidc-provider';
@@ -66,9 +67,16 @@ const ACCOUNTS = {
   },
 };
 
+// RSA signing keys made once for these tests (never used anywhere else), taken in turn, each
+// time with a new `kid`. Generating them here with generateKeyPairSync sometimes deadlocked
+// node 20 at start (a finished key-generation job, freed by the garbage collector, waits on a
+// mutex that is never released): a test then hung before the provider printed its port.
+const KEYS = JSON.parse(readFileSync(new URL('./test-signing-keys.json', import.meta.url)));
+let keysTaken = 0;
+
 function newKey() {
-  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-  return { ...privateKey.export({ format: 'jwk' }), kid: randomUUID(), alg: 'RS256', use: 'sig' };
+  const jwk = KEYS[keysTaken++ % KEYS.length];
+  return { ...jwk, kid: randomUUID(), alg: 'RS256', use: 'sig' };
 }
 
 let delayMs = 0;
