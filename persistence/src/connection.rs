@@ -86,34 +86,46 @@ impl DatabaseUrl {
 /// peak under a login flood, README "Memory") and every query its encryption. Any other URL,
 /// one with `host`/`hostaddr` parameters, or one that sets `sslmode`, is left as it is.
 fn loopback_without_tls(url: &str) -> String {
-    let (address, query) = url
-        .split_once('?')
-        .map_or((url, None), |(a, q)| (a, Some(q)));
-    let names =
-        |key: &str| query.is_some_and(|q| q.split('&').any(|p| p.split('=').next() == Some(key)));
-    if names("sslmode") || names("host") || names("hostaddr") {
+    if ["sslmode", "host", "hostaddr"]
+        .iter()
+        .any(|key| names_parameter(url, key))
+    {
         return url.to_owned();
     }
+    let address = url.split_once('?').map_or(url, |(a, _)| a);
     let authority = address
         .split_once("://")
         .map_or("", |(_, rest)| rest.split('/').next().unwrap_or(""));
     let hosts = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
-    let host = |hp: &str| -> String {
-        match hp.strip_prefix('[') {
-            Some(v6) => v6.split(']').next().unwrap_or("").to_owned(),
-            None => hp.split(':').next().unwrap_or("").to_owned(),
-        }
-    };
-    let loopback = |h: String| {
+    let loopback = |hp: &str| {
+        let h = match hp.strip_prefix('[') {
+            Some(v6) => v6.split(']').next().unwrap_or(""),
+            None => hp.split(':').next().unwrap_or(""),
+        };
         h.eq_ignore_ascii_case("localhost")
             || h.parse::<std::net::IpAddr>()
                 .is_ok_and(|ip| ip.is_loopback())
     };
-    if hosts.is_empty() || !hosts.split(',').all(|hp| loopback(host(hp))) {
+    if hosts.is_empty() || !hosts.split(',').all(loopback) {
         return url.to_owned();
     }
-    let joint = if query.is_some() { '&' } else { '?' };
-    format!("{url}{joint}sslmode=disable")
+    with_parameter(url, "sslmode", "disable")
+}
+
+/// Whether PostgreSQL URL `url` names query parameter `key`.
+fn names_parameter(url: &str, key: &str) -> bool {
+    url.split_once('?')
+        .is_some_and(|(_, q)| q.split('&').any(|p| p.split('=').next() == Some(key)))
+}
+
+/// `url` with query parameter `key=value`, unless it names `key` already (the operator's
+/// choice stands).
+pub(crate) fn with_parameter(url: &str, key: &str, value: &str) -> String {
+    if names_parameter(url, key) {
+        return url.to_owned();
+    }
+    let joint = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{joint}{key}={value}")
 }
 
 /// r2d2 manager that opens the right backend and sets SQLite up for a pool.

@@ -173,17 +173,9 @@ pub fn new_recovery_codes() -> Vec<String> {
         .collect()
 }
 
-/// The second factors `subject` has: TOTP once confirmed, SMS while a user's number is
-/// verified (verifying a number enrolls it; employees have no number), recovery codes
-/// while some are unused.
-pub async fn enrolled_factors(
-    state: &AppState,
-    subject: Subject,
-) -> Result<Vec<SecondFactor>, ApiError> {
-    state.db(move |store| enrolled_in(store, subject)).await
-}
-
-/// `enrolled_factors`, on the caller's trip to the store.
+/// The second factors `subject` has, on the caller's trip to the store: TOTP once
+/// confirmed, SMS while a user's number is verified (verifying a number enrolls it;
+/// employees have no number), recovery codes while some are unused.
 pub fn enrolled_in(store: &Store, subject: Subject) -> Result<Vec<SecondFactor>, ApiError> {
     let enrolled = store.enrolled_factors(subject)?;
     Ok(factor_list(
@@ -193,7 +185,7 @@ pub fn enrolled_in(store: &Store, subject: Subject) -> Result<Vec<SecondFactor>,
     ))
 }
 
-/// The second factors of `enrolled_factors`, from what is known of them.
+/// The second factors of `enrolled_in`, from what is known of them.
 pub fn factor_list(totp: bool, sms: bool, recovery_codes_left: i64) -> Vec<SecondFactor> {
     let mut factors = Vec::new();
     if totp {

@@ -20,7 +20,7 @@ use super::resource;
 use super::responses::{Invalid, NeedsPermission, NotFound, NotJson, PROBLEM_JSON, Throttled};
 use super::schemas::{self, ApiTokenScopeName};
 use crate::auth::log::{Attempt, Reason, record};
-use crate::auth::second_factor::{access_of, enrolled_factors, factor_list};
+use crate::auth::second_factor::{access_of, factor_list};
 use crate::auth::throttle::{reserve, reset, throttle_key};
 use crate::extract::{Actor, ClientInfo, Credential, Json, Principal};
 use crate::passwords::Verified;
@@ -184,20 +184,12 @@ async fn read_factors(
     principal: &Principal,
 ) -> ApiResult<(Vec<SecondFactor>, i64, bool)> {
     let subject = principal.subject();
-    let factors = enrolled_factors(state, subject).await?;
-    let recovery_codes_left = state
-        .db(move |store| Ok(store.recovery_codes_left(subject)?))
+    // One query: the factors, the codes left, and (users) whether the number is verified.
+    let enrolled = state
+        .db(move |store| Ok(store.enrolled_factors(subject)?))
         .await?;
-    let phone_verified = match &principal.actor {
-        Actor::User(u) if u.phone.is_some() => {
-            let id = u.id;
-            state
-                .db(move |store| Ok(store.user_phone_verified_at(id)?))
-                .await?
-                .is_some()
-        }
-        _ => false,
-    };
+    let factors = factor_list(enrolled.totp, enrolled.sms, enrolled.recovery_codes_left);
+    let (recovery_codes_left, phone_verified) = (enrolled.recovery_codes_left, enrolled.sms);
     Ok((factors, recovery_codes_left, phone_verified))
 }
 

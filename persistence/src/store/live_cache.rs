@@ -39,6 +39,7 @@ use domain::model::Subject;
 use uuid::Uuid;
 
 use super::principals::LiveSession;
+use crate::connection::with_parameter;
 
 /// Most sessions kept: about 1 KiB each (the provider and its policies come along).
 pub const LIVE_CACHE_CAPACITY: usize = 4096;
@@ -299,22 +300,17 @@ fn keep_listening(cache: Weak<LiveCache>) {
 /// whose server vanished without closing the connection is found out (idle 5 s, then 2
 /// probes 2 s apart), and a name that tells it apart in `pg_stat_activity`.
 fn listener_url(url: &str) -> String {
-    let mut url = url.to_owned();
-    for (key, value) in [
+    [
         ("keepalives", "1"),
         ("keepalives_idle", "5"),
         ("keepalives_interval", "2"),
         ("keepalives_count", "2"),
         ("application_name", "billing-identity-live-sessions"),
-    ] {
-        let query = url.split_once('?').map_or("", |(_, q)| q);
-        if query.split('&').any(|p| p.split('=').next() == Some(key)) {
-            continue;
-        }
-        url.push(if url.contains('?') { '&' } else { '?' });
-        url.push_str(&format!("{key}={value}"));
-    }
-    url
+    ]
+    .into_iter()
+    .fold(url.to_owned(), |url, (key, value)| {
+        with_parameter(&url, key, value)
+    })
 }
 
 #[cfg(test)]

@@ -271,11 +271,8 @@ impl Store {
     /// a verified number, which is SMS as a second factor. Recovery codes stand in for
     /// one, they are not one.
     pub fn has_second_factor(&self, subject: Subject) -> Result<bool, StoreError> {
-        if self.totp_factor(subject)?.is_some_and(|f| f.confirmed) {
-            return Ok(true);
-        }
-        Ok(subject.kind == domain::provider::SubjectKind::User
-            && self.user_verified_phone(subject.id)?.is_some())
+        let enrolled = self.enrolled_factors(subject)?;
+        Ok(enrolled.totp || enrolled.sms)
     }
 
     pub fn create_challenge(&self, challenge: &ChallengeRecord) -> Result<(), StoreError> {
