@@ -14,8 +14,8 @@ use persistence::Store;
 use uuid::Uuid;
 
 use crate::jobs::{
-    AuthLogPurge, InactiveClientCleaning, Job, JobRunner, LegalHoldRelease, PURGE_BATCH,
-    ThrottlePurge,
+    AuthLogPurge, ClearedOriginSweep, InactiveClientCleaning, Job, JobRunner, LegalHoldRelease,
+    PURGE_BATCH, ThrottlePurge,
 };
 use crate::middleware::{cors, request_metrics, security_headers};
 use crate::outside::oidc_http::HttpIdentityProvider;
@@ -185,6 +185,7 @@ pub async fn build_state(
         Arc::new(ThrottlePurge::default()),
         Arc::new(InactiveClientCleaning::default()),
         Arc::new(LegalHoldRelease::default()),
+        Arc::new(ClearedOriginSweep::default()),
     ];
     let jobs = Arc::new(JobRunner::new(store.clone(), outside.clock.clone(), jobs));
     let sms_gateways = Arc::new(

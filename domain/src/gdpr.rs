@@ -67,9 +67,12 @@ pub fn anonymized_email(random: Uuid) -> String {
     format!("{}@{ANONYMIZED_EMAIL_DOMAIN}", random.simple())
 }
 
+/// What an anonymized name starts with; the rest is random.
+pub const ANONYMIZED_NAME_PREFIX: &str = "anonymized ";
+
 /// A random name made from `random` alone.
 pub fn anonymized_name(random: Uuid) -> String {
-    format!("anonymized {}", random.simple())
+    format!("{ANONYMIZED_NAME_PREFIX}{}", random.simple())
 }
 
 /// What a clearing did (or, in a dry run, would do), with counts.

@@ -6,6 +6,7 @@
 
 pub mod connection;
 mod error;
+pub mod origin;
 pub mod personal_data;
 mod records;
 mod rows;

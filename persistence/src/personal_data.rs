@@ -69,6 +69,8 @@ pub const COLUMNS: &[(&str, &str, DataClass)] = &[
     ("users", "version", NotPersonal),
     // When the number was verified: says nothing once the number is gone, but goes with it.
     ("users", "phone_verified_at", Personal(Remove)),
+    // The key the user's events' origins are sealed under: destroying it clears them all.
+    ("users", "origin_key", Credential),
     // Employees are staff; clearing a client does not touch them, but their data is
     // personal all the same.
     ("employees", "id", NotPersonal),
@@ -148,6 +150,7 @@ pub const COLUMNS: &[(&str, &str, DataClass)] = &[
     ("auth_throttle", "throttle_key", Personal(DeleteRow)),
     ("auth_throttle", "failures", NotPersonal),
     ("auth_throttle", "last_attempt_at", NotPersonal),
+    ("auth_throttle", "streak_started_at", NotPersonal),
     // Auth events stay as evidence; who and from where is stripped.
     ("auth_events", "id", NotPersonal),
     ("auth_events", "provider_id", NotPersonal),
@@ -158,6 +161,8 @@ pub const COLUMNS: &[(&str, &str, DataClass)] = &[
     ("auth_events", "reason", NotPersonal),
     ("auth_events", "ip", Personal(Remove)),
     ("auth_events", "user_agent", Personal(Remove)),
+    // A user's event's address and user agent, sealed under `users.origin_key`.
+    ("auth_events", "sealed_origin", Personal(Remove)),
     ("auth_events", "created_at", NotPersonal),
     // SMS gateways are the service's configuration; their credentials are the provider's
     // secrets, not a person's.
@@ -333,6 +338,7 @@ pub const COLUMNS: &[(&str, &str, DataClass)] = &[
     ("client_clearings", "reason", NotPersonal),
     ("client_clearings", "report", NotPersonal),
     ("client_clearings", "created_at", NotPersonal),
+    ("client_clearings", "origins_swept_at", NotPersonal),
 ];
 
 /// The class of `table.column`, if it is listed.

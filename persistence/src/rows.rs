@@ -362,6 +362,7 @@ pub(crate) struct ThrottleRow {
     pub throttle_key: String,
     pub failures: i32,
     pub last_attempt_at: NaiveDateTime,
+    pub streak_started_at: Option<NaiveDateTime>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -377,6 +378,9 @@ pub(crate) struct AuthEventRow {
     pub ip: Option<String>,
     pub user_agent: Option<String>,
     pub created_at: NaiveDateTime,
+    /// The origin (ip, user_agent) of a user's event, sealed (`crate::origin`); `ip` and
+    /// `user_agent` are then NULL.
+    pub sealed_origin: Option<String>,
 }
 
 impl From<&AuthEventRecord> for AuthEventRow {
@@ -392,6 +396,7 @@ impl From<&AuthEventRecord> for AuthEventRow {
             ip: e.ip.clone(),
             user_agent: e.user_agent.clone(),
             created_at: naive(e.created_at),
+            sealed_origin: None,
         }
     }
 }

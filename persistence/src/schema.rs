@@ -45,6 +45,7 @@ diesel::table! {
         updated_at -> Timestamp,
         version -> BigInt,
         phone_verified_at -> Nullable<Timestamp>,
+        origin_key -> Nullable<Text>,
     }
 }
 
@@ -149,6 +150,7 @@ diesel::table! {
         throttle_key -> Text,
         failures -> Integer,
         last_attempt_at -> Timestamp,
+        streak_started_at -> Nullable<Timestamp>,
     }
 }
 
@@ -164,6 +166,7 @@ diesel::table! {
         ip -> Nullable<Text>,
         user_agent -> Nullable<Text>,
         created_at -> Timestamp,
+        sealed_origin -> Nullable<Text>,
     }
 }
 
@@ -240,6 +243,7 @@ diesel::table! {
         reason -> Text,
         report -> Text,
         created_at -> Timestamp,
+        origins_swept_at -> Nullable<Timestamp>,
     }
 }
 

@@ -718,3 +718,213 @@ fn every_table_notifies_the_live_session_cache_or_is_named_as_not_watched() {
         assert_eq!(silent, expected);
     }
 }
+
+/// The values of one text column, read with raw SQL (`sql` selects it `AS v`).
+fn column(db: &TestDb, sql: &str) -> Vec<Option<String>> {
+    use diesel::RunQueryDsl;
+    use diesel::sql_types::{Nullable, Text};
+    #[derive(diesel::QueryableByName)]
+    struct Cell {
+        #[diesel(sql_type = Nullable<Text>)]
+        v: Option<String>,
+    }
+    let mut conn = connection::connect(&DatabaseUrl::parse(&db.url).unwrap()).unwrap();
+    let query = diesel::sql_query(sql);
+    let cells: Vec<Cell> = match &mut conn {
+        persistence::DbConnection::Sqlite(c) => query.load(c),
+        persistence::DbConnection::Pg(c) => query.load(c),
+    }
+    .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    cells.into_iter().map(|c| c.v).collect()
+}
+
+fn raw_execute(db: &TestDb, sql: &str) {
+    let mut conn = connection::connect(&DatabaseUrl::parse(&db.url).unwrap()).unwrap();
+    match &mut conn {
+        persistence::DbConnection::Sqlite(c) => c.batch_execute(sql),
+        persistence::DbConnection::Pg(c) => c.batch_execute(sql),
+    }
+    .unwrap_or_else(|e| panic!("{sql}: {e}"));
+}
+
+fn user_event(user: &User, ip: &str, at: DateTime<Utc>) -> persistence::AuthEventRecord {
+    persistence::AuthEventRecord {
+        id: Uuid::now_v7(),
+        provider_id: Some(user.provider_id),
+        subject: Some(Subject::user(user.id)),
+        method: "password".into(),
+        outcome: "failure".into(),
+        reason: "wrong_password".into(),
+        ip: Some(ip.into()),
+        user_agent: Some(format!("SealedAgent/1 ({ip})")),
+        created_at: at,
+    }
+}
+
+/// The origins of `user`'s events as the auth log shows them, in the order written.
+fn origins_of(store: &Store, user: &User) -> Vec<(Option<String>, Option<String>)> {
+    let filter = persistence::AuthEventFilter {
+        subject_id: Some(user.id),
+        ..Default::default()
+    };
+    let page = persistence::PageRequest {
+        after: None,
+        limit: 100,
+    };
+    let mut events = store
+        .list_auth_events(&filter, &ProviderScope::All, page)
+        .unwrap()
+        .items;
+    events.reverse();
+    events.into_iter().map(|e| (e.ip, e.user_agent)).collect()
+}
+
+/// Issue 10: a user's addresses and user agents are stored sealed under the user's own key,
+/// read back opened, and a clearing destroys the key: every origin of the user's events is
+/// unreadable at once, events written before sealing lose theirs in the open, the budgets
+/// named by the user's addresses go, later events keep no origin, and the sweep removes the
+/// sealed values. Another client's events keep theirs.
+#[test]
+fn a_clearing_destroys_the_key_of_its_users_sealed_origins() {
+    use domain::gdpr::ClearedBy;
+    for db in TestDb::all() {
+        let store = open(&db);
+        let (p, c, u) = registered(&store);
+        let other_client = client(&p);
+        let other = user(&other_client, "b@example.com");
+        store.register(&other_client, &other, "hash").unwrap();
+
+        let sealed_ip = "198.51.100.71";
+        store
+            .insert_auth_event(&user_event(&u, sealed_ip, now()))
+            .unwrap();
+        store
+            .insert_auth_event(&user_event(&other, "192.0.2.44", now()))
+            .unwrap();
+        // An event written before origins were sealed.
+        let open_ip = "203.0.113.72";
+        raw_execute(
+            &db,
+            &format!(
+                "INSERT INTO auth_events (id, provider_id, subject_kind, subject_id, method, outcome, reason, ip, user_agent, created_at)
+                 VALUES ('{}', '{}', 'user', '{}', 'password', 'success', 'ok', '{open_ip}', 'OpenAgent/2', '2026-11-01 10:00:00')",
+                Uuid::now_v7(),
+                p.id,
+                u.id
+            ),
+        );
+        let stored = |what: &str| {
+            column(
+                &db,
+                &format!(
+                    "SELECT CAST({what} AS TEXT) AS v FROM auth_events WHERE subject_id = '{}' ORDER BY created_at DESC, id",
+                    u.id
+                ),
+            )
+        };
+        assert_eq!(
+            stored("ip"),
+            [None, Some(open_ip.into())],
+            "{}",
+            db.backend()
+        );
+        let sealed = stored("sealed_origin")[0].clone().expect("sealed");
+        assert!(!sealed.contains(sealed_ip) && !sealed.contains("SealedAgent"));
+        let agent = |ip: &str| Some(format!("SealedAgent/1 ({ip})"));
+        assert_eq!(
+            origins_of(&store, &u),
+            [
+                (Some(sealed_ip.into()), agent(sealed_ip)),
+                (Some(open_ip.into()), Some("OpenAgent/2".into())),
+            ]
+        );
+
+        // Budgets of the address the user used (within the budget's run) and of another.
+        for key in [
+            format!("rate:ip:{sealed_ip}:login"),
+            format!("ip:{sealed_ip}:temporary_key"),
+            "rate:ip:192.0.2.99:login".to_owned(),
+        ] {
+            store.reserve_attempt(&key, now()).unwrap();
+        }
+
+        store
+            .clear_client(c.id, ClearedBy::Schedule, "test", false, now())
+            .unwrap();
+        let key_of = |user: &User| {
+            column(
+                &db,
+                &format!("SELECT origin_key AS v FROM users WHERE id = '{}'", user.id),
+            )
+        };
+        assert_eq!(key_of(&u), [Some(String::new())], "the key is destroyed");
+        assert_eq!(origins_of(&store, &u), [(None, None), (None, None)]);
+        assert_eq!(stored("ip"), [None, None]);
+        assert_eq!(stored("user_agent"), [None, None]);
+        assert_eq!(
+            column(
+                &db,
+                "SELECT throttle_key AS v FROM auth_throttle ORDER BY 1"
+            ),
+            [Some("rate:ip:192.0.2.99:login".to_owned())],
+            "only the budget of an address the user did not use is left"
+        );
+        // What happens to the user from now on keeps no origin.
+        store
+            .insert_auth_event(&user_event(&u, sealed_ip, now()))
+            .unwrap();
+        assert_eq!(stored("ip").iter().flatten().count(), 0);
+
+        // The sealed values, unreadable now, go in the sweep; once.
+        assert_eq!(stored("sealed_origin").iter().flatten().count(), 1);
+        assert_eq!(store.sweep_cleared_origins(1, now()).unwrap(), 1);
+        assert_eq!(stored("sealed_origin").iter().flatten().count(), 0);
+        assert_eq!(
+            column(
+                &db,
+                "SELECT CAST(origins_swept_at AS TEXT) AS v FROM client_clearings"
+            )
+            .iter()
+            .flatten()
+            .count(),
+            1
+        );
+        assert_eq!(store.sweep_cleared_origins(1, now()).unwrap(), 0);
+
+        // The other client's user is untouched.
+        assert!(key_of(&other)[0].as_deref().is_some_and(|k| k.len() == 64));
+        assert_eq!(
+            origins_of(&store, &other),
+            [(Some("192.0.2.44".into()), agent("192.0.2.44"))]
+        );
+    }
+}
+
+/// A budget remembers when its current run of counted attempts began: a budget that had
+/// counted nothing any more (its delay decayed) begins a new run.
+#[test]
+fn a_budget_begins_a_new_run_once_it_counted_nothing() {
+    for db in TestDb::all() {
+        let store = open(&db);
+        let key = "ip:192.0.2.5:temporary_key";
+        let started = || {
+            column(
+                &db,
+                "SELECT CAST(streak_started_at AS TEXT) AS v FROM auth_throttle",
+            )
+        };
+        let t0 = now();
+        store.reserve_attempt(key, t0).unwrap();
+        let first = started();
+        store
+            .reserve_attempt(key, t0 + chrono::Duration::seconds(30))
+            .unwrap();
+        assert_eq!(started(), first, "{}: the run goes on", db.backend());
+        // Two attempts counted, one forgiven a minute: quiet for three minutes counts none.
+        store
+            .reserve_attempt(key, t0 + chrono::Duration::minutes(4))
+            .unwrap();
+        assert_ne!(started(), first, "{}: a new run", db.backend());
+        assert_eq!(started().len(), 1);
+    }
+}

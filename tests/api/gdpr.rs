@@ -624,8 +624,8 @@ pub(crate) fn execute(app: &TestApp, sql: &str) {
     .unwrap_or_else(|e| panic!("{sql}: {e}"));
 }
 
-/// A failure half-way through clearing (here: the auth events' update, after the client,
-/// users, tokens and sessions were changed) leaves everything as it was: one transaction.
+/// A failure at the end of clearing (here: writing its record, after everything else was
+/// changed) leaves everything as it was: one transaction.
 #[tokio::test]
 async fn a_crash_half_way_leaves_the_client_untouched() {
     let (app, admin, sms) = spawn().await;
@@ -636,13 +636,13 @@ async fn a_crash_half_way_leaves_the_client_untouched() {
             &app,
             "CREATE FUNCTION simulated_crash() RETURNS trigger AS $$
                  BEGIN RAISE EXCEPTION 'simulated crash'; END $$ LANGUAGE plpgsql;
-             CREATE TRIGGER crash BEFORE UPDATE ON auth_events
+             CREATE TRIGGER crash BEFORE INSERT ON client_clearings
                  FOR EACH ROW EXECUTE FUNCTION simulated_crash();",
         );
     } else {
         execute(
             &app,
-            "CREATE TRIGGER crash BEFORE UPDATE ON auth_events
+            "CREATE TRIGGER crash BEFORE INSERT ON client_clearings
                  BEGIN SELECT RAISE(ABORT, 'simulated crash'); END;",
         );
     }
@@ -669,7 +669,7 @@ async fn a_crash_half_way_leaves_the_client_untouched() {
     execute(
         &app,
         if app.db.is_postgres() {
-            "DROP TRIGGER crash ON auth_events;"
+            "DROP TRIGGER crash ON client_clearings;"
         } else {
             "DROP TRIGGER crash;"
         },

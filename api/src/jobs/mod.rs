@@ -6,6 +6,7 @@
 mod auth_log_purge;
 mod inactive_clients;
 mod legal_hold;
+mod origin_sweep;
 mod throttle_purge;
 
 use std::sync::Arc;
@@ -17,6 +18,7 @@ use tokio::sync::watch;
 pub use auth_log_purge::{AUTH_LOG_PURGE, AuthLogPurge, PURGE_BATCH, purge_auth_log};
 pub use inactive_clients::{CLIENTS_PER_RUN, INACTIVE_CLIENT_CLEANING, InactiveClientCleaning};
 pub use legal_hold::{LEGAL_HOLD_RELEASE, LegalHoldRelease, RELEASE_BATCH};
+pub use origin_sweep::{CLEARED_ORIGIN_SWEEP, ClearedOriginSweep, SWEEP_BATCH};
 pub use throttle_purge::{THROTTLE_PURGE, THROTTLE_PURGE_BATCH, ThrottlePurge};
 
 use crate::outside::clock::Clock;

@@ -13,6 +13,7 @@ use super::clients::visible_client;
 use super::resource;
 use super::responses::{Invalid, NeedsPermission, NotFound, NotJson, PROBLEM_JSON};
 use crate::extract::{Json, Staff, need};
+use crate::jobs::SWEEP_BATCH;
 use crate::problem::{ApiError, ApiResult, Problem};
 use crate::state::State;
 
@@ -302,6 +303,15 @@ pub async fn clear_data(
             client.id,
             report.anonymized.users
         );
+        // The clearing made its events' sealed origins unreadable; they go now, in small
+        // transactions, after the answer (a large client's take seconds). A failure leaves
+        // them to the job `cleared_origin_sweep`.
+        let store = state.store.clone();
+        tokio::task::spawn_blocking(move || {
+            if let Err(e) = store.sweep_cleared_origins(SWEEP_BATCH, now) {
+                log::warn!("sweeping the origins of cleared client {}: {e}", client.id);
+            }
+        });
     }
     Ok(web::Json(report.into()))
 }

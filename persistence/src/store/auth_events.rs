@@ -1,14 +1,19 @@
 //! The auth log: who signed in (or failed to) how, and when.
 
+use std::collections::{BTreeMap, BTreeSet};
+
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use domain::permission::ProviderScope;
+use domain::provider::SubjectKind;
 use uuid::Uuid;
 
 use super::{Page, PageRequest, Store};
+use crate::error::corrupt;
+use crate::origin::{DESTROYED, OriginKey};
 use crate::records::AuthEventRecord;
 use crate::rows::{AuthEventRow, naive};
-use crate::schema::auth_events;
+use crate::schema::{auth_events, users};
 use crate::{DbConnection, StoreError};
 
 #[derive(Debug, Clone, Default)]
@@ -21,14 +26,106 @@ pub struct AuthEventFilter {
     pub to: Option<DateTime<Utc>>,
 }
 
-/// Writes one auth event on the caller's connection (in its transaction, if any).
+/// Writes one auth event on the caller's connection (in its transaction, if any). A user's
+/// address and user agent are sealed under the user's origin key (`crate::origin`), or not
+/// kept at all once a clearing destroyed it.
 pub(super) fn insert_auth_event(
     conn: &mut DbConnection,
     event: &AuthEventRecord,
 ) -> Result<(), StoreError> {
+    let mut row = AuthEventRow::from(event);
+    if let Some(subject) = event.subject
+        && subject.kind == SubjectKind::User
+        && (row.ip.is_some() || row.user_agent.is_some())
+    {
+        match user_origin_key(conn, &subject.id.to_string())? {
+            UserOriginKey::Key(key) => {
+                row.sealed_origin =
+                    Some(key.seal(&row.id, row.ip.as_deref(), row.user_agent.as_deref()));
+                row.ip = None;
+                row.user_agent = None;
+            }
+            UserOriginKey::Destroyed => {
+                row.ip = None;
+                row.user_agent = None;
+            }
+            // An event may name a user id that does not exist (a stale token): nothing
+            // to clear it with, it stays as written.
+            UserOriginKey::NoSuchUser => {}
+        }
+    }
     diesel::insert_into(auth_events::table)
-        .values(AuthEventRow::from(event))
+        .values(row)
         .execute(conn)?;
+    Ok(())
+}
+
+enum UserOriginKey {
+    Key(OriginKey),
+    Destroyed,
+    NoSuchUser,
+}
+
+/// The user's origin key, made on first use.
+fn user_origin_key(conn: &mut DbConnection, user_id: &str) -> Result<UserOriginKey, StoreError> {
+    let stored = || users::table.find(user_id).select(users::origin_key);
+    let key = match stored().first::<Option<String>>(conn).optional()? {
+        None => return Ok(UserOriginKey::NoSuchUser),
+        Some(Some(key)) => key,
+        Some(None) => {
+            // Only where none is set yet: of two first events written at once, both use
+            // the key the first one set.
+            diesel::update(
+                users::table
+                    .find(user_id)
+                    .filter(users::origin_key.is_null()),
+            )
+            .set(users::origin_key.eq(OriginKey::generate()))
+            .execute(conn)?;
+            stored().first::<Option<String>>(conn)?.unwrap_or_default()
+        }
+    };
+    if key == DESTROYED {
+        return Ok(UserOriginKey::Destroyed);
+    }
+    OriginKey::parse(&key)
+        .map(UserOriginKey::Key)
+        .ok_or_else(|| corrupt("a user's origin key"))
+}
+
+/// Opens the sealed origins of `rows` (users' events) with their users' keys. An origin
+/// under a destroyed key stays unknown.
+pub(super) fn open_origins(
+    conn: &mut DbConnection,
+    rows: &mut [AuthEventRow],
+) -> Result<(), StoreError> {
+    let users_of: BTreeSet<&str> = rows
+        .iter()
+        .filter(|r| r.sealed_origin.is_some())
+        .filter_map(|r| r.subject_id.as_deref())
+        .collect();
+    if users_of.is_empty() {
+        return Ok(());
+    }
+    let keys: BTreeMap<String, OriginKey> = users::table
+        .filter(users::id.eq_any(users_of))
+        .filter(users::origin_key.is_not_null())
+        .select((users::id, users::origin_key.assume_not_null()))
+        .load::<(String, String)>(conn)?
+        .into_iter()
+        .filter_map(|(id, key)| Some((id, OriginKey::parse(&key)?)))
+        .collect();
+    for row in rows {
+        let (Some(sealed), Some(user)) = (row.sealed_origin.take(), row.subject_id.as_deref())
+        else {
+            continue;
+        };
+        let Some(key) = keys.get(user) else { continue };
+        match key.open(&row.id, &sealed) {
+            Some((ip, user_agent)) => (row.ip, row.user_agent) = (ip, user_agent),
+            None => log::warn!("the sealed origin of auth event {} does not open", row.id),
+        }
+    }
     Ok(())
 }
 
@@ -76,8 +173,10 @@ impl Store {
         if let Some(to) = filter.to {
             query = query.filter(auth_events::created_at.lt(naive(to)));
         }
-        let items = query
-            .load(&mut *self.conn()?)?
+        let mut conn = self.conn()?;
+        let mut rows: Vec<AuthEventRow> = query.load(&mut *conn)?;
+        open_origins(&mut conn, &mut rows)?;
+        let items = rows
             .into_iter()
             .map(AuthEventRecord::try_from)
             .collect::<Result<Vec<_>, _>>()?;

@@ -4,11 +4,14 @@
 
 use std::collections::BTreeSet;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDateTime, Utc};
+use diesel::dsl::sql;
 use diesel::prelude::*;
+use diesel::sql_types::{Bool, Text};
 use domain::billing::hold_runs;
 use domain::gdpr::{
-    ClearReport, ClearedBy, Kept, Module, anonymized_email, anonymized_name, legal_hold_note,
+    ANONYMIZED_EMAIL_DOMAIN, ANONYMIZED_NAME_PREFIX, ClearReport, ClearedBy, Kept, Module,
+    anonymized_name, legal_hold_note,
 };
 use domain::model::Subject;
 use domain::provider::{AccountStatus, SubjectKind};
@@ -19,13 +22,33 @@ use super::Store;
 use super::billing::{load_billing, remove_billing};
 use super::revocation::revoke_everything_of;
 use crate::error::corrupt;
-use crate::rows::{naive, uuid};
+use crate::origin::DESTROYED;
+use crate::rows::{AuthEventRow, naive, uuid};
 use crate::schema::{
     api_tokens, auth_events, auth_throttle, client_clearings, clients, consent_records,
     consent_tickets, mfa_challenges, modules, oidc_transactions, phone_codes, recovery_codes,
     refresh_tokens, sessions, temporary_keys, totp_factors, user_identity_links, users,
 };
 use crate::{DbConnection, StoreError};
+
+/// The client's users' events whose address or user agent is stored in the open (written
+/// before origins were sealed). The conditions are written out as the partial index
+/// `auth_events_open_user_origin` states them, so that both databases use it.
+macro_rules! open_user_origins {
+    ($client_id:expr) => {
+        auth_events::table
+            .filter(sql::<Bool>(
+                "subject_kind = 'user' AND (ip IS NOT NULL OR user_agent IS NOT NULL)",
+            ))
+            .filter(
+                auth_events::subject_id.eq_any(
+                    users::table
+                        .filter(users::client_id.eq($client_id.to_string()))
+                        .select(users::id.nullable()),
+                ),
+            )
+    };
+}
 
 /// The personal columns (and credentials) of a client's data that `clear_client` handles.
 /// Employees' tables are staff data, outside a client's clearing.
@@ -50,6 +73,8 @@ pub const CLEARED_COLUMNS: &[(&str, &str)] = &[
     ("auth_throttle", "throttle_key"),
     ("auth_events", "ip"),
     ("auth_events", "user_agent"),
+    ("auth_events", "sealed_origin"),
+    ("users", "origin_key"),
     ("user_identity_links", "subject"),
     ("user_identity_links", "email"),
     ("oidc_transactions", "state_hash"),
@@ -66,9 +91,14 @@ pub const CLEARED_COLUMNS: &[(&str, &str)] = &[
 /// Tables that hold no client's data, only staff's.
 pub const NOT_A_CLIENTS_DATA: &[&str] = &["employees", "employee_identity_links"];
 
-/// Random bits shown as hex, for a credential column that must keep a unique value.
-fn random_hex() -> String {
-    format!("{}{}", Uuid::new_v4().simple(), Uuid::new_v4().simple())
+/// 128 random bits as 32 lowercase hex digits, from the database's own generator (SQLite's
+/// ChaCha20, seeded by the operating system; PostgreSQL's strong random), like the domain's
+/// `anonymized_email` and `anonymized_name` make from a random UUID.
+fn random_hex_sql(conn: &DbConnection) -> &'static str {
+    match conn {
+        DbConnection::Sqlite(_) => "lower(hex(randomblob(16)))",
+        DbConnection::Pg(_) => "replace(gen_random_uuid()::text, '-', '')",
+    }
 }
 
 fn count(n: i64) -> u64 {
@@ -186,6 +216,71 @@ impl Store {
     }
 }
 
+impl Store {
+    /// Sets to NULL the sealed origins (addresses, user agents) of cleared clients' users'
+    /// events, which the clearing made unreadable by destroying their keys, at most `batch`
+    /// events per transaction, pausing as long after each, so that no other writer waits
+    /// long; then marks the clearing done. Answers how many events changed.
+    pub fn sweep_cleared_origins(
+        &self,
+        batch: usize,
+        now: DateTime<Utc>,
+    ) -> Result<usize, StoreError> {
+        let pending: Vec<String> = client_clearings::table
+            .filter(client_clearings::origins_swept_at.is_null())
+            .order(client_clearings::created_at)
+            .select(client_clearings::client_id)
+            .load(&mut *self.read_conn()?)?;
+        let mut swept = 0;
+        for client in pending {
+            swept += self.sweep_origins_of(&client, batch.max(1))?;
+            self.write(|conn| {
+                diesel::update(client_clearings::table.find(&client))
+                    .set(client_clearings::origins_swept_at.eq(naive(now)))
+                    .execute(conn)?;
+                Ok(())
+            })?;
+        }
+        Ok(swept)
+    }
+
+    fn sweep_origins_of(&self, client_id: &str, batch: usize) -> Result<usize, StoreError> {
+        let user_ids: Vec<String> = users::table
+            .filter(users::client_id.eq(client_id))
+            .select(users::id)
+            .load(&mut *self.read_conn()?)?;
+        let mut swept = 0;
+        let mut ids: Vec<String> = Vec::new();
+        for (i, user) in user_ids.iter().enumerate() {
+            // Read outside the write transactions: reading never holds up a writer.
+            ids.extend(
+                auth_events::table
+                    .filter(auth_events::subject_kind.eq(USER))
+                    .filter(auth_events::subject_id.eq(user))
+                    .filter(auth_events::sealed_origin.is_not_null())
+                    .select(auth_events::id)
+                    .load::<String>(&mut *self.read_conn()?)?,
+            );
+            let last = i + 1 == user_ids.len();
+            while ids.len() >= batch || (last && !ids.is_empty()) {
+                let chunk: Vec<String> = ids.drain(..ids.len().min(batch)).collect();
+                // Half the writer's time at most: on SQLite, writers that waited for a batch
+                // get in before the next one.
+                let started = std::time::Instant::now();
+                swept += self.write(|conn| {
+                    Ok(
+                        diesel::update(auth_events::table.filter(auth_events::id.eq_any(&chunk)))
+                            .set(auth_events::sealed_origin.eq(None::<String>))
+                            .execute(conn)?,
+                    )
+                })?;
+                std::thread::sleep(started.elapsed());
+            }
+        }
+        Ok(swept)
+    }
+}
+
 struct Scope {
     user_ids: Vec<String>,
     session_ids: Vec<String>,
@@ -207,39 +302,13 @@ fn scope(conn: &mut DbConnection, client_id: Uuid) -> Result<Scope, StoreError> 
         .filter(sessions::subject_id.eq_any(&user_ids))
         .select(sessions::id)
         .load(conn)?;
-    // The addresses they used: the budgets kept per address name them.
-    let mut ips: BTreeSet<String> = sessions::table
-        .filter(sessions::subject_kind.eq(USER))
-        .filter(sessions::subject_id.eq_any(&user_ids))
-        .filter(sessions::ip.is_not_null())
-        .select(sessions::ip.assume_not_null())
-        .load::<String>(conn)?
-        .into_iter()
-        .collect();
-    ips.extend(
-        auth_events::table
-            .filter(auth_events::subject_kind.eq(USER))
-            .filter(auth_events::subject_id.eq_any(&user_ids))
-            .filter(auth_events::ip.is_not_null())
-            .select(auth_events::ip.assume_not_null())
-            .load::<String>(conn)?,
-    );
-    let mut throttle_keys: BTreeSet<String> = BTreeSet::new();
-    for id in &user_ids {
-        throttle_keys.insert(throttle::subject_key(Subject::user(uuid(id)?)));
-    }
-    for ip in &ips {
-        for prefix in [throttle::ADDRESS_PREFIX, throttle::RATE_ADDRESS_PREFIX] {
-            let like = format!("{prefix}{ip}:%");
-            let keys: Vec<String> = auth_throttle::table
-                .filter(auth_throttle::throttle_key.like(like))
-                .select(auth_throttle::throttle_key)
-                .load(conn)?;
-            throttle_keys.extend(keys);
-        }
-    }
+    let mut throttle_keys: Vec<String> = user_ids
+        .iter()
+        .map(|id| Ok(throttle::subject_key(Subject::user(uuid(id)?))))
+        .collect::<Result<_, StoreError>>()?;
+    throttle_keys.extend(address_budgets_of(conn, client_id, &user_ids)?);
     let throttle_keys: Vec<String> = auth_throttle::table
-        .filter(auth_throttle::throttle_key.eq_any(throttle_keys.into_iter().collect::<Vec<_>>()))
+        .filter(auth_throttle::throttle_key.eq_any(throttle_keys))
         .select(auth_throttle::throttle_key)
         .load(conn)?;
     let phones: Vec<String> = users::table
@@ -262,6 +331,87 @@ fn scope(conn: &mut DbConnection, client_id: Uuid) -> Result<Scope, StoreError> 
         throttle_keys,
         phone_code_ids,
     })
+}
+
+/// The budgets named by an address the users used (their keys hold the address). Such
+/// budgets are few and short-lived; only when there are any are the users' addresses read:
+/// from their sessions, from events written before origins were sealed, and from their
+/// sealed events as far back as the oldest of those budgets' current runs.
+fn address_budgets_of(
+    conn: &mut DbConnection,
+    client_id: Uuid,
+    user_ids: &[String],
+) -> Result<Vec<String>, StoreError> {
+    let budgets: Vec<(String, Option<NaiveDateTime>)> =
+        auth_throttle::table
+            .filter(
+                auth_throttle::throttle_key
+                    .like(format!("{}%", throttle::ADDRESS_PREFIX))
+                    .or(auth_throttle::throttle_key
+                        .like(format!("{}%", throttle::RATE_ADDRESS_PREFIX))),
+            )
+            .select((
+                auth_throttle::throttle_key,
+                auth_throttle::streak_started_at,
+            ))
+            .load(conn)?;
+    if budgets.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut ips: BTreeSet<String> = sessions::table
+        .filter(sessions::subject_kind.eq(USER))
+        .filter(sessions::subject_id.eq_any(user_ids))
+        .filter(sessions::ip.is_not_null())
+        .select(sessions::ip.assume_not_null())
+        .load::<String>(conn)?
+        .into_iter()
+        .collect();
+    ips.extend(
+        open_user_origins!(client_id)
+            .filter(auth_events::ip.is_not_null())
+            .select(auth_events::ip.assume_not_null())
+            .load::<String>(conn)?,
+    );
+    // A budget whose run began before origins were sealed has no start: all of them.
+    let since = budgets
+        .iter()
+        .map(|(_, started)| started.unwrap_or_default())
+        .min()
+        .unwrap_or_default();
+    let mut sealed: Vec<AuthEventRow> = auth_events::table
+        .filter(auth_events::subject_kind.eq(USER))
+        .filter(auth_events::subject_id.eq_any(user_ids))
+        // Event ids are UUIDv7, ordered by time: the index on (subject_id, id) skips
+        // older events without reading them.
+        .filter(auth_events::id.ge(v7_floor(since)))
+        .filter(auth_events::created_at.ge(since))
+        .filter(auth_events::sealed_origin.is_not_null())
+        .select(AuthEventRow::as_select())
+        .load(conn)?;
+    super::auth_events::open_origins(conn, &mut sealed)?;
+    ips.extend(sealed.into_iter().filter_map(|e| e.ip));
+    Ok(budgets
+        .into_iter()
+        .map(|(key, _)| key)
+        .filter(|key| {
+            [throttle::RATE_ADDRESS_PREFIX, throttle::ADDRESS_PREFIX]
+                .iter()
+                .find_map(|prefix| key.strip_prefix(prefix))
+                .is_some_and(|rest| {
+                    // `{prefix}{address}:{…}`; an IPv6 address holds colons itself.
+                    rest.match_indices(':')
+                        .any(|(at, _)| ips.contains(&rest[..at]))
+                })
+        })
+        .collect())
+}
+
+/// The lowest UUIDv7 (as stored) of the millisecond `at`.
+fn v7_floor(at: NaiveDateTime) -> String {
+    let millis = u64::try_from(at.and_utc().timestamp_millis()).unwrap_or(0);
+    let mut bytes = [0u8; 16];
+    bytes[..6].copy_from_slice(&millis.to_be_bytes()[2..]);
+    Uuid::from_bytes(bytes).to_string()
 }
 
 fn count_clearing(
@@ -288,9 +438,16 @@ fn count_clearing(
             .filter(temporary_keys::subject_kind.eq(USER))
             .filter(temporary_keys::subject_id.eq_any(ids))
     };
+    // Subject ids are UUIDs, unique across kinds: counted in the index on (subject_id, id)
+    // alone, without reading 100,000 rows.
     let events: i64 = auth_events::table
-        .filter(auth_events::subject_kind.eq(USER))
-        .filter(auth_events::subject_id.eq_any(ids))
+        .filter(
+            auth_events::subject_id.eq_any(
+                users::table
+                    .filter(users::client_id.eq(client_id.to_string()))
+                    .select(users::id.nullable()),
+            ),
+        )
         .count()
         .get_result(conn)?;
     let consents: i64 = consent_records::table
@@ -419,35 +576,38 @@ fn apply_clearing(
         ))
         .execute(conn)?;
     revoke_everything_of(conn, USER, &s.user_ids, now_naive)?;
-    // One statement per user: each gets random values of its own (no kept mapping).
-    for id in &s.user_ids {
-        diesel::update(users::table.find(id))
-            .set((
-                users::email.eq(anonymized_email(Uuid::new_v4())),
-                users::name.eq(anonymized_name(Uuid::new_v4())),
-                users::phone.eq(None::<String>),
-                users::phone_verified_at.eq(None::<chrono::NaiveDateTime>),
-                users::password_hash.eq(None::<String>),
-                users::status.eq(disabled),
-                users::updated_at.eq(now_naive),
-                users::version.eq(users::version + 1),
-            ))
-            .execute(conn)?;
-    }
-    let token_ids: Vec<String> = api_tokens::table
-        .filter(api_tokens::subject_kind.eq(USER))
-        .filter(api_tokens::subject_id.eq_any(&s.user_ids))
-        .select(api_tokens::id)
-        .load(conn)?;
-    for id in token_ids {
-        diesel::update(api_tokens::table.find(id))
-            .set((
-                api_tokens::name.eq(anonymized_name(Uuid::new_v4())),
-                api_tokens::token_prefix.eq("biat_cleared"),
-                api_tokens::token_hash.eq(random_hex()),
-            ))
-            .execute(conn)?;
-    }
+    // Random values of the database's own generator (no kept mapping), one statement for
+    // all users; their origin keys are destroyed, which makes every sealed address and user
+    // agent of their events unreadable at once.
+    let random = random_hex_sql(conn);
+    diesel::update(users::table.filter(users::client_id.eq(client_id.to_string())))
+        .set((
+            users::email.eq(sql::<Text>(random).concat(format!("@{ANONYMIZED_EMAIL_DOMAIN}"))),
+            users::name.eq(ANONYMIZED_NAME_PREFIX
+                .into_sql::<Text>()
+                .concat(sql::<Text>(random))),
+            users::phone.eq(None::<String>),
+            users::phone_verified_at.eq(None::<chrono::NaiveDateTime>),
+            users::password_hash.eq(None::<String>),
+            users::status.eq(disabled),
+            users::updated_at.eq(now_naive),
+            users::version.eq(users::version + 1),
+            users::origin_key.eq(DESTROYED),
+        ))
+        .execute(conn)?;
+    diesel::update(
+        api_tokens::table
+            .filter(api_tokens::subject_kind.eq(USER))
+            .filter(api_tokens::subject_id.eq_any(&s.user_ids)),
+    )
+    .set((
+        api_tokens::name.eq(ANONYMIZED_NAME_PREFIX
+            .into_sql::<Text>()
+            .concat(sql::<Text>(random))),
+        api_tokens::token_prefix.eq("biat_cleared"),
+        api_tokens::token_hash.eq(sql::<Text>(random).concat(sql::<Text>(random))),
+    ))
+    .execute(conn)?;
     diesel::update(
         sessions::table
             .filter(sessions::subject_kind.eq(USER))
@@ -467,16 +627,14 @@ fn apply_clearing(
     )
     .execute(conn)?;
     super::second_factors::delete_second_factors(conn, USER, &s.user_ids)?;
-    diesel::update(
-        auth_events::table
-            .filter(auth_events::subject_kind.eq(USER))
-            .filter(auth_events::subject_id.eq_any(&s.user_ids)),
-    )
-    .set((
-        auth_events::ip.eq(None::<String>),
-        auth_events::user_agent.eq(None::<String>),
-    ))
-    .execute(conn)?;
+    // Events sealed under the destroyed keys need no statement here; events written before
+    // sealing hold their origin in the open.
+    diesel::update(open_user_origins!(client_id))
+        .set((
+            auth_events::ip.eq(None::<String>),
+            auth_events::user_agent.eq(None::<String>),
+        ))
+        .execute(conn)?;
     diesel::delete(
         auth_throttle::table.filter(auth_throttle::throttle_key.eq_any(&s.throttle_keys)),
     )

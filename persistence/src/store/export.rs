@@ -148,12 +148,14 @@ fn user_export(conn: &mut DbConnection, user: User) -> Result<UserExport, StoreE
             })
         })
         .collect::<Result<_, StoreError>>()?;
-    let auth_events = auth_events::table
+    let mut auth_events: Vec<AuthEventRow> = auth_events::table
         .filter(auth_events::subject_kind.eq(kind))
         .filter(auth_events::subject_id.eq(&id))
         .order(auth_events::id)
         .select(AuthEventRow::as_select())
-        .load(conn)?
+        .load(conn)?;
+    super::auth_events::open_origins(conn, &mut auth_events)?;
+    let auth_events = auth_events
         .into_iter()
         .map(AuthEventRecord::try_from)
         .collect::<Result<_, _>>()?;

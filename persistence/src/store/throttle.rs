@@ -44,6 +44,7 @@ impl Store {
                         throttle_key: key.to_owned(),
                         failures: 1,
                         last_attempt_at: now_naive,
+                        streak_started_at: Some(now_naive),
                     })
                     .execute(&mut *conn)
                 {
@@ -64,6 +65,12 @@ impl Store {
                         auth_throttle::failures
                             .eq(i32::try_from(counted).unwrap_or(i32::MAX - 1) + 1),
                         auth_throttle::last_attempt_at.eq(now_naive),
+                        // A budget that counted nothing any more starts a new run.
+                        auth_throttle::streak_started_at.eq(if counted == 0 {
+                            Some(now_naive)
+                        } else {
+                            r.streak_started_at
+                        }),
                     ))
                     .execute(&mut *conn)?
                         == 1

@@ -1,0 +1,44 @@
+//! After a clearing: its users' events keep their sealed origins (addresses, user agents),
+//! which nobody can open once the clearing destroyed the keys. This job sets them to NULL
+//! in small transactions. `clear-data` does the same right after its clearing commits; the
+//! job finishes what a crash or the scheduled cleaning left.
+
+use chrono::{DateTime, Utc};
+use persistence::{Store, StoreError};
+
+use super::Job;
+
+/// The name of the sweep's lease.
+pub const CLEARED_ORIGIN_SWEEP: &str = "cleared_origin_sweep";
+/// Events changed per transaction: a few milliseconds of SQLite's writer.
+pub const SWEEP_BATCH: usize = 1_000;
+
+pub struct ClearedOriginSweep {
+    pub interval: std::time::Duration,
+}
+
+impl Default for ClearedOriginSweep {
+    fn default() -> Self {
+        Self {
+            interval: std::time::Duration::from_secs(3600),
+        }
+    }
+}
+
+impl Job for ClearedOriginSweep {
+    fn name(&self) -> &'static str {
+        CLEARED_ORIGIN_SWEEP
+    }
+
+    fn description(&self) -> &'static str {
+        "removes the sealed addresses and user agents of cleared clients' auth events"
+    }
+
+    fn interval(&self) -> std::time::Duration {
+        self.interval
+    }
+
+    fn run(&self, store: &Store, now: DateTime<Utc>) -> Result<usize, StoreError> {
+        store.sweep_cleared_origins(SWEEP_BATCH, now)
+    }
+}
