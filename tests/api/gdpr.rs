@@ -452,6 +452,9 @@ async fn clearing_a_client_leaves_no_personal_data_and_no_credential() {
         200,
     )
     .await;
+    // The sweep of the sealed origins runs after the answer: the comparisons below need it
+    // done.
+    swept(&app).await;
     assert_eq!(report["dry_run"], false);
     for part in ["anonymized", "deleted", "revoked", "kept"] {
         assert_eq!(
@@ -687,4 +690,77 @@ async fn a_crash_half_way_leaves_the_client_untouched() {
             .status(),
         401
     );
+}
+
+/// How many auth events still hold a sealed origin.
+fn sealed_origins(app: &TestApp) -> usize {
+    dump(app)[&("auth_events".to_owned(), "sealed_origin".to_owned())]
+        .iter()
+        .flatten()
+        .count()
+}
+
+/// Waits (up to 10 s) until every clearing's sweep of sealed origins is done, as
+/// `client_clearings.origins_swept_at` says.
+pub(crate) async fn swept(app: &TestApp) {
+    for _ in 0..200 {
+        let done = dump(app)[&("client_clearings".to_owned(), "origins_swept_at".to_owned())]
+            .iter()
+            .all(Option::is_some);
+        if done {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("the sweep after a clearing did not finish in 10 s");
+}
+
+/// The users' events hold their origins sealed; after `clear-data` has answered, the
+/// unreadable sealed values go too, and the job finds nothing left.
+#[tokio::test]
+async fn clear_data_then_sweeps_the_sealed_origins_of_its_events() {
+    let (app, admin, sms) = spawn().await;
+    install(&app, &admin).await;
+    let filled = fill(&app, &admin, &sms).await;
+    assert!(sealed_origins(&app) > 0, "the users' events are sealed");
+    json_ok(
+        app.request(&clear_call(&filled.client_id, false), Some(&admin))
+            .await,
+        200,
+    )
+    .await;
+    swept(&app).await;
+    assert_eq!(
+        sealed_origins(&app),
+        0,
+        "the sweep after clear-data left sealed origins"
+    );
+    assert_eq!(app.run_job(api::jobs::CLEARED_ORIGIN_SWEEP).await, Some(0));
+}
+
+/// A clearing that did not come through `clear-data` (as the scheduled cleaning's): the job
+/// `cleared_origin_sweep` removes its events' sealed origins, once.
+#[tokio::test]
+async fn the_sweep_job_finishes_a_clearing_left_unswept() {
+    let (app, admin, sms) = spawn().await;
+    install(&app, &admin).await;
+    let filled = fill(&app, &admin, &sms).await;
+    let client_id = Uuid::parse_str(&filled.client_id).unwrap();
+    app.store()
+        .clear_client(
+            client_id,
+            domain::gdpr::ClearedBy::Schedule,
+            "test",
+            false,
+            app.now(),
+        )
+        .unwrap();
+    let sealed = sealed_origins(&app);
+    assert!(sealed > 0, "a clearing destroys keys, it does not sweep");
+    assert_eq!(
+        app.run_job(api::jobs::CLEARED_ORIGIN_SWEEP).await,
+        Some(sealed)
+    );
+    assert_eq!(sealed_origins(&app), 0);
+    assert_eq!(app.run_job(api::jobs::CLEARED_ORIGIN_SWEEP).await, Some(0));
 }

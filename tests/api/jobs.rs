@@ -1,7 +1,10 @@
 //! Issue 9: the background jobs as the data-protection officer sees them, with their last
 //! run across instances: when, how long, how much removed, the last error.
 
-use api::jobs::{AUTH_LOG_PURGE, INACTIVE_CLIENT_CLEANING, LEGAL_HOLD_RELEASE, THROTTLE_PURGE};
+use api::jobs::{
+    AUTH_LOG_PURGE, CLEARED_ORIGIN_SWEEP, INACTIVE_CLIENT_CLEANING, LEGAL_HOLD_RELEASE,
+    THROTTLE_PURGE,
+};
 use chrono::Duration;
 use domain::model::Subject;
 use persistence::AuthEventRecord;
@@ -56,6 +59,7 @@ async fn the_officer_sees_each_jobs_last_run_and_last_error() {
         THROTTLE_PURGE,
         INACTIVE_CLIENT_CLEANING,
         LEGAL_HOLD_RELEASE,
+        CLEARED_ORIGIN_SWEEP,
     ] {
         let entry = job(&list, name);
         assert_eq!(entry["last_run"], Value::Null, "{name}");
