@@ -31,6 +31,7 @@ const USERS: usize = 1_000;
 const EVENTS_PER_USER: usize = 100;
 const ROWS_PER_INSERT: usize = 500;
 const AT: &str = "2026-11-20 10:00:00";
+const AT_UNIX_SECONDS: u64 = 1_795_168_800;
 
 fn execute(conn: &mut DbConnection, sql: &str) {
     match conn {
@@ -110,7 +111,13 @@ fn seed_client(conn: &mut DbConnection, provider: Uuid) -> Uuid {
         .flat_map(|(u, key)| {
             let key = OriginKey::parse(key).unwrap();
             (0..EVENTS_PER_USER).map(move |i| {
-                let id = Uuid::now_v7().to_string();
+                // As the service makes them: UUIDv7 of the event's time.
+                let id = Uuid::new_v7(uuid::Timestamp::from_unix(
+                    uuid::NoContext,
+                    AT_UNIX_SECONDS,
+                    0,
+                ))
+                .to_string();
                 let ip = format!("203.0.113.{}", i % 250);
                 let sealed = key.seal(&id, Some(&ip), Some("Bench/1.0"));
                 format!(
@@ -138,6 +145,8 @@ struct Bench {
 }
 
 fn bench_db(db: TestDb) -> Bench {
+    let at = chrono::NaiveDateTime::parse_from_str(AT, "%Y-%m-%d %H:%M:%S").unwrap();
+    assert_eq!(at.and_utc().timestamp(), AT_UNIX_SECONDS as i64);
     let url = DatabaseUrl::parse(&db.url).unwrap();
     let store = Store::open(&url, 4).unwrap();
     store.migrate().unwrap();
@@ -149,6 +158,19 @@ fn bench_db(db: TestDb) -> Bench {
             "INSERT INTO providers (id, slug, name, jurisdiction, status, auth_methods, policies, created_at, updated_at, version)
              VALUES ('{provider}', 'bench', 'Bench', 'DE', 'active', '{{}}', '{{}}', '{AT}', '{AT}', 1)"
         ),
+    );
+    // Budgets named by addresses, as recent logins from anywhere leave them: a clearing
+    // looks for its users' addresses among their events of these budgets' current runs.
+    let streak = (Utc::now() - chrono::Duration::minutes(5)).format("%Y-%m-%d %H:%M:%S");
+    let last = Utc::now().format("%Y-%m-%d %H:%M:%S");
+    let rows: Vec<String> = (1..=20)
+        .map(|i| format!("('rate:ip:203.0.113.{i}:login', 3, '{last}', '{streak}')"))
+        .collect();
+    insert(
+        &mut conn,
+        "auth_throttle",
+        "throttle_key, failures, last_attempt_at, streak_started_at",
+        &rows,
     );
     Bench {
         _db: db,

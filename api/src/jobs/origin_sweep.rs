@@ -10,9 +10,9 @@ use super::Job;
 
 /// The name of the sweep's lease.
 pub const CLEARED_ORIGIN_SWEEP: &str = "cleared_origin_sweep";
-/// Events changed per transaction: about a millisecond of SQLite's writer. With 1,000,
-/// PostgreSQL's other commits waited up to 12 ms behind a batch's WAL flush; with 250, no
-/// longer than on a quiet database (README "Benchmarks").
+/// Events changed per transaction: about a millisecond of SQLite's writer. In the bench,
+/// other PostgreSQL commits waited up to 10-12 ms during a sweep with batches of 1,000, and
+/// 5-12 ms with 250 (5 ms on a quiet database; README "Benchmarks").
 pub const SWEEP_BATCH: usize = 250;
 
 pub struct ClearedOriginSweep {

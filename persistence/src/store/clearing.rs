@@ -193,7 +193,7 @@ impl Store {
                 return serde_json::from_str(&stored).map_err(|_| corrupt("a clearing report"));
             }
             // What the clearing touches is read once, in its transaction, for both steps.
-            let s = scope(conn, client_id)?;
+            let s = scope(conn, client_id, now)?;
             let report = count_clearing(conn, &s, client_id, dry_run, now)?;
             if !dry_run {
                 apply_clearing(conn, &s, client_id, now)?;
@@ -292,7 +292,11 @@ struct Scope {
 
 const USER: &str = SubjectKind::User.as_str();
 
-fn scope(conn: &mut DbConnection, client_id: Uuid) -> Result<Scope, StoreError> {
+fn scope(
+    conn: &mut DbConnection,
+    client_id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<Scope, StoreError> {
     let user_ids: Vec<String> = users::table
         .filter(users::client_id.eq(client_id.to_string()))
         .select(users::id)
@@ -306,7 +310,7 @@ fn scope(conn: &mut DbConnection, client_id: Uuid) -> Result<Scope, StoreError> 
         .iter()
         .map(|id| Ok(throttle::subject_key(Subject::user(uuid(id)?))))
         .collect::<Result<_, StoreError>>()?;
-    throttle_keys.extend(address_budgets_of(conn, client_id, &user_ids)?);
+    throttle_keys.extend(address_budgets_of(conn, client_id, &user_ids, now)?);
     let throttle_keys: Vec<String> = auth_throttle::table
         .filter(auth_throttle::throttle_key.eq_any(throttle_keys))
         .select(auth_throttle::throttle_key)
@@ -341,6 +345,7 @@ fn address_budgets_of(
     conn: &mut DbConnection,
     client_id: Uuid,
     user_ids: &[String],
+    now: DateTime<Utc>,
 ) -> Result<Vec<String>, StoreError> {
     let budgets: Vec<(String, Option<NaiveDateTime>)> =
         auth_throttle::table
@@ -378,12 +383,18 @@ fn address_budgets_of(
         .map(|(_, started)| started.unwrap_or_default())
         .min()
         .unwrap_or_default();
+    // Event ids are UUIDv7 of the system's clock, ordered by time: the index on
+    // (subject_id, id) skips older events without reading them. Budgets and events carry
+    // the service's clock (a test's may run ahead): the floor is moved by the difference,
+    // and a minute more for an id made just before its event's time was read.
+    let skew = now - Utc::now();
+    let id_floor = since
+        .checked_sub_signed(skew + chrono::Duration::minutes(1))
+        .unwrap_or_default();
     let mut sealed: Vec<AuthEventRow> = auth_events::table
         .filter(auth_events::subject_kind.eq(USER))
         .filter(auth_events::subject_id.eq_any(user_ids))
-        // Event ids are UUIDv7, ordered by time: the index on (subject_id, id) skips
-        // older events without reading them.
-        .filter(auth_events::id.ge(v7_floor(since)))
+        .filter(auth_events::id.ge(v7_floor(id_floor)))
         .filter(auth_events::created_at.ge(since))
         .filter(auth_events::sealed_origin.is_not_null())
         .select(AuthEventRow::as_select())
