@@ -740,11 +740,8 @@ fn column(db: &TestDb, sql: &str) -> Vec<Option<String>> {
 
 fn raw_execute(db: &TestDb, sql: &str) {
     let mut conn = connection::connect(&DatabaseUrl::parse(&db.url).unwrap()).unwrap();
-    match &mut conn {
-        persistence::DbConnection::Sqlite(c) => c.batch_execute(sql),
-        persistence::DbConnection::Pg(c) => c.batch_execute(sql),
-    }
-    .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    conn.batch_execute(sql)
+        .unwrap_or_else(|e| panic!("{sql}: {e}"));
 }
 
 fn user_event(user: &User, ip: &str, at: DateTime<Utc>) -> persistence::AuthEventRecord {
