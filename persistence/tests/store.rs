@@ -900,6 +900,73 @@ fn a_clearing_destroys_the_key_of_its_users_sealed_origins() {
     }
 }
 
+/// A clearing reads what it can before its transaction (the users' older events, the
+/// addresses of their budgets' runs) and the rest inside it: the report counts both, as a
+/// dry run does, and the budgets of addresses seen before and of those seen since go.
+#[test]
+fn a_clearing_counts_what_it_read_before_its_transaction_and_since() {
+    use domain::gdpr::ClearedBy;
+    for db in TestDb::all() {
+        let store = open(&db);
+        let (_, c, u) = registered(&store);
+        let t = now();
+        let hour_ago = t - chrono::Duration::hours(1);
+        // An event of an hour ago (its id is a UUIDv7 of the system's clock then, as the
+        // service makes them; the service's clock is the test's), and one of now.
+        let mut old = user_event(&u, "198.51.100.81", hour_ago);
+        old.id = Uuid::new_v7(uuid::Timestamp::from_unix(
+            uuid::NoContext,
+            u64::try_from((Utc::now() - chrono::Duration::hours(1)).timestamp()).unwrap(),
+            0,
+        ));
+        store.insert_auth_event(&old).unwrap();
+        store
+            .insert_auth_event(&user_event(&u, "198.51.100.82", t))
+            .unwrap();
+        // A budget whose run began before the old event, one of the new event's address,
+        // and one of an address the user never used.
+        store
+            .reserve_attempt(
+                "rate:ip:198.51.100.81:login",
+                t - chrono::Duration::hours(2),
+            )
+            .unwrap();
+        store
+            .reserve_attempt("rate:ip:198.51.100.82:login", t)
+            .unwrap();
+        store
+            .reserve_attempt("rate:ip:192.0.2.99:login", t)
+            .unwrap();
+
+        let dry = store
+            .clear_client(c.id, ClearedBy::Schedule, "test", true, t)
+            .unwrap();
+        let report = store
+            .clear_client(c.id, ClearedBy::Schedule, "test", false, t)
+            .unwrap();
+        assert_eq!(report.anonymized.auth_events, 2, "{}", db.backend());
+        assert_eq!(report.kept.auth_events, 2);
+        assert_eq!(report.deleted.throttle_budgets, 2);
+        assert_eq!(
+            (&dry.anonymized, &dry.deleted, &dry.revoked, &dry.kept),
+            (
+                &report.anonymized,
+                &report.deleted,
+                &report.revoked,
+                &report.kept
+            ),
+            "the dry run said otherwise"
+        );
+        assert_eq!(
+            column(
+                &db,
+                "SELECT throttle_key AS v FROM auth_throttle ORDER BY 1"
+            ),
+            [Some("rate:ip:192.0.2.99:login".to_owned())],
+        );
+    }
+}
+
 /// A budget remembers when its current run of counted attempts began: a budget that had
 /// counted nothing any more (its delay decayed) begins a new run.
 #[test]

@@ -7,20 +7,18 @@ use std::collections::BTreeSet;
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::dsl::sql;
 use diesel::prelude::*;
-use diesel::sql_types::{Bool, Text};
+use diesel::sql_types::{BigInt, Bool, Nullable, Text, Timestamp};
 use domain::billing::hold_runs;
 use domain::gdpr::{
     ANONYMIZED_EMAIL_DOMAIN, ANONYMIZED_NAME_PREFIX, ClearReport, ClearedBy, Kept, Module,
     anonymized_name, legal_hold_note,
 };
-use domain::model::Subject;
 use domain::provider::{AccountStatus, SubjectKind};
 use domain::throttle;
 use uuid::Uuid;
 
 use super::Store;
 use super::billing::{load_billing, remove_billing};
-use super::revocation::revoke_everything_of;
 use crate::error::corrupt;
 use crate::origin::DESTROYED;
 use crate::rows::{AuthEventRow, naive, uuid};
@@ -31,6 +29,17 @@ use crate::schema::{
 };
 use crate::{DbConnection, StoreError};
 
+/// The ids of the client's users, as a subquery: one bound value whatever their number
+/// (a list of ids would hit SQLite's limit on bound values with tens of thousands of
+/// users, and preparing statements with 1,000 values was most of a clearing's own time).
+macro_rules! users_of {
+    ($client_id:expr) => {
+        users::table
+            .filter(users::client_id.eq($client_id))
+            .select(users::id)
+    };
+}
+
 /// The client's users' events whose address or user agent is stored in the open (written
 /// before origins were sealed). The conditions are written out as the partial index
 /// `auth_events_open_user_origin` states them, so that both databases use it.
@@ -40,13 +49,7 @@ macro_rules! open_user_origins {
             .filter(sql::<Bool>(
                 "subject_kind = 'user' AND (ip IS NOT NULL OR user_agent IS NOT NULL)",
             ))
-            .filter(
-                auth_events::subject_id.eq_any(
-                    users::table
-                        .filter(users::client_id.eq($client_id.to_string()))
-                        .select(users::id.nullable()),
-                ),
-            )
+            .filter(auth_events::subject_id.eq_any(users_of!($client_id).nullable()))
     };
 }
 
@@ -174,8 +177,31 @@ impl Store {
         dry_run: bool,
         now: DateTime<Utc>,
     ) -> Result<ClearReport, StoreError> {
+        let id = client_id.to_string();
+        if let Some(stored) = stored_report(&mut *self.read_conn()?, &id)? {
+            return Ok(stored);
+        }
+        // On SQLite every other writer waits while the transaction runs: what can be read
+        // before it is (counting the index entries of 100,000 events took longer than the
+        // writes for 1,000 users), and inside only what is newer.
+        let before = read_before(&mut *self.read_conn()?, &id, now)?;
+        if dry_run {
+            // Reads only: no write lock.
+            let mut conn = self.read_conn()?;
+            return conn.transaction(|conn| {
+                if !exists_client(conn, &id)? {
+                    return Err(StoreError::NotFound);
+                }
+                if let Some(stored) = stored_report(conn, &id)? {
+                    return Ok(stored);
+                }
+                let address_budgets = address_budgets_of(conn, &id, &before, now)?;
+                let billing = billing_outcome(conn, client_id, now)?;
+                let counts = count_clearing(conn, &id, &before, &address_budgets, now)?;
+                Ok(report(client_id, &counts, billing, true, now))
+            });
+        }
         self.write(|conn| {
-            let id = client_id.to_string();
             // Take the client's row first: concurrent clearings queue here, and SQLite takes
             // its write lock at once.
             let touched = diesel::update(clients::table.find(&id))
@@ -184,36 +210,45 @@ impl Store {
             if touched == 0 {
                 return Err(StoreError::NotFound);
             }
-            let stored: Option<String> = client_clearings::table
-                .find(&id)
-                .select(client_clearings::report)
-                .first(conn)
-                .optional()?;
-            if let Some(stored) = stored {
-                return serde_json::from_str(&stored).map_err(|_| corrupt("a clearing report"));
+            if let Some(stored) = stored_report(conn, &id)? {
+                return Ok(stored);
             }
-            // What the clearing touches is read once, in its transaction, for both steps.
-            let s = scope(conn, client_id, now)?;
-            let report = count_clearing(conn, &s, client_id, dry_run, now)?;
-            if !dry_run {
-                apply_clearing(conn, &s, client_id, now)?;
-                let text =
-                    serde_json::to_string(&report).map_err(|e| StoreError::Other(e.to_string()))?;
-                diesel::insert_into(client_clearings::table)
-                    .values((
-                        client_clearings::client_id.eq(&id),
-                        client_clearings::cleared_by.eq(cleared_by.as_str()),
-                        client_clearings::employee_id
-                            .eq(cleared_by.employee().map(|id| id.to_string())),
-                        client_clearings::reason.eq(reason),
-                        client_clearings::report.eq(text),
-                        client_clearings::created_at.eq(naive(now)),
-                    ))
-                    .execute(conn)?;
-            }
+            let address_budgets = address_budgets_of(conn, &id, &before, now)?;
+            let billing = billing_outcome(conn, client_id, now)?;
+            let counts = apply_clearing(conn, &id, &before, &address_budgets, billing, now)?;
+            let report = report(client_id, &counts, billing, false, now);
+            let text =
+                serde_json::to_string(&report).map_err(|e| StoreError::Other(e.to_string()))?;
+            diesel::insert_into(client_clearings::table)
+                .values((
+                    client_clearings::client_id.eq(&id),
+                    client_clearings::cleared_by.eq(cleared_by.as_str()),
+                    client_clearings::employee_id
+                        .eq(cleared_by.employee().map(|id| id.to_string())),
+                    client_clearings::reason.eq(reason),
+                    client_clearings::report.eq(text),
+                    client_clearings::created_at.eq(naive(now)),
+                ))
+                .execute(conn)?;
             Ok(report)
         })
     }
+}
+
+fn exists_client(conn: &mut DbConnection, id: &str) -> Result<bool, StoreError> {
+    Ok(diesel::select(diesel::dsl::exists(clients::table.find(id))).get_result(conn)?)
+}
+
+/// The report of a clearing done before, if there was one.
+fn stored_report(conn: &mut DbConnection, id: &str) -> Result<Option<ClearReport>, StoreError> {
+    let stored: Option<String> = client_clearings::table
+        .find(id)
+        .select(client_clearings::report)
+        .first(conn)
+        .optional()?;
+    stored
+        .map(|text| serde_json::from_str(&text).map_err(|_| corrupt("a clearing report")))
+        .transpose()
 }
 
 impl Store {
@@ -283,73 +318,97 @@ impl Store {
     }
 }
 
-struct Scope {
-    user_ids: Vec<String>,
-    session_ids: Vec<String>,
-    throttle_keys: Vec<String>,
-    /// SMS codes sent to the users, or to their numbers (a registration's or a sign-in's,
-    /// made before anyone was known).
-    phone_code_ids: Vec<String>,
-}
-
 const USER: &str = SubjectKind::User.as_str();
 
-fn scope(
-    conn: &mut DbConnection,
-    client_id: Uuid,
-    now: DateTime<Utc>,
-) -> Result<Scope, StoreError> {
-    let user_ids: Vec<String> = users::table
-        .filter(users::client_id.eq(client_id.to_string()))
-        .select(users::id)
-        .load(conn)?;
-    let session_ids: Vec<String> = sessions::table
-        .filter(sessions::subject_kind.eq(USER))
-        .filter(sessions::subject_id.eq_any(&user_ids))
-        .select(sessions::id)
-        .load(conn)?;
-    let mut throttle_keys: Vec<String> = user_ids
-        .iter()
-        .map(|id| Ok(throttle::subject_key(Subject::user(uuid(id)?))))
-        .collect::<Result<_, StoreError>>()?;
-    throttle_keys.extend(address_budgets_of(conn, client_id, &user_ids, now)?);
-    let throttle_keys: Vec<String> = auth_throttle::table
-        .filter(auth_throttle::throttle_key.eq_any(throttle_keys))
-        .select(auth_throttle::throttle_key)
-        .load(conn)?;
-    let phones: Vec<String> = users::table
-        .filter(users::id.eq_any(&user_ids))
-        .filter(users::phone.is_not_null())
-        .select(users::phone.assume_not_null())
-        .load(conn)?;
-    let phone_code_ids: Vec<String> = phone_codes::table
-        .filter(
-            phone_codes::subject_id
-                .eq_any(&user_ids)
-                .and(phone_codes::subject_kind.eq(USER))
-                .or(phone_codes::phone.eq_any(&phones)),
+/// The rows of `$table` (with `subject_kind` and `subject_id`) of the client's users.
+macro_rules! rows_of_users {
+    ($table:ident, $client_id:expr) => {
+        $table::table
+            .filter($table::subject_kind.eq(USER))
+            .filter($table::subject_id.eq_any(users_of!($client_id)))
+    };
+}
+
+/// The client's users' sessions.
+macro_rules! sessions_of {
+    ($client_id:expr) => {
+        rows_of_users!(sessions, $client_id)
+    };
+}
+
+/// The throttle budgets named by the client's users (`throttle::subject_key`).
+macro_rules! user_budgets_of {
+    ($client_id:expr) => {
+        auth_throttle::table.filter(
+            auth_throttle::throttle_key.eq_any(
+                users::table
+                    .filter(users::client_id.eq($client_id))
+                    .select(format!("{USER}:").into_sql::<Text>().concat(users::id)),
+            ),
         )
-        .select(phone_codes::id)
-        .load(conn)?;
-    Ok(Scope {
-        user_ids,
-        session_ids,
-        throttle_keys,
-        phone_code_ids,
+    };
+}
+
+/// SMS codes sent to the users, or to their numbers (a registration's or a sign-in's, made
+/// before anyone was known).
+macro_rules! phone_codes_of {
+    ($client_id:expr) => {
+        phone_codes::table.filter(
+            phone_codes::subject_id
+                .eq_any(users_of!($client_id).nullable())
+                .and(phone_codes::subject_kind.eq(USER))
+                .or(phone_codes::phone.eq_any(
+                    users::table
+                        .filter(users::client_id.eq($client_id))
+                        .filter(users::phone.is_not_null())
+                        .select(users::phone.assume_not_null()),
+                )),
+        )
+    };
+}
+
+/// What a clearing reads before its transaction: the users' events older than `floor` (a
+/// UUIDv7 as stored, a minute before the system's time) are counted, and when budgets named
+/// by addresses exist, the addresses the users used. Ids of sessions and events are UUIDv7
+/// of the system's clock, so the transaction finds what came after by `floor`.
+struct ReadBefore {
+    floor: String,
+    events: u64,
+    /// The addresses, and the lowest id of the sealed events they were read from; `None`
+    /// when no budget named by an address existed.
+    addresses: Option<(String, BTreeSet<String>)>,
+}
+
+fn read_before(
+    conn: &mut DbConnection,
+    id: &str,
+    now: DateTime<Utc>,
+) -> Result<ReadBefore, StoreError> {
+    let floor = v7_floor((Utc::now() - chrono::Duration::minutes(1)).naive_utc());
+    let events: i64 = auth_events::table
+        .filter(auth_events::subject_id.eq_any(users_of!(id).nullable()))
+        .filter(auth_events::id.lt(&floor))
+        .count()
+        .get_result(conn)?;
+    let addresses = match sealed_from(&address_budgets(conn)?, now) {
+        Some(sealed_from) => {
+            let ips = addresses_of(conn, id, &sealed_from)?;
+            Some((sealed_from, ips))
+        }
+        None => None,
+    };
+    Ok(ReadBefore {
+        floor,
+        events: count(events),
+        addresses,
     })
 }
 
-/// The budgets named by an address the users used (their keys hold the address). Such
-/// budgets are few and short-lived; only when there are any are the users' addresses read:
-/// from their sessions, from events written before origins were sealed, and from their
-/// sealed events as far back as the oldest of those budgets' current runs.
-fn address_budgets_of(
+/// Every budget named by an address, with the start of its current run.
+fn address_budgets(
     conn: &mut DbConnection,
-    client_id: Uuid,
-    user_ids: &[String],
-    now: DateTime<Utc>,
-) -> Result<Vec<String>, StoreError> {
-    let budgets: Vec<(String, Option<NaiveDateTime>)> =
+) -> Result<Vec<(String, Option<NaiveDateTime>)>, StoreError> {
+    Ok(
         auth_throttle::table
             .filter(
                 auth_throttle::throttle_key
@@ -361,48 +420,132 @@ fn address_budgets_of(
                 auth_throttle::throttle_key,
                 auth_throttle::streak_started_at,
             ))
-            .load(conn)?;
-    if budgets.is_empty() {
-        return Ok(Vec::new());
-    }
-    let mut ips: BTreeSet<String> = sessions::table
-        .filter(sessions::subject_kind.eq(USER))
-        .filter(sessions::subject_id.eq_any(user_ids))
+            .load(conn)?,
+    )
+}
+
+/// The lowest id of a sealed event that can belong to one of `budgets`' current runs
+/// (`None`: there are no budgets). Event ids are UUIDv7 of the system's clock, ordered by
+/// time: the index on (subject_id, id) skips older events without reading them. Budgets
+/// carry the service's clock (a test's may run ahead): the floor is moved by the
+/// difference, and a minute more for an id made just before its event's time was read.
+fn sealed_from(budgets: &[(String, Option<NaiveDateTime>)], now: DateTime<Utc>) -> Option<String> {
+    // A budget whose run began before origins were sealed has no start: all of them.
+    let since = budgets
+        .iter()
+        .map(|(_, started)| started.unwrap_or_default())
+        .min()?;
+    let skew = now - Utc::now();
+    let at = since
+        .checked_sub_signed(skew + chrono::Duration::minutes(1))
+        .unwrap_or_default();
+    Some(v7_floor(at))
+}
+
+/// Whether the row's `$subject` column names one of the client's users, tested row by row:
+/// for the few rows of a range of ids, without listing the users first (SQLite builds that
+/// list for each `IN (SELECT …)`, which took longer than reading the range).
+macro_rules! subject_of_client {
+    ($subject:literal, $client_id:expr) => {
+        sql::<Bool>(concat!(
+            "EXISTS (SELECT 1 FROM users WHERE users.id = ",
+            $subject,
+            " AND users.client_id = "
+        ))
+        .bind::<Text, _>($client_id)
+        .sql(")")
+    };
+}
+
+/// The addresses the client's users used: of their sessions and of their events written
+/// before origins were sealed, and of their sealed events with an id from `sealed_from` on.
+fn addresses_of(
+    conn: &mut DbConnection,
+    id: &str,
+    sealed_from: &str,
+) -> Result<BTreeSet<String>, StoreError> {
+    let mut ips: BTreeSet<String> = sessions_of!(id)
         .filter(sessions::ip.is_not_null())
         .select(sessions::ip.assume_not_null())
         .load::<String>(conn)?
         .into_iter()
         .collect();
     ips.extend(
-        open_user_origins!(client_id)
+        open_user_origins!(id)
             .filter(auth_events::ip.is_not_null())
             .select(auth_events::ip.assume_not_null())
             .load::<String>(conn)?,
     );
-    // A budget whose run began before origins were sealed has no start: all of them.
-    let since = budgets
-        .iter()
-        .map(|(_, started)| started.unwrap_or_default())
-        .min()
-        .unwrap_or_default();
-    // Event ids are UUIDv7 of the system's clock, ordered by time: the index on
-    // (subject_id, id) skips older events without reading them. Budgets and events carry
-    // the service's clock (a test's may run ahead): the floor is moved by the difference,
-    // and a minute more for an id made just before its event's time was read.
-    let skew = now - Utc::now();
-    let id_floor = since
-        .checked_sub_signed(skew + chrono::Duration::minutes(1))
-        .unwrap_or_default();
     let mut sealed: Vec<AuthEventRow> = auth_events::table
         .filter(auth_events::subject_kind.eq(USER))
-        .filter(auth_events::subject_id.eq_any(user_ids))
-        .filter(auth_events::id.ge(v7_floor(id_floor)))
-        .filter(auth_events::created_at.ge(since))
+        .filter(auth_events::subject_id.eq_any(users_of!(id).nullable()))
+        .filter(auth_events::id.ge(sealed_from))
         .filter(auth_events::sealed_origin.is_not_null())
         .select(AuthEventRow::as_select())
         .load(conn)?;
     super::auth_events::open_origins(conn, &mut sealed)?;
     ips.extend(sealed.into_iter().filter_map(|e| e.ip));
+    Ok(ips)
+}
+
+/// The addresses of the client's users' sessions and events with an id from `from` on
+/// (those since `read_before`), found from the ids.
+fn addresses_since(
+    conn: &mut DbConnection,
+    id: &str,
+    from: &str,
+) -> Result<BTreeSet<String>, StoreError> {
+    // Subject ids are UUIDs, unique across kinds: no condition on the kind, which SQLite
+    // would answer from the index by subject instead of the range of ids.
+    let mut ips: BTreeSet<String> = sessions::table
+        .filter(sessions::id.ge(from))
+        .filter(subject_of_client!("sessions.subject_id", id))
+        .filter(sessions::ip.is_not_null())
+        .select(sessions::ip.assume_not_null())
+        .load::<String>(conn)?
+        .into_iter()
+        .collect();
+    let mut events: Vec<AuthEventRow> = auth_events::table
+        .filter(auth_events::id.ge(from))
+        .filter(auth_events::subject_kind.eq(USER))
+        .filter(subject_of_client!("auth_events.subject_id", id))
+        .filter(
+            auth_events::sealed_origin
+                .is_not_null()
+                .or(auth_events::ip.is_not_null()),
+        )
+        .select(AuthEventRow::as_select())
+        .load(conn)?;
+    super::auth_events::open_origins(conn, &mut events)?;
+    ips.extend(events.into_iter().filter_map(|e| e.ip));
+    Ok(ips)
+}
+
+/// The budgets named by an address the users used (their keys hold the address). Such
+/// budgets are few and short-lived; only when there are any are the users' addresses read:
+/// those read before the transaction, and those of sessions and events since.
+fn address_budgets_of(
+    conn: &mut DbConnection,
+    id: &str,
+    before: &ReadBefore,
+    now: DateTime<Utc>,
+) -> Result<Vec<String>, StoreError> {
+    let budgets = address_budgets(conn)?;
+    let Some(sealed_from_now) = sealed_from(&budgets, now) else {
+        return Ok(Vec::new());
+    };
+    let ips = match &before.addresses {
+        // A budget's run that began before those read covered: read again from there.
+        Some((read_from, _)) if sealed_from_now < *read_from => {
+            addresses_of(conn, id, &sealed_from_now)?
+        }
+        Some((_, read)) => {
+            let mut ips = read.clone();
+            ips.extend(addresses_since(conn, id, &before.floor)?);
+            ips
+        }
+        None => addresses_of(conn, id, &sealed_from_now)?,
+    };
     Ok(budgets
         .into_iter()
         .map(|(key, _)| key)
@@ -427,46 +570,170 @@ fn v7_floor(at: NaiveDateTime) -> String {
     Uuid::from_bytes(bytes).to_string()
 }
 
+/// What a clearing finds (a dry run) or changes, by rows.
+#[derive(Debug, Default)]
+struct Counts {
+    users: u64,
+    phones: u64,
+    password_hashes: u64,
+    active_users: u64,
+    sessions: u64,
+    live_sessions: u64,
+    api_tokens: u64,
+    live_api_tokens: u64,
+    temporary_keys: u64,
+    unused_temporary_keys: u64,
+    auth_events: u64,
+    consent_records: u64,
+    throttle_budgets: u64,
+    refresh_tokens: u64,
+    phone_codes: u64,
+    totp_secrets: u64,
+    recovery_codes: u64,
+    mfa_challenges: u64,
+}
+
+fn rows(n: usize) -> u64 {
+    u64::try_from(n).unwrap_or(u64::MAX)
+}
+
+/// What both a dry run and a clearing count by query: the rows of which only some are
+/// revoked or deleted, and the users' events since `before`.
+fn counts_by_query(
+    conn: &mut DbConnection,
+    id: &str,
+    before: &ReadBefore,
+    now: DateTime<Utc>,
+) -> Result<Counts, StoreError> {
+    let now_naive = naive(now);
+    // Subject ids are UUIDs, unique across kinds.
+    let newer_events: i64 = auth_events::table
+        .filter(auth_events::id.ge(&before.floor))
+        .filter(subject_of_client!("auth_events.subject_id", id))
+        .count()
+        .get_result(conn)?;
+    // One pass over each table for all that is counted of it.
+    let (users, phones, password_hashes, active_users): (i64, i64, i64, i64) = users::table
+        .filter(users::client_id.eq(id))
+        .select((
+            diesel::dsl::count_star(),
+            diesel::dsl::count(users::phone),
+            diesel::dsl::count(users::password_hash),
+            sql::<BigInt>("COUNT(CASE WHEN status = ")
+                .bind::<Text, _>(AccountStatus::Active.as_str())
+                .sql(" THEN 1 END)"),
+        ))
+        .get_result(conn)?;
+    let (sessions, live_sessions): (i64, i64) = sessions_of!(id)
+        .select((
+            diesel::dsl::count_star(),
+            sql::<BigInt>("COUNT(CASE WHEN revoked_at IS NULL AND expires_at > ")
+                .bind::<Timestamp, _>(now_naive)
+                .sql(" THEN 1 END)"),
+        ))
+        .get_result(conn)?;
+    let (api_tokens, live_api_tokens): (i64, i64) = rows_of_users!(api_tokens, id)
+        .select((
+            diesel::dsl::count_star(),
+            diesel::dsl::count(api_tokens::id) - diesel::dsl::count(api_tokens::revoked_at),
+        ))
+        .get_result(conn)?;
+    let (temporary_keys, unused_temporary_keys): (i64, i64) = rows_of_users!(temporary_keys, id)
+        .select((
+            diesel::dsl::count_star(),
+            sql::<BigInt>("COUNT(CASE WHEN used_at IS NULL AND expires_at > ")
+                .bind::<Timestamp, _>(now_naive)
+                .sql(" THEN 1 END)"),
+        ))
+        .get_result(conn)?;
+    Ok(Counts {
+        users: count(users),
+        phones: count(phones),
+        password_hashes: count(password_hashes),
+        active_users: count(active_users),
+        sessions: count(sessions),
+        live_sessions: count(live_sessions),
+        api_tokens: count(api_tokens),
+        live_api_tokens: count(live_api_tokens),
+        temporary_keys: count(temporary_keys),
+        unused_temporary_keys: count(unused_temporary_keys),
+        auth_events: before.events + count(newer_events),
+        ..Counts::default()
+    })
+}
+
+/// A dry run's counts: what `apply_clearing` would change, counted by query.
 fn count_clearing(
     conn: &mut DbConnection,
-    s: &Scope,
+    id: &str,
+    before: &ReadBefore,
+    address_budgets: &[String],
+    now: DateTime<Utc>,
+) -> Result<Counts, StoreError> {
+    let mut counts = counts_by_query(conn, id, before, now)?;
+    counts.consent_records = count(
+        consent_records::table
+            .filter(consent_records::user_id.eq_any(users_of!(id)))
+            .count()
+            .get_result(conn)?,
+    );
+    let address_budgets: i64 = auth_throttle::table
+        .filter(auth_throttle::throttle_key.eq_any(address_budgets))
+        .count()
+        .get_result(conn)?;
+    counts.throttle_budgets =
+        count(user_budgets_of!(id).count().get_result(conn)?) + count(address_budgets);
+    counts.refresh_tokens = count(
+        refresh_tokens::table
+            .filter(refresh_tokens::session_id.eq_any(sessions_of!(id).select(sessions::id)))
+            .count()
+            .get_result(conn)?,
+    );
+    counts.phone_codes = count(phone_codes_of!(id).count().get_result(conn)?);
+    counts.totp_secrets = count(rows_of_users!(totp_factors, id).count().get_result(conn)?);
+    counts.recovery_codes = count(
+        rows_of_users!(recovery_codes, id)
+            .count()
+            .get_result(conn)?,
+    );
+    counts.mfa_challenges = count(
+        rows_of_users!(mfa_challenges, id)
+            .count()
+            .get_result(conn)?,
+    );
+    Ok(counts)
+}
+
+/// The legal hold of the client's billing details: `Held(until)` while it runs, `Removed`
+/// when there are details and no hold runs.
+#[derive(Debug, Clone, Copy)]
+enum Billing {
+    None,
+    Held(Option<DateTime<Utc>>),
+    Removed,
+}
+
+fn billing_outcome(
+    conn: &mut DbConnection,
     client_id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<Billing, StoreError> {
+    Ok(match load_billing(conn, client_id)? {
+        Some(billing) if hold_runs(billing.legal_hold_until, now) => {
+            Billing::Held(billing.legal_hold_until)
+        }
+        Some(_) => Billing::Removed,
+        None => Billing::None,
+    })
+}
+
+fn report(
+    client_id: Uuid,
+    c: &Counts,
+    billing: Billing,
     dry_run: bool,
     now: DateTime<Utc>,
-) -> Result<ClearReport, StoreError> {
-    let ids = &s.user_ids;
-    let users_of_client = || users::table.filter(users::id.eq_any(ids));
-    let sessions_of = || {
-        sessions::table
-            .filter(sessions::subject_kind.eq(USER))
-            .filter(sessions::subject_id.eq_any(ids))
-    };
-    let tokens_of = || {
-        api_tokens::table
-            .filter(api_tokens::subject_kind.eq(USER))
-            .filter(api_tokens::subject_id.eq_any(ids))
-    };
-    let keys_of = || {
-        temporary_keys::table
-            .filter(temporary_keys::subject_kind.eq(USER))
-            .filter(temporary_keys::subject_id.eq_any(ids))
-    };
-    // Subject ids are UUIDs, unique across kinds: counted in the index on (subject_id, id)
-    // alone, without reading 100,000 rows.
-    let events: i64 = auth_events::table
-        .filter(
-            auth_events::subject_id.eq_any(
-                users::table
-                    .filter(users::client_id.eq(client_id.to_string()))
-                    .select(users::id.nullable()),
-            ),
-        )
-        .count()
-        .get_result(conn)?;
-    let consents: i64 = consent_records::table
-        .filter(consent_records::user_id.eq_any(ids))
-        .count()
-        .get_result(conn)?;
+) -> ClearReport {
     let mut report = ClearReport {
         client_id,
         dry_run,
@@ -474,113 +741,69 @@ fn count_clearing(
         ..ClearReport::default()
     };
     report.anonymized.clients = 1;
-    report.anonymized.users = count(users_of_client().count().get_result(conn)?);
-    report.anonymized.api_tokens = count(tokens_of().count().get_result(conn)?);
-    report.anonymized.sessions = count(sessions_of().count().get_result(conn)?);
-    report.anonymized.auth_events = count(events);
-    report.anonymized.consent_records = count(consents);
-    report.deleted.phones = count(
-        users_of_client()
-            .filter(users::phone.is_not_null())
-            .count()
-            .get_result(conn)?,
-    );
-    report.deleted.password_hashes = count(
-        users_of_client()
-            .filter(users::password_hash.is_not_null())
-            .count()
-            .get_result(conn)?,
-    );
-    report.deleted.throttle_budgets = s.throttle_keys.len() as u64;
-    report.deleted.refresh_tokens = count(
-        refresh_tokens::table
-            .filter(refresh_tokens::session_id.eq_any(&s.session_ids))
-            .count()
-            .get_result(conn)?,
-    );
-    report.deleted.temporary_keys = count(keys_of().count().get_result(conn)?);
-    report.deleted.phone_codes = s.phone_code_ids.len() as u64;
-    report.deleted.totp_secrets = count(
-        totp_factors::table
-            .filter(totp_factors::subject_kind.eq(USER))
-            .filter(totp_factors::subject_id.eq_any(ids))
-            .count()
-            .get_result(conn)?,
-    );
-    report.deleted.recovery_codes = count(
-        recovery_codes::table
-            .filter(recovery_codes::subject_kind.eq(USER))
-            .filter(recovery_codes::subject_id.eq_any(ids))
-            .count()
-            .get_result(conn)?,
-    );
-    report.deleted.mfa_challenges = count(
-        mfa_challenges::table
-            .filter(mfa_challenges::subject_kind.eq(USER))
-            .filter(mfa_challenges::subject_id.eq_any(ids))
-            .count()
-            .get_result(conn)?,
-    );
-    report.revoked.sessions = count(
-        sessions_of()
-            .filter(sessions::revoked_at.is_null())
-            .filter(sessions::expires_at.gt(naive(now)))
-            .count()
-            .get_result(conn)?,
-    );
-    report.revoked.api_tokens = count(
-        tokens_of()
-            .filter(api_tokens::revoked_at.is_null())
-            .count()
-            .get_result(conn)?,
-    );
-    report.revoked.temporary_keys = count(
-        keys_of()
-            .filter(temporary_keys::used_at.is_null())
-            .filter(temporary_keys::expires_at.gt(naive(now)))
-            .count()
-            .get_result(conn)?,
-    );
-    report.revoked.users_disabled = count(
-        users_of_client()
-            .filter(users::status.eq(AccountStatus::Active.as_str()))
-            .count()
-            .get_result(conn)?,
-    );
-    let held_until = match load_billing(conn, client_id)? {
-        Some(billing) if hold_runs(billing.legal_hold_until, now) => billing.legal_hold_until,
-        Some(_) => {
-            report.deleted.billing_details = 1;
-            None
-        }
-        None => None,
+    report.anonymized.users = c.users;
+    report.anonymized.api_tokens = c.api_tokens;
+    report.anonymized.sessions = c.sessions;
+    report.anonymized.auth_events = c.auth_events;
+    report.anonymized.consent_records = c.consent_records;
+    report.deleted.phones = c.phones;
+    report.deleted.password_hashes = c.password_hashes;
+    report.deleted.throttle_budgets = c.throttle_budgets;
+    report.deleted.refresh_tokens = c.refresh_tokens;
+    report.deleted.temporary_keys = c.temporary_keys;
+    report.deleted.phone_codes = c.phone_codes;
+    report.deleted.totp_secrets = c.totp_secrets;
+    report.deleted.recovery_codes = c.recovery_codes;
+    report.deleted.mfa_challenges = c.mfa_challenges;
+    report.deleted.billing_details = u64::from(matches!(billing, Billing::Removed));
+    report.revoked.sessions = c.live_sessions;
+    report.revoked.api_tokens = c.live_api_tokens;
+    report.revoked.temporary_keys = c.unused_temporary_keys;
+    report.revoked.users_disabled = c.active_users;
+    let held_until = match billing {
+        Billing::Held(until) => until,
+        Billing::None | Billing::Removed => None,
     };
     report.kept = Kept {
-        auth_events: count(events),
-        consent_records: count(consents),
-        legal_hold: u64::from(held_until.is_some()),
+        auth_events: c.auth_events,
+        consent_records: c.consent_records,
+        legal_hold: u64::from(matches!(billing, Billing::Held(_))),
         legal_hold_until: held_until,
         note: legal_hold_note(held_until),
     };
-    Ok(report)
+    report
 }
 
+/// `revoked_at` as it is, or `$at` where it is NULL: a revocation keeps its first time.
+macro_rules! revoked_at_or {
+    ($at:expr) => {
+        sql::<Nullable<Timestamp>>("COALESCE(revoked_at, ")
+            .bind::<Timestamp, _>($at)
+            .sql(")")
+    };
+}
+
+/// The clearing's writes; answers what was counted before them and how many rows each
+/// changed. Every statement names the client's users by subquery; the users' `client_id`
+/// does not change, so each finds the same users.
 fn apply_clearing(
     conn: &mut DbConnection,
-    s: &Scope,
-    client_id: Uuid,
+    id: &str,
+    before: &ReadBefore,
+    address_budgets: &[String],
+    billing: Billing,
     now: DateTime<Utc>,
-) -> Result<(), StoreError> {
+) -> Result<Counts, StoreError> {
+    let mut counts = counts_by_query(conn, id, before, now)?;
     let now_naive = naive(now);
+    let client_id = uuid(id)?;
     // Billing details stay while their legal hold runs; the legal-hold job removes them
     // the day it ends.
-    let held = load_billing(conn, client_id)?
-        .is_some_and(|billing| hold_runs(billing.legal_hold_until, now));
-    if !held {
+    if matches!(billing, Billing::Removed) {
         remove_billing(conn, client_id)?;
     }
     let disabled = AccountStatus::Disabled.as_str();
-    diesel::update(clients::table.find(client_id.to_string()))
+    diesel::update(clients::table.find(id))
         .set((
             clients::name.eq(anonymized_name(Uuid::new_v4())),
             clients::status.eq(disabled),
@@ -588,12 +811,27 @@ fn apply_clearing(
             clients::version.eq(clients::version + 1),
         ))
         .execute(conn)?;
-    revoke_everything_of(conn, USER, &s.user_ids, now_naive)?;
+    // Refresh tokens first: they are found through the sessions.
+    counts.refresh_tokens = rows(
+        diesel::delete(
+            refresh_tokens::table
+                .filter(refresh_tokens::session_id.eq_any(sessions_of!(id).select(sessions::id))),
+        )
+        .execute(conn)?,
+    );
+    // Sessions are revoked and lose their origin in one pass.
+    diesel::update(sessions_of!(id))
+        .set((
+            sessions::revoked_at.eq(revoked_at_or!(now_naive)),
+            sessions::ip.eq(None::<String>),
+            sessions::user_agent.eq(None::<String>),
+        ))
+        .execute(conn)?;
     // Random values of the database's own generator (no kept mapping), one statement for
     // all users; their origin keys are destroyed, which makes every sealed address and user
     // agent of their events unreadable at once.
     let random = random_hex_sql(conn);
-    diesel::update(users::table.filter(users::client_id.eq(client_id.to_string())))
+    diesel::update(users::table.filter(users::client_id.eq(id)))
         .set((
             users::email.eq(sql::<Text>(random).concat(format!("@{ANONYMIZED_EMAIL_DOMAIN}"))),
             users::name.eq(ANONYMIZED_NAME_PREFIX
@@ -608,71 +846,62 @@ fn apply_clearing(
             users::origin_key.eq(DESTROYED),
         ))
         .execute(conn)?;
-    diesel::update(
-        api_tokens::table
-            .filter(api_tokens::subject_kind.eq(USER))
-            .filter(api_tokens::subject_id.eq_any(&s.user_ids)),
-    )
-    .set((
-        api_tokens::name.eq(ANONYMIZED_NAME_PREFIX
-            .into_sql::<Text>()
-            .concat(sql::<Text>(random))),
-        api_tokens::token_prefix.eq("biat_cleared"),
-        api_tokens::token_hash.eq(sql::<Text>(random).concat(sql::<Text>(random))),
-    ))
-    .execute(conn)?;
-    diesel::update(
-        sessions::table
-            .filter(sessions::subject_kind.eq(USER))
-            .filter(sessions::subject_id.eq_any(&s.user_ids)),
-    )
-    .set((
-        sessions::ip.eq(None::<String>),
-        sessions::user_agent.eq(None::<String>),
-    ))
-    .execute(conn)?;
-    diesel::delete(refresh_tokens::table.filter(refresh_tokens::session_id.eq_any(&s.session_ids)))
+    diesel::update(rows_of_users!(api_tokens, id))
+        .set((
+            api_tokens::name.eq(ANONYMIZED_NAME_PREFIX
+                .into_sql::<Text>()
+                .concat(sql::<Text>(random))),
+            api_tokens::token_prefix.eq("biat_cleared"),
+            api_tokens::token_hash.eq(sql::<Text>(random).concat(sql::<Text>(random))),
+            api_tokens::revoked_at.eq(revoked_at_or!(now_naive)),
+        ))
         .execute(conn)?;
-    diesel::delete(
-        temporary_keys::table
-            .filter(temporary_keys::subject_kind.eq(USER))
-            .filter(temporary_keys::subject_id.eq_any(&s.user_ids)),
-    )
-    .execute(conn)?;
-    super::second_factors::delete_second_factors(conn, USER, &s.user_ids)?;
+    diesel::delete(rows_of_users!(temporary_keys, id)).execute(conn)?;
+    counts.totp_secrets = rows(diesel::delete(rows_of_users!(totp_factors, id)).execute(conn)?);
+    counts.recovery_codes = rows(diesel::delete(rows_of_users!(recovery_codes, id)).execute(conn)?);
+    counts.mfa_challenges = rows(diesel::delete(rows_of_users!(mfa_challenges, id)).execute(conn)?);
     // Events sealed under the destroyed keys need no statement here; events written before
     // sealing hold their origin in the open.
-    diesel::update(open_user_origins!(client_id))
+    diesel::update(open_user_origins!(id))
         .set((
             auth_events::ip.eq(None::<String>),
             auth_events::user_agent.eq(None::<String>),
         ))
         .execute(conn)?;
-    diesel::delete(
-        auth_throttle::table.filter(auth_throttle::throttle_key.eq_any(&s.throttle_keys)),
-    )
-    .execute(conn)?;
-    diesel::delete(phone_codes::table.filter(phone_codes::id.eq_any(&s.phone_code_ids)))
-        .execute(conn)?;
+    counts.throttle_budgets = rows(diesel::delete(user_budgets_of!(id)).execute(conn)?)
+        + rows(
+            diesel::delete(
+                auth_throttle::table.filter(auth_throttle::throttle_key.eq_any(address_budgets)),
+            )
+            .execute(conn)?,
+        );
+    counts.phone_codes = rows(diesel::delete(phone_codes_of!(id)).execute(conn)?);
     // Identity-provider accounts and links being made: the person can no longer sign in
     // through them.
     diesel::delete(
-        user_identity_links::table.filter(user_identity_links::user_id.eq_any(&s.user_ids)),
+        user_identity_links::table.filter(user_identity_links::user_id.eq_any(users_of!(id))),
     )
     .execute(conn)?;
-    diesel::delete(oidc_transactions::table.filter(oidc_transactions::user_id.eq_any(&s.user_ids)))
-        .execute(conn)?;
+    diesel::delete(
+        oidc_transactions::table
+            .filter(oidc_transactions::user_id.eq_any(users_of!(id).nullable())),
+    )
+    .execute(conn)?;
     // Consent records stay as the provider's evidence (Art. 7(1)) without where they came
     // from; pending re-consent steps of a sign-in go.
-    diesel::update(consent_records::table.filter(consent_records::user_id.eq_any(&s.user_ids)))
+    counts.consent_records = rows(
+        diesel::update(
+            consent_records::table.filter(consent_records::user_id.eq_any(users_of!(id))),
+        )
         .set((
             consent_records::ip.eq(None::<String>),
             consent_records::user_agent.eq(None::<String>),
         ))
+        .execute(conn)?,
+    );
+    diesel::delete(consent_tickets::table.filter(consent_tickets::user_id.eq_any(users_of!(id))))
         .execute(conn)?;
-    diesel::delete(consent_tickets::table.filter(consent_tickets::user_id.eq_any(&s.user_ids)))
-        .execute(conn)?;
-    Ok(())
+    Ok(counts)
 }
 
 #[cfg(test)]

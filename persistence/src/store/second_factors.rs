@@ -87,34 +87,6 @@ fn step_to_db(step: u64) -> i64 {
     i64::try_from(step).unwrap_or(i64::MAX)
 }
 
-/// Deletes the TOTP factors, recovery codes and challenges of the `kind` subjects `ids`,
-/// in the caller's transaction (clearing a client).
-pub(crate) fn delete_second_factors(
-    conn: &mut DbConnection,
-    kind: &str,
-    ids: &[String],
-) -> Result<(), StoreError> {
-    diesel::delete(
-        totp_factors::table
-            .filter(totp_factors::subject_kind.eq(kind))
-            .filter(totp_factors::subject_id.eq_any(ids)),
-    )
-    .execute(conn)?;
-    diesel::delete(
-        recovery_codes::table
-            .filter(recovery_codes::subject_kind.eq(kind))
-            .filter(recovery_codes::subject_id.eq_any(ids)),
-    )
-    .execute(conn)?;
-    diesel::delete(
-        mfa_challenges::table
-            .filter(mfa_challenges::subject_kind.eq(kind))
-            .filter(mfa_challenges::subject_id.eq_any(ids)),
-    )
-    .execute(conn)?;
-    Ok(())
-}
-
 /// The `admin_mfa_required` policy of each active provider in `only` (`None`: every
 /// provider), on the caller's connection.
 pub(super) fn admin_mfa_policies(
