@@ -147,15 +147,17 @@ impl ManageConnection for Manager {
     fn connect(&self) -> Result<DbConnection, r2d2::Error> {
         match self.url.backend {
             Backend::Sqlite => {
+                // Writers queue for the lock instead of failing at once (`busy`), from
+                // the connection's first statement: switching to WAL takes a lock too.
+                crate::busy::install();
                 let mut conn = SqliteConnection::establish(&self.url.target)
                     .map_err(r2d2::Error::ConnectionError)?;
-                // The busy timeout makes writers queue instead of failing at once; it comes
-                // first because switching to WAL takes a lock too. Foreign keys are off by
-                // default in SQLite; WAL lets readers run beside the writer. Memory: each
-                // connection keeps its own page cache, so it is kept small (the OS caches
-                // the file for all of them), and the file is read, not mapped.
+                // Foreign keys are off by default in SQLite; WAL lets readers run beside
+                // the writer. Memory: each connection keeps its own page cache, so it is
+                // kept small (the OS caches the file for all of them), and the file is
+                // read, not mapped.
                 conn.batch_execute(
-                    "PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON; \
+                    "PRAGMA foreign_keys = ON; \
                      PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
                      PRAGMA cache_size = -1024; PRAGMA mmap_size = 0;",
                 )

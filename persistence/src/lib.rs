@@ -4,6 +4,7 @@
 //! transaction inside one method. Rows are converted to domain types here; bad stored data
 //! is an error (`StoreError::Corrupt`), never a panic.
 
+pub mod busy;
 pub mod connection;
 mod error;
 pub mod origin;

@@ -995,3 +995,27 @@ fn a_budget_begins_a_new_run_once_it_counted_nothing() {
         assert_eq!(started().len(), 1);
     }
 }
+
+/// A connection that finds SQLite's write lock taken waits with the service's busy
+/// handler (`persistence::busy`), which tries again often, not with SQLite's own, which
+/// sleeps up to 100 ms between tries; and gets in once the lock is free.
+#[test]
+fn sqlite_writers_wait_for_the_lock_with_the_services_busy_handler() {
+    let db = TestDb::sqlite();
+    let _store = open(&db);
+    let url = DatabaseUrl::parse(&db.url).unwrap();
+    let mut holder = connection::connect(&url).unwrap();
+    let mut writer = connection::connect(&url).unwrap();
+    holder.batch_execute("BEGIN IMMEDIATE").unwrap();
+    let before = persistence::busy::waits();
+    let release = std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        holder.batch_execute("COMMIT").unwrap();
+    });
+    writer
+        .batch_execute("UPDATE job_leases SET holder = holder WHERE 0 = 1")
+        .expect("the writer waits for the lock, then gets it");
+    release.join().unwrap();
+    let tries = persistence::busy::waits() - before;
+    assert!(tries >= 5, "the service's busy handler ran {tries} times");
+}
