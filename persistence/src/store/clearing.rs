@@ -526,17 +526,25 @@ fn addresses_of(
                 .select(auth_events::ip.assume_not_null())
                 .load::<String>(conn)?,
         );
-        let mut sealed: Vec<AuthEventRow> = auth_events::table
+        let sealed: Vec<AuthEventRow> = auth_events::table
             .filter(auth_events::subject_kind.eq(USER))
             .filter(auth_events::subject_id.eq_any(ids))
             .filter(auth_events::id.ge(sealed_from))
             .filter(auth_events::sealed_origin.is_not_null())
             .select(AuthEventRow::as_select())
             .load(conn)?;
-        super::auth_events::open_origins(conn, &mut sealed)?;
-        ips.extend(sealed.into_iter().filter_map(|e| e.ip));
+        ips.extend(opened_addresses(conn, sealed)?);
     }
     Ok(ips)
+}
+
+/// The addresses of `events`, their sealed origins opened.
+fn opened_addresses(
+    conn: &mut DbConnection,
+    mut events: Vec<AuthEventRow>,
+) -> Result<impl Iterator<Item = String>, StoreError> {
+    super::auth_events::open_origins(conn, &mut events)?;
+    Ok(events.into_iter().filter_map(|e| e.ip))
 }
 
 /// The addresses of the client's users' sessions and events with an id from `from` on
@@ -556,7 +564,7 @@ fn addresses_since(
         .load::<String>(conn)?
         .into_iter()
         .collect();
-    let mut events: Vec<AuthEventRow> = auth_events::table
+    let events: Vec<AuthEventRow> = auth_events::table
         .filter(auth_events::id.ge(from))
         .filter(auth_events::subject_kind.eq(USER))
         .filter(subject_of_client!("auth_events.subject_id", id))
@@ -567,8 +575,7 @@ fn addresses_since(
         )
         .select(AuthEventRow::as_select())
         .load(conn)?;
-    super::auth_events::open_origins(conn, &mut events)?;
-    ips.extend(events.into_iter().filter_map(|e| e.ip));
+    ips.extend(opened_addresses(conn, events)?);
     Ok(ips)
 }
 
