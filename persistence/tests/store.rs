@@ -900,6 +900,58 @@ fn a_clearing_destroys_the_key_of_its_users_sealed_origins() {
     }
 }
 
+/// On SQLite a clearing names its users through a list kept on its connection (a temporary
+/// table): with one connection, a clearing after another client's dry run and clearing
+/// touches only its own users' rows.
+#[test]
+fn clearings_on_one_connection_each_touch_only_their_own_users() {
+    use domain::gdpr::ClearedBy;
+    for db in TestDb::all() {
+        let store = Store::open(&DatabaseUrl::parse(&db.url).unwrap(), 1).unwrap();
+        store.migrate().unwrap();
+        let (p, a, a_user) = registered(&store);
+        let b = client(&p);
+        let b_user = user(&b, "b@example.com");
+        store.register(&b, &b_user, "hash").unwrap();
+        let codes = |u: &User| store.recovery_codes_left(Subject::user(u.id)).unwrap();
+        for u in [&a_user, &b_user] {
+            store
+                .replace_recovery_codes(Subject::user(u.id), &[format!("code-of-{}", u.id)], now())
+                .unwrap();
+        }
+        let backend = db.backend();
+
+        // B's dry run lists B's users; A's clearing then must not find them.
+        let dry = store
+            .clear_client(b.id, ClearedBy::Schedule, "test", true, now())
+            .unwrap();
+        assert_eq!(dry.deleted.recovery_codes, 1, "{backend}");
+        let report = store
+            .clear_client(a.id, ClearedBy::Schedule, "test", false, now())
+            .unwrap();
+        assert_eq!(report.deleted.recovery_codes, 1, "{backend}");
+        assert_eq!(
+            (codes(&a_user), codes(&b_user)),
+            (0, 1),
+            "{backend}: after A"
+        );
+
+        // And B's clearing, after A's on the same connection, none of A's.
+        store
+            .replace_recovery_codes(Subject::user(a_user.id), &["again".into()], now())
+            .unwrap();
+        let report = store
+            .clear_client(b.id, ClearedBy::Schedule, "test", false, now())
+            .unwrap();
+        assert_eq!(report.deleted.recovery_codes, 1, "{backend}");
+        assert_eq!(
+            (codes(&a_user), codes(&b_user)),
+            (1, 0),
+            "{backend}: after B"
+        );
+    }
+}
+
 /// A clearing reads what it can before its transaction (the users' older events, the
 /// addresses of their budgets' runs) and the rest inside it: the report counts both, as a
 /// dry run does, and the budgets of addresses seen before and of those seen since go.
