@@ -563,35 +563,36 @@ fn sealed_from(budgets: &[(String, Option<NaiveDateTime>)], now: DateTime<Utc>) 
     Some(v7_floor(at))
 }
 
-/// Whether the row's `$subject` column names one of the client's users, tested row by row:
-/// for the few rows of a range of ids, without listing the users first (SQLite builds that
-/// list for each `IN (SELECT …)`, which took longer than reading the range).
-macro_rules! subject_of_client {
-    ($subject:literal, $client_id:expr) => {
-        sql::<Bool>(concat!(
-            "EXISTS (SELECT 1 FROM users WHERE users.id = ",
-            $subject,
-            " AND users.client_id = "
-        ))
-        .bind::<Text, _>($client_id)
-        .sql(")")
-    };
-}
-
-/// SQLite: the rows of `$table` (sessions, auth events: ids are UUIDv7 of the system's
-/// clock) of the users `list_users` listed, with an id from `$from` on: the range of ids is
-/// read, and each row's subject looked up in the short list (the `+` keeps SQLite from
-/// reading the index by subject for each listed user instead, which took longer for 1,000
-/// users than a minute of events of every client).
-macro_rules! listed_users_since {
-    ($table:ident, $from:expr) => {
-        $table::table
-            .filter($table::id.ge($from))
-            .filter(sql::<Bool>(concat!(
-                "+",
-                stringify!($table),
-                ".subject_id IN (SELECT id FROM temp.clearing_users)"
-            )))
+/// Runs `$body` with `$q`, the rows of `$table` (sessions, auth events: their ids are
+/// UUIDv7 of the system's clock) of the client `$client_id`'s users with an id from `$from`
+/// on: the range of ids is read and each row's subject tested, which for the few rows of a
+/// range is quicker than finding each user's rows by subject. SQLite: the subject is looked
+/// up in the list `list_users` made (the `+` keeps SQLite from reading the index by subject
+/// for each listed user instead, which took longer for 1,000 users than a minute of events
+/// of every client). PostgreSQL: the subject's user is looked up by id and client.
+macro_rules! of_client_since {
+    ($conn:ident, $table:ident, $from:expr, $client_id:expr, |$q:ident| $body:expr) => {
+        if matches!($conn, DbConnection::Sqlite(_)) {
+            let $q = $table::table
+                .filter($table::id.ge($from))
+                .filter(sql::<Bool>(concat!(
+                    "+",
+                    stringify!($table),
+                    ".subject_id IN (SELECT id FROM temp.clearing_users)"
+                )));
+            $body
+        } else {
+            let $q = $table::table.filter($table::id.ge($from)).filter(
+                sql::<Bool>(concat!(
+                    "EXISTS (SELECT 1 FROM users WHERE users.id = ",
+                    stringify!($table),
+                    ".subject_id AND users.client_id = "
+                ))
+                .bind::<Text, _>($client_id)
+                .sql(")"),
+            );
+            $body
+        }
     };
 }
 
@@ -646,38 +647,20 @@ fn addresses_since(
 ) -> Result<BTreeSet<String>, StoreError> {
     // Subject ids are UUIDs, unique across kinds: no condition on the kind, which SQLite
     // would answer from the index by subject instead of the range of ids.
-    let session_ips: Vec<String> = if matches!(conn, DbConnection::Sqlite(_)) {
-        listed_users_since!(sessions, from)
-            .filter(sessions::ip.is_not_null())
-            .select(sessions::ip.assume_not_null())
-            .load(conn)?
-    } else {
-        sessions::table
-            .filter(sessions::id.ge(from))
-            .filter(subject_of_client!("sessions.subject_id", id))
-            .filter(sessions::ip.is_not_null())
-            .select(sessions::ip.assume_not_null())
-            .load(conn)?
-    };
+    let session_ips: Vec<String> = of_client_since!(conn, sessions, from, id, |q| q
+        .filter(sessions::ip.is_not_null())
+        .select(sessions::ip.assume_not_null())
+        .load(conn)?);
     let mut ips: BTreeSet<String> = session_ips.into_iter().collect();
-    let with_origin = auth_events::sealed_origin
-        .is_not_null()
-        .or(auth_events::ip.is_not_null());
-    let events: Vec<AuthEventRow> = if matches!(conn, DbConnection::Sqlite(_)) {
-        listed_users_since!(auth_events, from)
-            .filter(auth_events::subject_kind.eq(USER))
-            .filter(with_origin)
-            .select(AuthEventRow::as_select())
-            .load(conn)?
-    } else {
-        auth_events::table
-            .filter(auth_events::id.ge(from))
-            .filter(auth_events::subject_kind.eq(USER))
-            .filter(subject_of_client!("auth_events.subject_id", id))
-            .filter(with_origin)
-            .select(AuthEventRow::as_select())
-            .load(conn)?
-    };
+    let events: Vec<AuthEventRow> = of_client_since!(conn, auth_events, from, id, |q| q
+        .filter(auth_events::subject_kind.eq(USER))
+        .filter(
+            auth_events::sealed_origin
+                .is_not_null()
+                .or(auth_events::ip.is_not_null()),
+        )
+        .select(AuthEventRow::as_select())
+        .load(conn)?);
     ips.extend(opened_addresses(conn, events)?);
     Ok(ips)
 }
@@ -786,17 +769,10 @@ fn counts_by_query(
 ) -> Result<Counts, StoreError> {
     let now_naive = naive(now);
     // Subject ids are UUIDs, unique across kinds.
-    let newer_events: i64 = if matches!(conn, DbConnection::Sqlite(_)) {
-        listed_users_since!(auth_events, &before.floor)
+    let newer_events: i64 =
+        of_client_since!(conn, auth_events, &before.floor, id, |q| q
             .count()
-            .get_result(conn)?
-    } else {
-        auth_events::table
-            .filter(auth_events::id.ge(&before.floor))
-            .filter(subject_of_client!("auth_events.subject_id", id))
-            .count()
-            .get_result(conn)?
-    };
+            .get_result(conn)?);
     // One pass over each table for all that is counted of it.
     let (users, phones, password_hashes, active_users): (i64, i64, i64, i64) = users::table
         .filter(users::client_id.eq(id))
