@@ -91,13 +91,17 @@ pub async fn request_metrics(
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let started = Instant::now();
     let method = method_label(req.method().as_str());
-    // The template, not the path: ids in paths would make a series per object.
-    let route = req.match_pattern().unwrap_or_else(|| "unmatched".into());
     let response = next.call(req).await;
-    let status = match &response {
-        Ok(r) => r.status().as_u16(),
-        Err(e) => e.as_response_error().status_code().as_u16(),
+    // The template, not the path: ids in paths would make a series per object. Asked of
+    // the answered request, which knows the resource the router chose; asked before the
+    // call it would match the path against the patterns again (a regular expression for
+    // each pattern with a `{segment}` on the way). An error that is not a response (none
+    // of our handlers returns one) has no request left to ask.
+    let (route, status) = match &response {
+        Ok(r) => (r.request().match_pattern(), r.status().as_u16()),
+        Err(e) => (None, e.as_response_error().status_code().as_u16()),
     };
+    let route = route.unwrap_or_else(|| "unmatched".into());
     metrics().request(method, &route, status, started.elapsed());
     response
 }

@@ -82,6 +82,9 @@ async fn request_id(
     Ok(response)
 }
 
+/// Where actix's `Logger` writes the access log.
+const ACCESS_LOG_TARGET: &str = "actix_web::middleware::logger";
+
 tokio::task_local! {
     static REQUEST_ID: String;
 }
@@ -262,6 +265,9 @@ impl Application {
         let blocking_threads = blocking_threads_per_worker(settings.db_pool_size, workers);
         let shutdown_timeout = settings.shutdown_timeout.as_secs();
         let origins = settings.cors_allowed_origins.clone();
+        // The access log's line is rendered for every answer before the logger filters it:
+        // with `RUST_LOG` above info for it (as under load), the middleware is left out.
+        let access_log = log::log_enabled!(target: ACCESS_LOG_TARGET, log::Level::Info);
         let state = build_state(settings, outside).await?;
         let app_state = state.clone();
         let document = web::Data::new(ApiDocument::new(|| {
@@ -279,10 +285,11 @@ impl Application {
                 .wrap(from_fn(request_id))
                 // Outermost, so it sees the request id. The path without the query string:
                 // a client that puts a secret in a URL does not get it into our logs.
-                .wrap(
+                .wrap(Condition::new(
+                    access_log,
                     Logger::new(r#"%{x-request-id}o %a "%{method}xi %U" %s %b %Dms"#)
                         .custom_request_replace("method", |req| req.method().to_string()),
-                )
+                ))
                 .configure(configure)
                 .default_service(web::to(no_route))
         })

@@ -55,6 +55,10 @@ async fn metrics_move_with_sign_ins_requests_and_jobs() {
     app.get("/api/v1/me", Some(&admin)).await;
     let bad = serde_json::json!({ "key": "bitk_nope" });
     app.post("/api/v1/auth/temporary-key", None, bad).await;
+    // A path with an id counts under its template; a path no route knows, as unmatched.
+    let session = format!("/api/v1/me/sessions/{}", uuid::Uuid::new_v4());
+    app.delete(&session, Some(&admin)).await;
+    app.get("/api/v1/no-such-thing", Some(&admin)).await;
     app.run_job(api::jobs::AUTH_LOG_PURGE).await;
     let after = scrape(&app).await;
 
@@ -93,6 +97,22 @@ async fn metrics_move_with_sign_ins_requests_and_jobs() {
         ),
         1.0,
         "by template and status: {after}"
+    );
+    assert_eq!(
+        moved(
+            "billing_identity_http_requests_total",
+            &[r#"route="/api/v1/me/sessions/{id}""#, r#"method="DELETE""#]
+        ),
+        1.0,
+        "{after}"
+    );
+    assert_eq!(
+        moved(
+            "billing_identity_http_requests_total",
+            &[r#"route="unmatched""#, r#"status="404""#]
+        ),
+        1.0,
+        "{after}"
     );
     assert!(
         moved(

@@ -500,11 +500,12 @@ pub(crate) fn registration_consents(
 }
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(resource("/api/v1/providers/{provider}/registrations").post(register));
+    // Static paths before the one with a `{segment}`: see `routes::configure`.
     cfg.service(resource("/api/v1/auth/temporary-key").post(redeem_temporary_key))
         .service(resource("/api/v1/auth/login").post(login))
         .service(resource("/api/v1/auth/refresh").post(refresh))
-        .service(resource("/api/v1/auth/logout").post(logout));
+        .service(resource("/api/v1/auth/logout").post(logout))
+        .service(resource("/api/v1/providers/{provider}/registrations").post(register));
 }
 
 #[derive(OpenApi)]

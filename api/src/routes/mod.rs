@@ -35,9 +35,11 @@ pub mod system;
 pub mod users;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
+    // Routes are tried in this order, and a pattern with a `{segment}` costs a regular
+    // expression per request that reaches it: the busiest static routes come first.
     system::configure(cfg);
-    auth::configure(cfg);
     me::configure(cfg);
+    auth::configure(cfg);
     phone::configure(cfg);
     mfa::configure(cfg);
     providers::configure(cfg);
@@ -55,6 +57,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     processors::configure(cfg);
     oidc::configure(cfg);
     consents::configure(cfg);
+    system::configure_docs(cfg);
 }
 
 /// The OpenAPI parts of every route module.

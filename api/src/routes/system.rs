@@ -120,9 +120,13 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(resource("/openapi.json").get(openapi_json))
         .service(resource("/openapi.yaml").get(openapi_yaml))
         .service(resource("/metrics").get(metrics))
-        .service(resource("/docs").get(docs_redirect))
-        // Swagger UI's files are compiled into the binary (the `vendored` feature).
-        .service(SwaggerUi::new("/docs/{_:.*}").config(Config::new(["/openapi.json"])));
+        .service(resource("/docs").get(docs_redirect));
+}
+
+/// Swagger UI, after every other route: its pattern has a `{segment}` (`routes::configure`).
+pub fn configure_docs(cfg: &mut web::ServiceConfig) {
+    // Its files are compiled into the binary (the `vendored` feature).
+    cfg.service(SwaggerUi::new("/docs/{_:.*}").config(Config::new(["/openapi.json"])));
 }
 
 #[derive(OpenApi)]
