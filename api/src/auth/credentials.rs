@@ -8,7 +8,7 @@ use domain::auth_method::AuthMethod;
 use domain::secret::{API_TOKEN_PREFIX, hash_secret, looks_like};
 use uuid::Uuid;
 
-use super::client_info::ClientInfo;
+use super::client_info::{ClientInfo, header_text};
 use super::log::{Attempt, Reason, event, record};
 use super::password::authinfo;
 use super::principal::{Credential, Factors, Principal, judge, judge_found, parse_subject_claim};
@@ -22,9 +22,8 @@ pub async fn authenticate(state: &AppState, req: &HttpRequest) -> Result<Princip
     let value = req
         .headers()
         .get(header::AUTHORIZATION)
+        .and_then(header_text)
         .ok_or(ApiError::Unauthenticated)?
-        .to_str()
-        .map_err(|_| ApiError::Unauthenticated)?
         .to_owned();
     let (scheme, credentials) = value.split_once(' ').ok_or(ApiError::Unauthenticated)?;
     let credentials = credentials.trim();
