@@ -1,4 +1,10 @@
 //! Rows as the database holds them, and their conversion into domain types.
+//!
+//! The rows that requests insert all the time (sessions, refresh tokens, auth events,
+//! failure budgets, API tokens) write a `None` as NULL (`treat_none_as_default_value =
+//! false`), which is the default of every nullable column here: the INSERT's text then does
+//! not depend on which fields are set, and diesel keeps it prepared instead of parsing it
+//! at every insert.
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use diesel::prelude::*;
@@ -238,7 +244,7 @@ impl EmployeeRow {
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = sessions)]
+#[diesel(table_name = sessions, treat_none_as_default_value = false)]
 pub(crate) struct SessionRow {
     pub id: String,
     pub subject_kind: String,
@@ -294,7 +300,7 @@ impl TryFrom<SessionRow> for SessionRecord {
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = refresh_tokens)]
+#[diesel(table_name = refresh_tokens, treat_none_as_default_value = false)]
 pub(crate) struct RefreshTokenRow {
     pub token_hash: String,
     pub session_id: String,
@@ -303,7 +309,7 @@ pub(crate) struct RefreshTokenRow {
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = api_tokens)]
+#[diesel(table_name = api_tokens, treat_none_as_default_value = false)]
 pub(crate) struct ApiTokenRow {
     pub id: String,
     pub subject_kind: String,
@@ -357,7 +363,7 @@ impl TryFrom<ApiTokenRow> for ApiTokenRecord {
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = auth_throttle)]
+#[diesel(table_name = auth_throttle, treat_none_as_default_value = false)]
 pub(crate) struct ThrottleRow {
     pub throttle_key: String,
     pub failures: i32,
@@ -366,7 +372,7 @@ pub(crate) struct ThrottleRow {
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = auth_events)]
+#[diesel(table_name = auth_events, treat_none_as_default_value = false)]
 pub(crate) struct AuthEventRow {
     pub id: String,
     pub provider_id: Option<String>,

@@ -54,9 +54,11 @@ pub(super) fn insert_auth_event(
             UserOriginKey::NoSuchUser => {}
         }
     }
-    diesel::insert_into(auth_events::table)
-        .values(row)
-        .execute(conn)?;
+    natively!(conn, |conn| {
+        diesel::insert_into(auth_events::table)
+            .values(row)
+            .execute(conn)?
+    });
     Ok(())
 }
 
@@ -69,22 +71,25 @@ enum UserOriginKey {
 /// The user's origin key, made on first use.
 fn user_origin_key(conn: &mut DbConnection, user_id: &str) -> Result<UserOriginKey, StoreError> {
     let stored = || users::table.find(user_id).select(users::origin_key);
-    let key = match stored().first::<Option<String>>(conn).optional()? {
-        None => return Ok(UserOriginKey::NoSuchUser),
-        Some(Some(key)) => key,
-        Some(None) => {
-            // Only where none is set yet: of two first events written at once, both use
-            // the key the first one set.
-            diesel::update(
-                users::table
-                    .find(user_id)
-                    .filter(users::origin_key.is_null()),
-            )
-            .set(users::origin_key.eq(OriginKey::generate()))
-            .execute(conn)?;
-            stored().first::<Option<String>>(conn)?.unwrap_or_default()
+    let key = natively!(
+        conn,
+        |conn| match stored().first::<Option<String>>(conn).optional()? {
+            None => return Ok(UserOriginKey::NoSuchUser),
+            Some(Some(key)) => key,
+            Some(None) => {
+                // Only where none is set yet: of two first events written at once, both use
+                // the key the first one set.
+                diesel::update(
+                    users::table
+                        .find(user_id)
+                        .filter(users::origin_key.is_null()),
+                )
+                .set(users::origin_key.eq(OriginKey::generate()))
+                .execute(conn)?;
+                stored().first::<Option<String>>(conn)?.unwrap_or_default()
+            }
         }
-    };
+    );
     if key == DESTROYED {
         return Ok(UserOriginKey::Destroyed);
     }

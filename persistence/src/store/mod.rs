@@ -5,6 +5,22 @@ use crate::DbConnection;
 use crate::StoreError;
 use crate::connection::{self, DatabaseUrl, Manager, Pool};
 
+/// Runs `$body` with `$c` bound to the backend's own connection (`&mut SqliteConnection` or
+/// `&mut PgConnection`) instead of `DbConnection`. Through diesel's MultiConnection each
+/// execution renders the query's SQL text again and walks the query twice more (its
+/// `SerializedQuery`): on a refresh that cost more instructions than SQLite's own work, all
+/// of it under SQLite's write lock. On the backend's connection a prepared statement is
+/// found by the query's type. The body is compiled once per backend, so only the paths every
+/// sign-in or refresh takes use it.
+macro_rules! natively {
+    ($conn:expr, |$c:ident| $body:expr) => {
+        match $conn {
+            crate::DbConnection::Sqlite($c) => $body,
+            crate::DbConnection::Pg($c) => $body,
+        }
+    };
+}
+
 mod api_tokens;
 mod audit_events;
 mod auth_events;
@@ -182,24 +198,37 @@ impl Store {
         Ok(self.pool.get()?)
     }
 
-    /// Runs `work` in a write transaction. On SQLite its first statement takes the write
-    /// lock (waiting under `busy_timeout`): a deferred transaction that reads, then writes
-    /// after another connection committed, fails at once with "database is locked", which
-    /// no timeout can help (its snapshot is stale). PostgreSQL needs nothing of the kind.
+    /// Runs `work` in a write transaction. On SQLite it begins with the write lock (`BEGIN
+    /// IMMEDIATE`, waiting under the busy handler): a deferred transaction that reads, then
+    /// writes after another connection committed, fails at once with "database is locked",
+    /// which no timeout can help (its snapshot is stale). PostgreSQL needs nothing of the
+    /// kind.
     pub(crate) fn write<T>(
         &self,
         work: impl FnOnce(&mut DbConnection) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
-        use diesel::{Connection, RunQueryDsl};
+        use diesel::Connection;
+        use diesel::connection::{AnsiTransactionManager, TransactionManager};
+        use diesel::result::Error;
         let mut pooled = self.conn()?;
         let conn: &mut DbConnection = &mut pooled;
-        conn.transaction(|conn| {
-            if matches!(conn, DbConnection::Sqlite(_)) {
-                diesel::sql_query("UPDATE job_leases SET holder = holder WHERE 0 = 1")
-                    .execute(conn)?;
+        let DbConnection::Sqlite(sqlite) = conn else {
+            return conn.transaction(work);
+        };
+        // `BEGIN IMMEDIATE`, which diesel's MultiConnection cannot ask for: the begin,
+        // commit and rollback of diesel's `transaction`, with that statement.
+        AnsiTransactionManager::begin_transaction_sql(sqlite, "BEGIN IMMEDIATE")?;
+        // DbConnection's own commit and rollback are the SQLite connection's.
+        match work(conn) {
+            Ok(value) => {
+                DbConnection::commit_transaction(conn)?;
+                Ok(value)
             }
-            work(conn)
-        })
+            Err(error) => match DbConnection::rollback_transaction(conn) {
+                Ok(()) | Err(Error::BrokenTransactionManager) => Err(error),
+                Err(rollback) => Err(rollback.into()),
+            },
+        }
     }
 
     /// Applies pending migrations; returns how many ran.

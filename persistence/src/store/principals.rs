@@ -187,12 +187,14 @@ pub(super) fn person(
     let id = subject.id.to_string();
     match subject.kind {
         SubjectKind::User => {
-            let row: Option<(UserRow, ProviderRow)> = users::table
-                .inner_join(providers::table.on(providers::id.eq(users::provider_id)))
-                .filter(users::id.eq(&id))
-                .select((UserRow::as_select(), ProviderRow::as_select()))
-                .first(conn)
-                .optional()?;
+            let row: Option<(UserRow, ProviderRow)> = natively!(conn, |conn| {
+                users::table
+                    .inner_join(providers::table.on(providers::id.eq(users::provider_id)))
+                    .filter(users::id.eq(&id))
+                    .select((UserRow::as_select(), ProviderRow::as_select()))
+                    .first(conn)
+                    .optional()?
+            });
             row.map(|(user, provider)| {
                 Ok(Person::User {
                     user: User::try_from(user)?,
