@@ -8,7 +8,7 @@
 #
 # Runs the server under valgrind's callgrind (installed with apt-get when missing) on
 # loopback with a throwaway SQLite file, and lists every function that ran, by its linker
-# name, in the order callgrind first met it. Remake it when the hot paths change; a
+# name, sorted. Remake it when the hot paths change; a
 # function missing from the list only costs memory (it lands among the cold code), never
 # correctness. Then rebuild with `cargo build --release`: api/build.rs relinks when the list
 # changes.
@@ -82,7 +82,7 @@ server=
 # Function names as callgrind writes them: `fn=(id) name` the first time, `fn=(id)` after.
 python3 - "$work/callgrind.out" > api/symbol-order.txt << 'PY'
 import re, sys
-seen, order = set(), []
+seen, order = set(), []  # each name once
 for path in [sys.argv[1]] + [sys.argv[1] + f".{n}" for n in range(1, 10)]:
     try:
         lines = open(path, errors="replace")
@@ -93,6 +93,8 @@ for path in [sys.argv[1]] + [sys.argv[1] + f".{n}" for n in range(1, 10)]:
         if m and m.group(1) not in seen:
             seen.add(m.group(1))
             order.append(m.group(1))
-print("\n".join(n for n in order if not n.startswith("0x") and "@" not in n))
+# Sorted: the set is what counts (placed together), and a sorted list changes little
+# when it is made again.
+print("\n".join(sorted(n for n in order if not n.startswith("0x") and "@" not in n)))
 PY
 echo "api/symbol-order.txt: $(wc -l < api/symbol-order.txt) functions" >&2

@@ -72,7 +72,7 @@ impl Store {
     ) -> Result<(Option<ApiTokenRecord>, T), StoreError> {
         let now_naive = naive(now);
         let mut conn = self.conn()?;
-        let row = api_tokens::table
+        let row = natively!(&mut *conn, |c| api_tokens::table
             .filter(api_tokens::token_hash.eq(hash))
             .filter(api_tokens::revoked_at.is_null())
             .filter(
@@ -81,8 +81,8 @@ impl Store {
                     .or(api_tokens::expires_at.gt(now_naive)),
             )
             .select(ApiTokenRow::as_select())
-            .first(&mut *conn)
-            .optional()?;
+            .first(c)
+            .optional()?);
         let record = row.map(ApiTokenRecord::try_from).transpose()?;
         let subject = match &record {
             Some(record) => person(&mut conn, record.subject)?,

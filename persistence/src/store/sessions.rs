@@ -50,12 +50,14 @@ fn insert_session(
     refresh_hash: &str,
 ) -> Result<(), StoreError> {
     let row = SessionRow::from(session);
-    diesel::insert_into(sessions::table)
-        .values(&row)
-        .execute(conn)?;
-    diesel::insert_into(refresh_tokens::table)
-        .values(new_refresh_token(refresh_hash, &row.id, row.created_at))
-        .execute(conn)?;
+    natively!(conn, |c| {
+        diesel::insert_into(sessions::table)
+            .values(&row)
+            .execute(c)?;
+        diesel::insert_into(refresh_tokens::table)
+            .values(new_refresh_token(refresh_hash, &row.id, row.created_at))
+            .execute(c)?;
+    });
     Ok(())
 }
 

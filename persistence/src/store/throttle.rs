@@ -21,11 +21,11 @@ impl Store {
         let now_naive = naive(now);
         let budget = throttle::budget_of(key);
         for _ in 0..20 {
-            let row = auth_throttle::table
+            let row = natively!(&mut *conn, |c| auth_throttle::table
                 .find(key)
                 .select(ThrottleRow::as_select())
-                .first(&mut *conn)
-                .optional()?;
+                .first(c)
+                .optional()?);
             let (failures, last) = match &row {
                 Some(r) => (
                     u32::try_from(r.failures).unwrap_or(0),
@@ -39,14 +39,14 @@ impl Store {
                 return Ok(decision);
             }
             let won = match row {
-                None => match diesel::insert_into(auth_throttle::table)
+                None => match natively!(&mut *conn, |c| diesel::insert_into(auth_throttle::table)
                     .values(ThrottleRow {
                         throttle_key: key.to_owned(),
                         failures: 1,
                         last_attempt_at: now_naive,
                         streak_started_at: Some(now_naive),
                     })
-                    .execute(&mut *conn)
+                    .execute(c))
                 {
                     Ok(_) => true,
                     Err(diesel::result::Error::DatabaseError(
@@ -56,7 +56,7 @@ impl Store {
                     Err(e) => return Err(e.into()),
                 },
                 Some(r) => {
-                    diesel::update(
+                    natively!(&mut *conn, |c| diesel::update(
                         auth_throttle::table
                             .find(key)
                             .filter(auth_throttle::failures.eq(r.failures)),
@@ -72,7 +72,7 @@ impl Store {
                             r.streak_started_at
                         }),
                     ))
-                    .execute(&mut *conn)?
+                    .execute(c)?)
                         == 1
                 }
             };
@@ -133,7 +133,8 @@ impl Store {
 
 /// `Store::reset_attempts` in the caller's transaction.
 pub(crate) fn reset_attempts(conn: &mut DbConnection, key: &str) -> Result<(), StoreError> {
-    diesel::delete(auth_throttle::table.find(key)).execute(conn)?;
+    natively!(conn, |c| diesel::delete(auth_throttle::table.find(key))
+        .execute(c)?);
     Ok(())
 }
 

@@ -156,12 +156,12 @@ impl Store {
         provider_id: Uuid,
         email: &str,
     ) -> Result<Option<UserCredentials>, StoreError> {
-        let row = users::table
+        let row = natively!(&mut *self.conn()?, |c| users::table
             .filter(users::provider_id.eq(provider_id.to_string()))
             .filter(users::email.eq(email))
             .select(UserRow::as_select())
-            .first(&mut *self.conn()?)
-            .optional()?;
+            .first(c)
+            .optional()?);
         row.map(|row| {
             let password_hash = row.password_hash.clone();
             Ok(UserCredentials {
