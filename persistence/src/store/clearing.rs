@@ -43,7 +43,7 @@ const CHUNK: usize = 10_000;
 /// of at most `CHUNK` (with the subquery it planned the statements on sessions badly right
 /// after a client's data was loaded: 100-150 ms each instead of about 4).
 macro_rules! for_users {
-    ($conn:ident, $id:expr, $user_ids:expr, $users:ident, $nullable:ident, $keys:ident, $body:block) => {
+    ($conn:ident, $user_ids:expr, $users:ident, $nullable:ident, $keys:ident, $body:block) => {
         if matches!($conn, DbConnection::Sqlite(_)) {
             macro_rules! $users {
                 () => {
@@ -793,7 +793,7 @@ fn counts_by_query(
         auth_events: before.events + count(newer_events),
         ..Counts::default()
     };
-    for_users!(conn, id, user_ids, users, _nullable, _keys, {
+    for_users!(conn, user_ids, users, _nullable, _keys, {
         let (sessions, live_sessions): (i64, i64) = rows_of_users!(sessions, users!())
             .select((
                 diesel::dsl::count_star(),
@@ -1041,7 +1041,7 @@ fn apply_clearing(
         )
         .execute(conn)?,
     );
-    for_users!(conn, id, user_ids, users, nullable, keys, {
+    for_users!(conn, user_ids, users, nullable, keys, {
         // Refresh tokens first: they are found through the sessions.
         c.refresh_tokens += rows(
             diesel::delete(

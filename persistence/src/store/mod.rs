@@ -11,7 +11,7 @@ use crate::connection::{self, DatabaseUrl, Manager, Pool};
 /// `SerializedQuery`): on a refresh that cost more instructions than SQLite's own work, all
 /// of it under SQLite's write lock. On the backend's connection a prepared statement is
 /// found by the query's type. The body is compiled once per backend, so only the paths every
-/// sign-in or refresh takes use it.
+/// sign-in, refresh or API-token request takes use it.
 macro_rules! natively {
     ($conn:expr, |$c:ident| $body:expr) => {
         match $conn {

@@ -147,10 +147,8 @@ fn rotate(
 ) -> Result<RefreshOutcome, StoreError> {
     natively!(conn, |conn| {
         // Spend the token first, with a conditional UPDATE: of concurrent refreshes with the
-        // same token exactly one wins. Writing first also makes SQLite take its write lock at
-        // once (waiting out the busy timeout) rather than failing a transaction whose snapshot
-        // another writer outdated. Spending a token of a dead session changes nothing: that
-        // session answers Invalid either way.
+        // same token exactly one wins. Spending a token of a dead session changes nothing:
+        // that session answers Invalid either way.
         let spent = Stamp::<SpendRefreshToken>::new(old_hash, now_naive).execute(conn)?;
         // The token and its session in one query.
         let found: Option<(RefreshTokenRow, SessionRow)> = refresh_tokens::table
