@@ -288,6 +288,20 @@ impl Store {
         dry_run: bool,
         now: DateTime<Utc>,
     ) -> Result<ClearReport, StoreError> {
+        self.clear_client_between(client_id, cleared_by, reason, dry_run, now, |_| {})
+    }
+
+    /// `clear_client`, with `between` run after what is read before the transaction (the
+    /// tests write there what other requests may write in that moment).
+    fn clear_client_between(
+        &self,
+        client_id: Uuid,
+        cleared_by: ClearedBy,
+        reason: &str,
+        dry_run: bool,
+        now: DateTime<Utc>,
+        between: impl FnOnce(&Store),
+    ) -> Result<ClearReport, StoreError> {
         let id = client_id.to_string();
         if let Some(stored) = stored_report(&mut *self.read_conn()?, &id)? {
             return Ok(stored);
@@ -296,6 +310,7 @@ impl Store {
         // before it is (counting the index entries of 100,000 events took longer than the
         // writes for 1,000 users), and inside only what is newer.
         let before = read_before(&mut *self.read_conn()?, &id, now)?;
+        between(self);
         if dry_run {
             // Reads only: no write lock.
             let mut conn = self.read_conn()?;
@@ -306,6 +321,7 @@ impl Store {
                 if let Some(stored) = stored_report(conn, &id)? {
                     return Ok(stored);
                 }
+                let before = confirmed(conn, &before)?;
                 // A dry run counts by the ids on both databases (`count_clearing`).
                 let user_ids = user_ids(conn, &id)?;
                 list_users(conn, &id)?;
@@ -334,6 +350,7 @@ impl Store {
                 DbConnection::Sqlite(_) => Vec::new(),
             };
             list_users(conn, &id)?;
+            let before = confirmed(conn, &before)?;
             let address_budgets = address_budgets_of(conn, &id, &before, now)?;
             let billing = billing_outcome(conn, client_id, now)?;
             let counts = apply_clearing(
@@ -482,16 +499,92 @@ fn user_phones(conn: &mut DbConnection, id: &str) -> Result<Vec<String>, StoreEr
         .load(conn)?)
 }
 
-/// What a clearing reads before its transaction: the users' events older than `floor` (a
-/// UUIDv7 as stored, a minute before the system's time) are counted, and when budgets named
-/// by addresses exist, the addresses the users used. Ids of sessions and events are UUIDv7
-/// of the system's clock, so the transaction finds what came after by `floor`.
+/// What a clearing reads before its transaction: the users' events up to `since` are
+/// counted, and when budgets named by addresses exist, the addresses the users used. The
+/// transaction reads only what came after `since`.
+#[derive(Clone)]
 struct ReadBefore {
-    floor: String,
+    since: Since,
     events: u64,
     /// The addresses, and the lowest id of the sealed events they were read from; `None`
     /// when no budget named by an address existed.
     addresses: Option<(String, BTreeSet<String>)>,
+}
+
+/// Where the rows a clearing's transaction reads again (sessions, events) begin.
+#[derive(Clone)]
+enum Since {
+    /// PostgreSQL: ids from this UUIDv7 on (as stored), a minute before the system's time
+    /// when the reading began: ids are UUIDv7 of the system's clock, and a row committed
+    /// after the reading may carry an id made a little before it.
+    Floor(String),
+    /// SQLite: rows after the last row of each table in the reading's snapshot, by rowid.
+    /// Writers are serialized and a new row takes the largest rowid plus one, so a row
+    /// committed after the snapshot has a larger rowid, however old its id: the transaction
+    /// reads the rows written in the milliseconds since, not a minute of every client's
+    /// events (6,000 rows under a flood of sign-ins, 2-3 ms of a lock others wait for).
+    Rows { events: Mark, sessions: Mark },
+}
+
+/// SQLite: the last row of a table in a snapshot (rowid 0 and no id: the table was empty).
+#[derive(Clone)]
+struct Mark {
+    rowid: i64,
+    id: Option<String>,
+}
+
+impl Since {
+    /// The first id (PostgreSQL) or the rowid after which (SQLite) rows of `table` are new.
+    fn after(&self, table: &str) -> After<'_> {
+        match self {
+            Since::Floor(floor) => After::Id(floor),
+            Since::Rows { events, .. } if table == "auth_events" => After::Rowid(events.rowid),
+            Since::Rows { sessions, .. } => After::Rowid(sessions.rowid),
+        }
+    }
+}
+
+enum After<'a> {
+    Id(&'a str),
+    Rowid(i64),
+}
+
+/// SQLite: the last row of `$table` by rowid, in the current snapshot.
+macro_rules! mark_of {
+    ($conn:ident, $table:ident) => {{
+        let last: Option<(i64, String)> = $table::table
+            .select((sql::<BigInt>("rowid"), $table::id))
+            .order(sql::<BigInt>("rowid DESC"))
+            .first($conn)
+            .optional()?;
+        match last {
+            Some((rowid, id)) => Mark {
+                rowid,
+                id: Some(id),
+            },
+            None => Mark { rowid: 0, id: None },
+        }
+    }};
+}
+
+/// SQLite: whether the row a mark names is still there with its id. A rowid below the
+/// largest can be taken again only once the rows above it are gone (a purge of everything,
+/// a VACUUM renumbering): then the mark proves nothing.
+macro_rules! mark_holds {
+    ($conn:ident, $table:ident, $mark:expr) => {{
+        match &$mark.id {
+            None => true,
+            Some(id) => {
+                $table::table
+                    .filter(sql::<Bool>("rowid = ").bind::<BigInt, _>($mark.rowid))
+                    .select($table::id)
+                    .first::<String>($conn)
+                    .optional()?
+                    .as_ref()
+                    == Some(id)
+            }
+        }
+    }};
 }
 
 fn read_before(
@@ -499,16 +592,39 @@ fn read_before(
     id: &str,
     now: DateTime<Utc>,
 ) -> Result<ReadBefore, StoreError> {
+    if matches!(conn, DbConnection::Sqlite(_)) {
+        // One snapshot for the marks and what is read up to them.
+        return conn.transaction(|conn| {
+            let since = Since::Rows {
+                events: mark_of!(conn, auth_events),
+                sessions: mark_of!(conn, sessions),
+            };
+            read_up_to(conn, id, now, since)
+        });
+    }
     let floor = v7_floor((Utc::now() - chrono::Duration::minutes(1)).naive_utc());
-    // Users who join the client from here on have no event before the floor.
+    read_up_to(conn, id, now, Since::Floor(floor))
+}
+
+fn read_up_to(
+    conn: &mut DbConnection,
+    id: &str,
+    now: DateTime<Utc>,
+    since: Since,
+) -> Result<ReadBefore, StoreError> {
+    // Users who join the client from here on have no event before `since`.
     let user_ids = user_ids(conn, id)?;
     let mut events = 0;
     for ids in user_ids.chunks(CHUNK) {
-        let older: i64 = auth_events::table
+        let query = auth_events::table
             .filter(auth_events::subject_id.eq_any(ids))
-            .filter(auth_events::id.lt(&floor))
-            .count()
-            .get_result(conn)?;
+            .into_boxed();
+        let query = match &since {
+            Since::Floor(floor) => query.filter(auth_events::id.lt(floor.clone())),
+            // Every row of the snapshot is at or before the mark.
+            Since::Rows { .. } => query,
+        };
+        let older: i64 = query.count().get_result(conn)?;
         events += older;
     }
     let addresses = match sealed_from(&address_budgets(conn)?, now) {
@@ -519,10 +635,27 @@ fn read_before(
         None => None,
     };
     Ok(ReadBefore {
-        floor,
+        since,
         events: count(events),
         addresses,
     })
+}
+
+/// Inside the transaction: `before`, or on SQLite, when a mark no longer names its row,
+/// what makes the transaction read that whole table again (the events' count then starts
+/// from nothing; addresses read before stay, a superset).
+fn confirmed(conn: &mut DbConnection, before: &ReadBefore) -> Result<ReadBefore, StoreError> {
+    let mut before = before.clone();
+    if let Since::Rows { events, sessions } = &mut before.since {
+        if !mark_holds!(conn, auth_events, events) {
+            *events = Mark { rowid: 0, id: None };
+            before.events = 0;
+        }
+        if !mark_holds!(conn, sessions, sessions) {
+            *sessions = Mark { rowid: 0, id: None };
+        }
+    }
+    Ok(before)
 }
 
 /// Every budget named by an address, with the start of its current run.
@@ -563,35 +696,38 @@ fn sealed_from(budgets: &[(String, Option<NaiveDateTime>)], now: DateTime<Utc>) 
     Some(v7_floor(at))
 }
 
-/// Runs `$body` with `$q`, the rows of `$table` (sessions, auth events: their ids are
-/// UUIDv7 of the system's clock) of the client `$client_id`'s users with an id from `$from`
-/// on: the range of ids is read and each row's subject tested, which for the few rows of a
-/// range is quicker than finding each user's rows by subject. SQLite: the subject is looked
-/// up in the list `list_users` made (the `+` keeps SQLite from reading the index by subject
-/// for each listed user instead, which took longer for 1,000 users than a minute of events
-/// of every client). PostgreSQL: the subject's user is looked up by id and client.
+/// Runs `$body` with `$q`, the rows of `$table` (sessions, auth events) of the client
+/// `$client_id`'s users that came after `$since` (`Since`): the range of ids or rowids is
+/// read and each row's subject tested, which for the few rows of a range is quicker than
+/// finding each user's rows by subject. SQLite: the subject is looked up in the list
+/// `list_users` made (the `+` keeps SQLite from reading the index by subject for each
+/// listed user instead, which took longer for 1,000 users than a minute of events of every
+/// client). PostgreSQL: the subject's user is looked up by id and client.
 macro_rules! of_client_since {
-    ($conn:ident, $table:ident, $from:expr, $client_id:expr, |$q:ident| $body:expr) => {
-        if matches!($conn, DbConnection::Sqlite(_)) {
-            let $q = $table::table
-                .filter($table::id.ge($from))
-                .filter(sql::<Bool>(concat!(
-                    "+",
-                    stringify!($table),
-                    ".subject_id IN (SELECT id FROM temp.clearing_users)"
-                )));
-            $body
-        } else {
-            let $q = $table::table.filter($table::id.ge($from)).filter(
-                sql::<Bool>(concat!(
-                    "EXISTS (SELECT 1 FROM users WHERE users.id = ",
-                    stringify!($table),
-                    ".subject_id AND users.client_id = "
-                ))
-                .bind::<Text, _>($client_id)
-                .sql(")"),
-            );
-            $body
+    ($conn:ident, $table:ident, $since:expr, $client_id:expr, |$q:ident| $body:expr) => {
+        match $since.after(stringify!($table)) {
+            After::Rowid(rowid) => {
+                let $q = $table::table
+                    .filter(sql::<Bool>("rowid > ").bind::<BigInt, _>(rowid))
+                    .filter(sql::<Bool>(concat!(
+                        "+",
+                        stringify!($table),
+                        ".subject_id IN (SELECT id FROM temp.clearing_users)"
+                    )));
+                $body
+            }
+            After::Id(from) => {
+                let $q = $table::table.filter($table::id.ge(from)).filter(
+                    sql::<Bool>(concat!(
+                        "EXISTS (SELECT 1 FROM users WHERE users.id = ",
+                        stringify!($table),
+                        ".subject_id AND users.client_id = "
+                    ))
+                    .bind::<Text, _>($client_id)
+                    .sql(")"),
+                );
+                $body
+            }
         }
     };
 }
@@ -638,21 +774,21 @@ fn opened_addresses(
     Ok(events.into_iter().filter_map(|e| e.ip))
 }
 
-/// The addresses of the client's users' sessions and events with an id from `from` on
-/// (those since `read_before`), found from the ids.
+/// The addresses of the client's users' sessions and events after `since` (those since
+/// `read_before`).
 fn addresses_since(
     conn: &mut DbConnection,
     id: &str,
-    from: &str,
+    since: &Since,
 ) -> Result<BTreeSet<String>, StoreError> {
     // Subject ids are UUIDs, unique across kinds: no condition on the kind, which SQLite
     // would answer from the index by subject instead of the range of ids.
-    let session_ips: Vec<String> = of_client_since!(conn, sessions, from, id, |q| q
+    let session_ips: Vec<String> = of_client_since!(conn, sessions, since, id, |q| q
         .filter(sessions::ip.is_not_null())
         .select(sessions::ip.assume_not_null())
         .load(conn)?);
     let mut ips: BTreeSet<String> = session_ips.into_iter().collect();
-    let events: Vec<AuthEventRow> = of_client_since!(conn, auth_events, from, id, |q| q
+    let events: Vec<AuthEventRow> = of_client_since!(conn, auth_events, since, id, |q| q
         .filter(auth_events::subject_kind.eq(USER))
         .filter(
             auth_events::sealed_origin
@@ -686,7 +822,7 @@ fn address_budgets_of(
         }
         Some((_, read)) => {
             let mut ips = read.clone();
-            ips.extend(addresses_since(conn, id, &before.floor)?);
+            ips.extend(addresses_since(conn, id, &before.since)?);
             ips
         }
         None => {
@@ -769,10 +905,9 @@ fn counts_by_query(
 ) -> Result<Counts, StoreError> {
     let now_naive = naive(now);
     // Subject ids are UUIDs, unique across kinds.
-    let newer_events: i64 =
-        of_client_since!(conn, auth_events, &before.floor, id, |q| q
-            .count()
-            .get_result(conn)?);
+    let newer_events: i64 = of_client_since!(conn, auth_events, before.since, id, |q| q
+        .count()
+        .get_result(conn)?);
     // One pass over each table for all that is counted of it.
     let (users, phones, password_hashes, active_users): (i64, i64, i64, i64) = users::table
         .filter(users::client_id.eq(id))
@@ -1125,6 +1260,144 @@ fn apply_clearing(
 mod tests {
     use super::*;
     use crate::personal_data::personal_columns;
+    use crate::test_support::TestDb;
+    use crate::{AuthEventRecord, DatabaseUrl};
+    use domain::auth_method::AuthMethods;
+    use domain::country::CountryCode;
+    use domain::email::Email;
+    use domain::model::{Client, Provider, Subject, User};
+    use domain::policy::ProviderPolicies;
+    use domain::provider::{ProviderSlug, ProviderStatus};
+
+    /// A provider `slug`, its client and the client's user, registered.
+    fn registered(store: &Store, slug: &str) -> (Client, User) {
+        let t = Utc::now();
+        let provider = Provider {
+            id: Uuid::now_v7(),
+            slug: ProviderSlug::parse(slug).unwrap(),
+            name: "Acme".into(),
+            jurisdiction: CountryCode::parse("DE").unwrap(),
+            status: ProviderStatus::Active,
+            auth_methods: AuthMethods::default(),
+            policies: ProviderPolicies::default(),
+            created_at: t,
+            updated_at: t,
+            version: 1,
+        };
+        store.insert_provider(&provider).unwrap();
+        let client = Client {
+            id: Uuid::now_v7(),
+            provider_id: provider.id,
+            name: "Client".into(),
+            status: AccountStatus::Active,
+            created_at: t,
+            updated_at: t,
+            version: 1,
+        };
+        let user = User {
+            id: Uuid::now_v7(),
+            provider_id: provider.id,
+            client_id: client.id,
+            email: Email::parse(&format!("a@{slug}.example")).unwrap(),
+            name: "User".into(),
+            phone: None,
+            status: AccountStatus::Active,
+            has_password: false,
+            created_at: t,
+            updated_at: t,
+            version: 1,
+        };
+        store.register(&client, &user, "hash").unwrap();
+        (client, user)
+    }
+
+    fn event(user: &User, id: Uuid) -> AuthEventRecord {
+        AuthEventRecord {
+            id,
+            provider_id: Some(user.provider_id),
+            subject: Some(Subject::user(user.id)),
+            method: "password".into(),
+            outcome: "failure".into(),
+            reason: "wrong_password".into(),
+            ip: Some("198.51.100.7".into()),
+            user_agent: None,
+            created_at: Utc::now(),
+        }
+    }
+
+    /// An event id of an hour ago, as a request that began then and was slow makes.
+    fn hour_old_id() -> Uuid {
+        let secs = (Utc::now() - chrono::Duration::hours(1)).timestamp();
+        Uuid::new_v7(uuid::Timestamp::from_unix(
+            uuid::NoContext,
+            u64::try_from(secs).unwrap(),
+            0,
+        ))
+    }
+
+    fn raw(url: &str, sql: &str) {
+        use diesel::connection::SimpleConnection;
+        let mut conn = crate::connection::connect(&DatabaseUrl::parse(url).unwrap()).unwrap();
+        conn.batch_execute(sql).unwrap();
+    }
+
+    /// Events written between the reading before the transaction and the transaction are
+    /// counted, whatever their ids: SQLite finds them by rowid, not by a floor of ids (an
+    /// event with an id older than the floor, committed in that moment, was missed). And
+    /// when the last event the reading saw is gone and its rowid taken again, the
+    /// transaction counts the events anew instead of trusting the mark. A dry run counts
+    /// the same.
+    #[test]
+    fn a_clearing_counts_the_events_written_while_it_read_before_its_transaction() {
+        for db in TestDb::all() {
+            let store = Store::open(&DatabaseUrl::parse(&db.url).unwrap(), 2).unwrap();
+            store.migrate().unwrap();
+            // A user with two events, cleared with `between` run between the reading and the
+            // transaction: how many of the user's events the report counts.
+            let events_counted = |slug: &str, dry_run: bool, between: &dyn Fn(&Store, &User)| {
+                let (client, user) = registered(&store, slug);
+                for _ in 0..2 {
+                    store
+                        .insert_auth_event(&event(&user, Uuid::now_v7()))
+                        .unwrap();
+                }
+                let report = store
+                    .clear_client_between(
+                        client.id,
+                        ClearedBy::Schedule,
+                        "test",
+                        dry_run,
+                        Utc::now(),
+                        |store| between(store, &user),
+                    )
+                    .unwrap();
+                report.anonymized.auth_events
+            };
+            // PostgreSQL reads again a minute of ids (its documented margin).
+            let late = |db: &TestDb| {
+                if db.is_postgres() {
+                    Uuid::now_v7()
+                } else {
+                    hour_old_id()
+                }
+            };
+            for (n, dry_run) in [true, false].into_iter().enumerate() {
+                let counted = events_counted(&format!("late-{n}"), dry_run, &|store, user| {
+                    store.insert_auth_event(&event(user, late(&db))).unwrap();
+                });
+                assert_eq!(counted, 3, "{} {dry_run}", db.backend());
+                // Every event goes, then one is written: on SQLite it takes the first
+                // rowid again.
+                let counted = events_counted(&format!("gone-{n}"), dry_run, &|store, user| {
+                    raw(&db.url, "DELETE FROM auth_events");
+                    store
+                        .insert_auth_event(&event(user, Uuid::now_v7()))
+                        .unwrap();
+                });
+                assert_eq!(counted, 1, "{} {dry_run}", db.backend());
+            }
+        }
+    }
 
     /// A personal column added to `personal_data::COLUMNS` for a client's data fails here
     /// until `clear_client` handles it.
