@@ -719,6 +719,33 @@ fn every_table_notifies_the_live_session_cache_or_is_named_as_not_watched() {
     }
 }
 
+/// PostgreSQL: the sessions' trigger fires for a statement that sets any column but
+/// `last_seen_at` (which each refresh writes): a migration that adds a column to `sessions`
+/// must add it to the trigger's list too.
+#[test]
+fn the_sessions_trigger_watches_every_column_but_last_seen_at() {
+    for db in TestDb::all().into_iter().filter(|db| db.is_postgres()) {
+        drop(open(&db));
+        let columns = |sql: &str| -> Vec<Option<String>> {
+            let mut all = column(&db, sql);
+            all.sort();
+            all
+        };
+        let watched = columns(
+            "SELECT a.attname::text AS v FROM pg_trigger t \
+             JOIN pg_attribute a ON a.attrelid = t.tgrelid AND a.attnum = ANY (t.tgattr::int2[]) \
+             WHERE t.tgrelid = 'sessions'::regclass AND t.tgname = 'live_sessions_changed'",
+        );
+        let expected = columns(
+            "SELECT column_name::text AS v FROM information_schema.columns \
+             WHERE table_schema = current_schema() AND table_name = 'sessions' \
+               AND column_name <> 'last_seen_at'",
+        );
+        assert!(!expected.is_empty());
+        assert_eq!(watched, expected);
+    }
+}
+
 /// The values of one text column, read with raw SQL (`sql` selects it `AS v`).
 fn column(db: &TestDb, sql: &str) -> Vec<Option<String>> {
     use diesel::RunQueryDsl;
