@@ -534,11 +534,18 @@ struct Mark {
 }
 
 impl Since {
-    /// The first id (PostgreSQL) or the rowid after which (SQLite) rows of `table` are new.
-    fn after(&self, table: &str) -> After<'_> {
+    /// The first id (PostgreSQL) or the rowid after which (SQLite) auth events are new.
+    fn events(&self) -> After<'_> {
         match self {
             Since::Floor(floor) => After::Id(floor),
-            Since::Rows { events, .. } if table == "auth_events" => After::Rowid(events.rowid),
+            Since::Rows { events, .. } => After::Rowid(events.rowid),
+        }
+    }
+
+    /// The same for sessions.
+    fn sessions(&self) -> After<'_> {
+        match self {
+            Since::Floor(floor) => After::Id(floor),
             Since::Rows { sessions, .. } => After::Rowid(sessions.rowid),
         }
     }
@@ -697,15 +704,15 @@ fn sealed_from(budgets: &[(String, Option<NaiveDateTime>)], now: DateTime<Utc>) 
 }
 
 /// Runs `$body` with `$q`, the rows of `$table` (sessions, auth events) of the client
-/// `$client_id`'s users that came after `$since` (`Since`): the range of ids or rowids is
+/// `$client_id`'s users that came after `$after` (`Since::events`, `Since::sessions`): the range of ids or rowids is
 /// read and each row's subject tested, which for the few rows of a range is quicker than
 /// finding each user's rows by subject. SQLite: the subject is looked up in the list
 /// `list_users` made (the `+` keeps SQLite from reading the index by subject for each
 /// listed user instead, which took longer for 1,000 users than a minute of events of every
 /// client). PostgreSQL: the subject's user is looked up by id and client.
 macro_rules! of_client_since {
-    ($conn:ident, $table:ident, $since:expr, $client_id:expr, |$q:ident| $body:expr) => {
-        match $since.after(stringify!($table)) {
+    ($conn:ident, $table:ident, $after:expr, $client_id:expr, |$q:ident| $body:expr) => {
+        match $after {
             After::Rowid(rowid) => {
                 let $q = $table::table
                     .filter(sql::<Bool>("rowid > ").bind::<BigInt, _>(rowid))
@@ -783,12 +790,12 @@ fn addresses_since(
 ) -> Result<BTreeSet<String>, StoreError> {
     // Subject ids are UUIDs, unique across kinds: no condition on the kind, which SQLite
     // would answer from the index by subject instead of the range of ids.
-    let session_ips: Vec<String> = of_client_since!(conn, sessions, since, id, |q| q
+    let session_ips: Vec<String> = of_client_since!(conn, sessions, since.sessions(), id, |q| q
         .filter(sessions::ip.is_not_null())
         .select(sessions::ip.assume_not_null())
         .load(conn)?);
     let mut ips: BTreeSet<String> = session_ips.into_iter().collect();
-    let events: Vec<AuthEventRow> = of_client_since!(conn, auth_events, since, id, |q| q
+    let events: Vec<AuthEventRow> = of_client_since!(conn, auth_events, since.events(), id, |q| q
         .filter(auth_events::subject_kind.eq(USER))
         .filter(
             auth_events::sealed_origin
@@ -905,7 +912,7 @@ fn counts_by_query(
 ) -> Result<Counts, StoreError> {
     let now_naive = naive(now);
     // Subject ids are UUIDs, unique across kinds.
-    let newer_events: i64 = of_client_since!(conn, auth_events, before.since, id, |q| q
+    let newer_events: i64 = of_client_since!(conn, auth_events, before.since.events(), id, |q| q
         .count()
         .get_result(conn)?);
     // One pass over each table for all that is counted of it.

@@ -20,74 +20,58 @@ impl Store {
         let mut conn = self.conn()?;
         let now_naive = naive(now);
         let budget = throttle::budget_of(key);
-        // Most budgets do not exist (a success empties its own): one insert is the whole
+        // A budget that does not exist is created with this attempt counted, which starts its
+        // run; with no failures counted every budget allows (`decide_in`). Most budgets do not
+        // exist (a success empties its own), so the insert comes first: it is the whole
         // reservation then, where reading first cost a statement more (a round trip on
-        // PostgreSQL). With no failures counted every budget allows (`decide_in`).
-        // A budget's first counted attempt, which starts its run.
-        let first = || ThrottleRow {
-            throttle_key: key.to_owned(),
-            failures: 1,
-            last_attempt_at: now_naive,
-            streak_started_at: Some(now_naive),
+        // PostgreSQL).
+        let created = |conn: &mut DbConnection| -> Result<bool, StoreError> {
+            let inserted = natively!(conn, |c| diesel::insert_into(auth_throttle::table)
+                .values(ThrottleRow {
+                    throttle_key: key.to_owned(),
+                    failures: 1,
+                    last_attempt_at: now_naive,
+                    streak_started_at: Some(now_naive),
+                })
+                .on_conflict_do_nothing()
+                .execute(c)?);
+            Ok(inserted == 1)
         };
-        let inserted = natively!(&mut *conn, |c| diesel::insert_into(auth_throttle::table)
-            .values(first())
-            .on_conflict_do_nothing()
-            .execute(c)?);
-        if inserted == 1 {
-            return Ok(Decision::Allow);
-        }
         for _ in 0..20 {
+            if created(&mut conn)? {
+                return Ok(Decision::Allow);
+            }
             let row = natively!(&mut *conn, |c| auth_throttle::table
                 .find(key)
                 .select(ThrottleRow::as_select())
                 .first(c)
                 .optional()?);
-            let (failures, last) = match &row {
-                Some(r) => (
-                    u32::try_from(r.failures).unwrap_or(0),
-                    Some(utc(r.last_attempt_at)),
-                ),
-                None => (0, None),
-            };
+            // Emptied since the insert: try again.
+            let Some(r) = row else { continue };
+            let failures = u32::try_from(r.failures).unwrap_or(0);
+            let last = Some(utc(r.last_attempt_at));
             let counted = throttle::still_counted(budget, failures, last, now);
             let decision = throttle::decide_in(budget, counted, last, now);
             if decision != Decision::Allow {
                 return Ok(decision);
             }
-            let won = match row {
-                None => match natively!(&mut *conn, |c| diesel::insert_into(auth_throttle::table)
-                    .values(first())
-                    .execute(c))
-                {
-                    Ok(_) => true,
-                    Err(diesel::result::Error::DatabaseError(
-                        diesel::result::DatabaseErrorKind::UniqueViolation,
-                        _,
-                    )) => false,
-                    Err(e) => return Err(e.into()),
-                },
-                Some(r) => {
-                    natively!(&mut *conn, |c| diesel::update(
-                        auth_throttle::table
-                            .find(key)
-                            .filter(auth_throttle::failures.eq(r.failures)),
-                    )
-                    .set((
-                        auth_throttle::failures
-                            .eq(i32::try_from(counted).unwrap_or(i32::MAX - 1) + 1),
-                        auth_throttle::last_attempt_at.eq(now_naive),
-                        // A budget that counted nothing any more starts a new run.
-                        auth_throttle::streak_started_at.eq(if counted == 0 {
-                            Some(now_naive)
-                        } else {
-                            r.streak_started_at
-                        }),
-                    ))
-                    .execute(c)?)
-                        == 1
-                }
-            };
+            let won = natively!(&mut *conn, |c| diesel::update(
+                auth_throttle::table
+                    .find(key)
+                    .filter(auth_throttle::failures.eq(r.failures)),
+            )
+            .set((
+                auth_throttle::failures.eq(i32::try_from(counted).unwrap_or(i32::MAX - 1) + 1),
+                auth_throttle::last_attempt_at.eq(now_naive),
+                // A budget that counted nothing any more starts a new run.
+                auth_throttle::streak_started_at.eq(if counted == 0 {
+                    Some(now_naive)
+                } else {
+                    r.streak_started_at
+                }),
+            ))
+            .execute(c)?)
+                == 1;
             if won {
                 return Ok(Decision::Allow);
             }
