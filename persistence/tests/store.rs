@@ -746,6 +746,89 @@ fn the_sessions_trigger_watches_every_column_but_last_seen_at() {
     }
 }
 
+/// A sign-in's writes (the budget emptied, its auth events, the session and its refresh
+/// token) land together or not at all: on PostgreSQL they are one statement
+/// (`write_sign_in_at_once`), on SQLite one transaction.
+#[test]
+fn a_sign_in_is_written_whole_or_not_at_all() {
+    use persistence::{NewSession, SignInWrites};
+    for db in TestDb::all() {
+        let backend = db.backend();
+        let store = open(&db);
+        let (p, _, u) = registered(&store);
+        let subject = Subject::user(u.id);
+        let key = format!("user:{}", u.id);
+        store.reserve_attempt(&key, now()).unwrap();
+        let session = |id: Uuid| NewSession {
+            id,
+            subject,
+            provider_id: Some(p.id),
+            method: "password".into(),
+            ip: Some("203.0.113.5".into()),
+            user_agent: None,
+            created_at: now(),
+            expires_at: now() + chrono::Duration::hours(1),
+            amr: vec!["pwd".into()],
+        };
+        let taken = Uuid::now_v7();
+        store
+            .create_session(&session(taken), "refresh-taken")
+            .unwrap();
+        let writes = |id: Uuid, refresh: &str| SignInWrites {
+            reset_budget: Some(key.clone()),
+            password_hash: None,
+            events: vec![
+                user_event(&u, "203.0.113.5", now()),
+                user_event(&u, "203.0.113.6", now()),
+            ],
+            session: Some((session(id), refresh.to_owned())),
+        };
+        let budgets = || {
+            column(
+                &db,
+                &format!(
+                    "SELECT throttle_key AS v FROM auth_throttle WHERE throttle_key = '{key}'"
+                ),
+            )
+        };
+        let events = || column(&db, "SELECT id AS v FROM auth_events");
+
+        // The session's id is taken: nothing of it is written.
+        let failed = store.write_sign_in(&writes(taken, "refresh-new"));
+        assert!(failed.is_err(), "{backend}: a session id taken");
+        assert_eq!(budgets().len(), 1, "{backend}: the budget stays");
+        assert!(
+            events().is_empty(),
+            "{backend}: no event without its sign-in"
+        );
+
+        let id = Uuid::now_v7();
+        store.write_sign_in(&writes(id, "refresh-new")).unwrap();
+        assert!(budgets().is_empty(), "{backend}: the budget emptied");
+        assert_eq!(events().len(), 2, "{backend}: both events");
+        assert_eq!(
+            origins_of(&store, &u)
+                .into_iter()
+                .map(|(ip, _)| ip)
+                .collect::<Vec<_>>(),
+            [
+                Some("203.0.113.5".to_owned()),
+                Some("203.0.113.6".to_owned())
+            ],
+            "{backend}: the origins sealed and readable"
+        );
+        assert!(store.live_session(id, subject, now()).unwrap().is_some());
+        assert_eq!(
+            column(
+                &db,
+                "SELECT session_id AS v FROM refresh_tokens WHERE token_hash = 'refresh-new'",
+            ),
+            [Some(id.to_string())],
+            "{backend}: the refresh token names its session"
+        );
+    }
+}
+
 /// The values of one text column, read with raw SQL (`sql` selects it `AS v`).
 fn column(db: &TestDb, sql: &str) -> Vec<Option<String>> {
     use diesel::RunQueryDsl;

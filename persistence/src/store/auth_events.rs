@@ -33,6 +33,21 @@ pub(super) fn insert_auth_event(
     conn: &mut DbConnection,
     event: &AuthEventRecord,
 ) -> Result<(), StoreError> {
+    let row = sealed_event_row(conn, event)?;
+    natively!(conn, |conn| {
+        diesel::insert_into(auth_events::table)
+            .values(row)
+            .execute(conn)?
+    });
+    Ok(())
+}
+
+/// The row of `event` as it is stored: a user's origin sealed (`insert_auth_event`). Reads
+/// the user's origin key, and at the user's first event writes it.
+pub(super) fn sealed_event_row(
+    conn: &mut DbConnection,
+    event: &AuthEventRecord,
+) -> Result<AuthEventRow, StoreError> {
     let mut row = AuthEventRow::from(event);
     if let Some(subject) = event.subject
         && subject.kind == SubjectKind::User
@@ -54,12 +69,7 @@ pub(super) fn insert_auth_event(
             UserOriginKey::NoSuchUser => {}
         }
     }
-    natively!(conn, |conn| {
-        diesel::insert_into(auth_events::table)
-            .values(row)
-            .execute(conn)?
-    });
-    Ok(())
+    Ok(row)
 }
 
 enum UserOriginKey {
