@@ -7,7 +7,12 @@ use domain::auth_method::AuthMethod;
 use domain::email::Email;
 use domain::model::{Subject, parse_login};
 use domain::provider::AccountStatus;
-use persistence::{SignInWrites, Store, StoreError};
+use std::net::IpAddr;
+
+use chrono::{DateTime, Utc};
+use domain::throttle::Decision;
+use persistence::{SignInWrites, Store};
+use uuid::Uuid;
 
 use super::client_info::ClientInfo;
 use super::log::{Attempt, Reason, event, record};
@@ -40,7 +45,6 @@ pub struct PasswordChecked {
 
 /// An account a login names: who, the stored password hash, the account's status.
 type Found = (Subject, Option<String>, AccountStatus);
-type Lookup = Box<dyn FnOnce(&Store) -> Result<Option<Found>, StoreError> + Send>;
 
 /// Checks a password on the `password` or `authinfo` path: the method must be on, the
 /// budget must allow it, and unknown logins cost the same time as wrong passwords.
@@ -54,84 +58,36 @@ pub async fn check_password(
     // Over-long passwords are refused before hashing (CPU exhaustion), with the same
     // answer as a wrong one.
     let too_long = password.len() > domain::password::MAX_BYTES;
-    let (lookup, provider_id, scope, login): (Lookup, _, _, _) = match target {
-        PasswordTarget::User {
-            provider_slug,
-            email,
+    if let PasswordTarget::Employee { .. } = target
+        && method == AuthMethod::Authinfo
+    {
+        // Scripts of employees use API tokens; authinfo is a per-provider legacy.
+        record(state, Attempt::new(method, Reason::MethodDisabled), client).await;
+        return Err(ApiError::MethodDisabled(method.as_str()));
+    }
+    // The provider, the account and the budget's reservation in one trip to the store.
+    let now = state.now();
+    let ip = client.ip_addr();
+    let before = state
+        .db(move |store| before_the_hash(store, target, method, ip, now))
+        .await?;
+    let (provider_id, found, key, decision) = match before {
+        BeforeTheHash::Reserved {
+            provider_id,
+            found,
+            key,
+            decision,
+        } => (provider_id, found, key, decision),
+        BeforeTheHash::Refused {
+            provider_id,
+            reason,
+            answer,
         } => {
-            let provider = state
-                .db(move |store| {
-                    store
-                        .provider_by_slug(&provider_slug)
-                        .map_err(ApiError::from_store("provider"))
-                })
-                .await?;
-            let attempt = Attempt::new(method, Reason::Ok).provider(Some(provider.id));
-            let gate = ProviderGate {
-                status: provider.status,
-                auth_methods: &provider.auth_methods,
-            };
-            // The account itself is judged after the password, so it is not revealed here.
-            if let Err(denied) = may_act(AccountStatus::Active, Some(gate), Some(method)) {
-                let reason = Refused::Denied(denied).reason();
-                record(state, attempt.because(reason), client).await;
-                return Err(ApiError::MethodDisabled(method.as_str()));
-            }
-            if method == AuthMethod::Authinfo {
-                let allowed = client
-                    .ip_addr()
-                    .is_some_and(|ip| provider.policies.authinfo_allows(ip));
-                if !allowed {
-                    record(state, attempt.because(Reason::IpNotAllowed), client).await;
-                    return Err(ApiError::Forbidden(
-                        "authinfo is not allowed from this address".into(),
-                    ));
-                }
-            }
-            let provider_id = provider.id;
-            let email_ok = Email::parse(&email).ok();
-            let lookup: Lookup = Box::new(move |store| {
-                let Some(email) = email_ok else {
-                    return Ok(None);
-                };
-                Ok(store
-                    .user_credentials(provider_id, email.as_str())?
-                    .map(|c| (Subject::user(c.user.id), c.password_hash, c.user.status)))
-            });
-            (lookup, Some(provider.id), provider.id.to_string(), email)
-        }
-        PasswordTarget::Employee { login } => {
-            if method == AuthMethod::Authinfo {
-                // Scripts of employees use API tokens; authinfo is a per-provider legacy.
-                record(state, Attempt::new(method, Reason::MethodDisabled), client).await;
-                return Err(ApiError::MethodDisabled(method.as_str()));
-            }
-            let login_ok = parse_login(&login).ok();
-            let lookup: Lookup = Box::new(move |store| {
-                let Some(login) = login_ok else {
-                    return Ok(None);
-                };
-                Ok(store.employee_credentials(&login)?.map(|c| {
-                    (
-                        Subject::employee(c.employee.id),
-                        c.password_hash,
-                        c.employee.status,
-                    )
-                }))
-            });
-            (lookup, None, "employees".to_owned(), login)
+            let attempt = Attempt::new(method, reason).provider(Some(provider_id));
+            record(state, attempt, client).await;
+            return Err(answer);
         }
     };
-    // The lookup and the budget's reservation in one trip to the store.
-    let now = state.now();
-    let (found, key, decision) = state
-        .db(move |store| {
-            let found = lookup(store)?;
-            let key = throttle_key(found.as_ref().map(|f| f.0), &scope, &login);
-            let decision = store.reserve_attempt(&key, now)?;
-            Ok((found, key, decision))
-        })
-        .await?;
     let subject = found.as_ref().map(|f| f.0);
     let attempt = || {
         Attempt::new(method, Reason::Ok)
@@ -187,6 +143,95 @@ pub async fn check_password(
             events: vec![event(attempt(), client, state.now())],
             session: None,
         },
+    })
+}
+
+/// What the store trip before a password's hash found.
+enum BeforeTheHash {
+    /// The provider does not take this method (or, for authinfo, this address): nothing
+    /// was looked up or counted.
+    Refused {
+        provider_id: Uuid,
+        reason: Reason,
+        answer: ApiError,
+    },
+    /// The account (if any) and the decision on its failure budget, with this attempt
+    /// counted when it is allowed.
+    Reserved {
+        provider_id: Option<Uuid>,
+        found: Option<Found>,
+        key: String,
+        decision: Decision,
+    },
+}
+
+/// The provider's gate, the account and the failure budget's reservation for a password
+/// attempt, on one store connection.
+fn before_the_hash(
+    store: &Store,
+    target: PasswordTarget,
+    method: AuthMethod,
+    ip: Option<IpAddr>,
+    now: DateTime<Utc>,
+) -> Result<BeforeTheHash, ApiError> {
+    let (provider_id, scope, login, found) = match target {
+        PasswordTarget::User {
+            provider_slug,
+            email,
+        } => {
+            let provider = store
+                .provider_by_slug(&provider_slug)
+                .map_err(ApiError::from_store("provider"))?;
+            let gate = ProviderGate {
+                status: provider.status,
+                auth_methods: &provider.auth_methods,
+            };
+            // The account itself is judged after the password, so it is not revealed here.
+            if let Err(denied) = may_act(AccountStatus::Active, Some(gate), Some(method)) {
+                return Ok(BeforeTheHash::Refused {
+                    provider_id: provider.id,
+                    reason: Refused::Denied(denied).reason(),
+                    answer: ApiError::MethodDisabled(method.as_str()),
+                });
+            }
+            if method == AuthMethod::Authinfo
+                && !ip.is_some_and(|ip| provider.policies.authinfo_allows(ip))
+            {
+                return Ok(BeforeTheHash::Refused {
+                    provider_id: provider.id,
+                    reason: Reason::IpNotAllowed,
+                    answer: ApiError::Forbidden("authinfo is not allowed from this address".into()),
+                });
+            }
+            let found = match Email::parse(&email) {
+                Ok(parsed) => store
+                    .user_credentials(provider.id, parsed.as_str())?
+                    .map(|c| (Subject::user(c.user.id), c.password_hash, c.user.status)),
+                Err(_) => None,
+            };
+            (Some(provider.id), provider.id.to_string(), email, found)
+        }
+        PasswordTarget::Employee { login } => {
+            let found = match parse_login(&login) {
+                Ok(parsed) => store.employee_credentials(&parsed)?.map(|c| {
+                    (
+                        Subject::employee(c.employee.id),
+                        c.password_hash,
+                        c.employee.status,
+                    )
+                }),
+                Err(_) => None,
+            };
+            (None, "employees".to_owned(), login, found)
+        }
+    };
+    let key = throttle_key(found.as_ref().map(|f| f.0), &scope, &login);
+    let decision = store.reserve_attempt(&key, now)?;
+    Ok(BeforeTheHash::Reserved {
+        provider_id,
+        found,
+        key,
+        decision,
     })
 }
 
