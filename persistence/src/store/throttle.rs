@@ -1,7 +1,10 @@
 //! The failure budget of each account: how many wrong secrets before it has to wait.
 
 use chrono::{DateTime, Utc};
+use diesel::pg::Pg;
 use diesel::prelude::*;
+use diesel::query_builder::{AstPass, QueryFragment, QueryId};
+use diesel::sql_types::{Integer, Nullable, Text, Timestamp};
 use domain::throttle::{self, Decision};
 
 use domain::model::Subject;
@@ -26,15 +29,19 @@ impl Store {
         // reservation then, where reading first cost a statement more (a round trip on
         // PostgreSQL).
         let created = |conn: &mut DbConnection| -> Result<bool, StoreError> {
-            let inserted = natively!(conn, |c| diesel::insert_into(auth_throttle::table)
-                .values(ThrottleRow {
-                    throttle_key: key.to_owned(),
-                    failures: 1,
-                    last_attempt_at: now_naive,
-                    streak_started_at: Some(now_naive),
-                })
-                .on_conflict_do_nothing()
-                .execute(c)?);
+            let row = ThrottleRow {
+                throttle_key: key.to_owned(),
+                failures: 1,
+                last_attempt_at: now_naive,
+                streak_started_at: Some(now_naive),
+            };
+            let inserted = match conn {
+                DbConnection::Sqlite(c) => diesel::insert_into(auth_throttle::table)
+                    .values(row)
+                    .on_conflict_do_nothing()
+                    .execute(c)?,
+                DbConnection::Pg(c) => CreateBudgetUnflushed { row: &row }.execute(c)?,
+            };
             Ok(inserted == 1)
         };
         for _ in 0..20 {
@@ -127,6 +134,46 @@ impl Store {
     }
 }
 
+/// PostgreSQL: a budget created with one attempt counted, in a commit that does not wait
+/// for its WAL flush (`synchronous_commit` off for this statement's transaction only). The
+/// row is visible to every other attempt at once, as with any commit, so parallel guesses
+/// still queue; only its durability waits. A password attempt ends in a commit that waits
+/// (the sign-in's writes, or the failure's auth event), whose flush takes all the WAL
+/// before it, this row too; otherwise PostgreSQL's WAL writer flushes it within a few
+/// hundred milliseconds. A crash so loses at most the reservations of its last moments. A
+/// login waits for one flush instead of two (README "Load"). SQLite in WAL mode with
+/// `synchronous = NORMAL` does not flush at a commit anyway.
+struct CreateBudgetUnflushed<'a> {
+    row: &'a ThrottleRow,
+}
+
+impl QueryFragment<Pg> for CreateBudgetUnflushed<'_> {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        // A `WITH` part that only reads runs only when referenced: the insert selects from it.
+        out.push_sql(
+            "WITH unflushed AS (SELECT set_config('synchronous_commit', 'off', true)) \
+             INSERT INTO auth_throttle \
+             (throttle_key, failures, last_attempt_at, streak_started_at) SELECT ",
+        );
+        out.push_bind_param::<Text, _>(&self.row.throttle_key)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Integer, _>(&self.row.failures)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Timestamp, _>(&self.row.last_attempt_at)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Nullable<Timestamp>, _>(&self.row.streak_started_at)?;
+        out.push_sql(" FROM unflushed ON CONFLICT DO NOTHING");
+        Ok(())
+    }
+}
+
+impl QueryId for CreateBudgetUnflushed<'_> {
+    type QueryId = CreateBudgetUnflushed<'static>;
+    const HAS_STATIC_QUERY_ID: bool = true;
+}
+
+impl RunQueryDsl<diesel::PgConnection> for CreateBudgetUnflushed<'_> {}
+
 /// `Store::reset_attempts` in the caller's transaction.
 pub(crate) fn reset_attempts(conn: &mut DbConnection, key: &str) -> Result<(), StoreError> {
     natively!(conn, |c| diesel::delete(auth_throttle::table.find(key))
@@ -149,4 +196,70 @@ pub(crate) fn reset_on_status_change(
         diesel::delete(auth_throttle::table.find(throttle::subject_key(subject))).execute(conn)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+    use diesel::connection::SimpleConnection;
+    use diesel::dsl::sql;
+
+    use super::*;
+    use crate::test_support::TestDb;
+    use crate::{DatabaseUrl, connection};
+
+    fn synchronous_commit(pg: &mut diesel::PgConnection) -> String {
+        diesel::select(sql::<Text>("current_setting('synchronous_commit')"))
+            .get_result(pg)
+            .unwrap()
+    }
+
+    /// PostgreSQL: the statement that creates a budget turns synchronous commit off for its
+    /// own transaction, and only for it; a budget that exists is left as it is.
+    #[test]
+    fn a_budget_is_created_in_a_commit_that_does_not_wait_for_its_flush() {
+        for db in TestDb::all().into_iter().filter(|db| db.is_postgres()) {
+            let url = DatabaseUrl::parse(&db.url).unwrap();
+            Store::open(&url, 1).unwrap().migrate().unwrap();
+            let mut conn = connection::connect(&url).unwrap();
+            let DbConnection::Pg(pg) = &mut conn else {
+                unreachable!("a PostgreSQL URL")
+            };
+            // Whole seconds: PostgreSQL keeps microseconds.
+            let at = naive(Utc.with_ymd_and_hms(2026, 11, 27, 12, 0, 0).unwrap());
+            let row = ThrottleRow {
+                throttle_key: "user:budget".into(),
+                failures: 1,
+                last_attempt_at: at,
+                streak_started_at: Some(at),
+            };
+            assert_eq!(synchronous_commit(pg), "on");
+            pg.batch_execute("BEGIN").unwrap();
+            assert_eq!(CreateBudgetUnflushed { row: &row }.execute(pg).unwrap(), 1);
+            assert_eq!(synchronous_commit(pg), "off", "in its transaction");
+            let again = ThrottleRow {
+                failures: 7,
+                ..row.clone()
+            };
+            assert_eq!(
+                CreateBudgetUnflushed { row: &again }.execute(pg).unwrap(),
+                0
+            );
+            pg.batch_execute("COMMIT").unwrap();
+            assert_eq!(synchronous_commit(pg), "on", "after its transaction");
+            let stored: ThrottleRow = auth_throttle::table
+                .find("user:budget")
+                .select(ThrottleRow::as_select())
+                .first(pg)
+                .unwrap();
+            assert_eq!(
+                (
+                    stored.failures,
+                    stored.last_attempt_at,
+                    stored.streak_started_at
+                ),
+                (1, at, Some(at))
+            );
+        }
+    }
 }
