@@ -111,6 +111,37 @@ status() { awk -v k="$1:" '$1 == k { print $2 }' "/proc/$server/status"; }
 reset_peak() { echo 5 > "/proc/$server/clear_refs" 2> /dev/null || true; }
 fresh_kib=$(status VmRSS)
 
+# Clock ticks of CPU time, for where a flood's CPU went (README "Load"): the service's
+# hashing threads, its other threads, the database's processes (PostgreSQL), and the whole
+# machine busy and idle. Unlike a rate, the shares do not move with the machine's speed.
+cpu_ticks() {
+  local hash=0 other=0 db=0 line name fields f _ u n s i w q sq st
+  for f in /proc/"$server"/task/*/stat; do
+    read -r line < "$f" 2> /dev/null || continue
+    name=${line#*(}
+    name=${name%%)*}
+    read -ra fields <<< "${line##*) }"
+    # utime and stime, the 14th and 15th fields (the 12th and 13th after the name)
+    case $name in
+      argon2-*) hash=$((hash + fields[11] + fields[12])) ;;
+      *) other=$((other + fields[11] + fields[12])) ;;
+    esac
+  done
+  if [ "$backend" = postgres ]; then
+    for f in /proc/[0-9]*/stat; do
+      read -r line < "$f" 2> /dev/null || continue
+      case $line in
+        *"(postgres) "*)
+          read -ra fields <<< "${line##*) }"
+          db=$((db + fields[11] + fields[12]))
+          ;;
+      esac
+    done
+  fi
+  read -r _ u n s i w q sq st _ < /proc/stat
+  echo "$hash $other $db $((u + n + s + q + sq + st)) $((i + w))"
+}
+
 key=$("$bin" bootstrap-admin --login load-admin --name "Load Admin" | tail -n 1)
 python3 "$here/seed.py" "$base" "$key" "$accounts" "$connections" "$password" "$work"
 access=$(cat "$work/access_token")
@@ -151,8 +182,14 @@ flood() { # name, script, arguments…
   sleep 3
   echo "$name: wrk, $connections connections, ${seconds}s" >&2
   reset_peak
+  local h1 o1 d1 b1 i1 h2 o2 d2 b2 i2
+  read -r h1 o1 d1 b1 i1 < <(cpu_ticks)
   wrk -t 2 -c "$connections" -d "${seconds}s" --timeout 10s -s "$here/$script" "$base" -- "$@" \
     > "$work/$name.wrk"
+  read -r h2 o2 d2 b2 i2 < <(cpu_ticks)
+  echo "$name cpu_hash=$((h2 - h1)) cpu_service=$((o2 - o1)) cpu_db=$((d2 - d1))" \
+    "cpu_busy=$((b2 - b1)) cpu_idle=$((i2 - i1)) ticks_per_second=$(getconf CLK_TCK)" \
+    >> "$work/results"
   sed -n "s/^RESULT/$name/p" "$work/$name.wrk" >> "$work/results"
   sed -n "s/^STATUS/$name: HTTP statuses/p" "$work/$name.wrk" >> "$work/statuses"
   echo "$name peak_kib=$(status VmHWM)" >> "$work/results"

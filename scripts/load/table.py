@@ -7,6 +7,7 @@ RESULTS holds lines `name key=value …` (the wrk scripts' RESULT lines, and
 `name peak_kib=N`). RAW_HASHES and RAW_VERIFICATIONS are `before,after`: the raw rates
 taken before the login and /me floods and after them; ratios use their mean."""
 
+import os
 import sys
 
 RSS_GOAL_MIB = 64
@@ -63,10 +64,35 @@ def main():
     row("RSS idle after the floods", f"{idle_mib:.1f} MiB", f"fresh: {fresh_mib:.1f} MiB",
         f"{idle_mib / fresh_mib:.2f}", "near fresh", idle_mib < RSS_GOAL_MIB)
     print(f"\n(peak over all floods: {peak_mib:.1f} MiB)")
+    cpu_of_a_login(login, raw_hashes, backend)
     for what, (before, after) in (("argon2id", hashes_pair), ("Ed25519", verify_pair)):
         if abs(before - after) > 0.05 * max(before, after):
             print(f"(the machine's speed changed during the run: raw {what} {before:.0f} before, "
                   f"{after:.0f} after; the ratios beside it are uncertain)")
+
+
+def cpu_of_a_login(login, raw_hashes, backend):
+    """Where the CPU of the login flood went, per login (CPU time summed over the cores).
+    The ratio to the raw rate is the share of the CPU the hashes got times how fast they ran
+    against the raw ones; the share does not move with the machine's speed, the rate does."""
+    if "cpu_busy" not in login or not login["requests"]:
+        return
+    per_login = 1000 / login["ticks_per_second"] / login["requests"]
+    hashing = login["cpu_hash"] * per_login
+    service = login["cpu_service"] * per_login
+    db = login["cpu_db"] * per_login
+    rest = login["cpu_busy"] * per_login - hashing - service - db
+    idle = login["cpu_idle"] * per_login
+    total = hashing + service + db + rest + idle
+    raw = (os.cpu_count() or 2) * 1000 / raw_hashes
+    parts = [f"hashing {hashing:.2f}", f"the service outside hashing {service:.2f}"]
+    if backend == "postgres":
+        parts.append(f"the database {db:.2f}")
+    parts += [f"everything else (wrk, the kernel's threads, other processes) {rest:.2f}",
+              f"idle {idle:.2f}"]
+    print(f"(CPU per login, ms: {', '.join(parts)}. Hashing's share of the CPU: "
+          f"{hashing / total:.3f}; a raw hash took {raw:.2f} ms of CPU, a hash in the "
+          f"service {hashing:.2f}: {raw / hashing:.3f})")
 
 
 if __name__ == "__main__":
