@@ -180,6 +180,11 @@ impl Store {
         )
     }
 
+    /// Whether the database is PostgreSQL (else SQLite), known without a connection.
+    pub(crate) fn is_postgres(&self) -> bool {
+        self.sqlite_file.is_none()
+    }
+
     pub(crate) fn conn(&self) -> Result<Conn, StoreError> {
         let forget = self
             .live

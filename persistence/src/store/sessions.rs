@@ -296,11 +296,8 @@ impl Store {
         if writes.is_empty() {
             return Ok(());
         }
-        if writes.password_hash.is_none() {
-            let mut pooled = self.conn()?;
-            if let DbConnection::Pg(_) = &mut *pooled {
-                return write_sign_in_at_once(&mut pooled, writes);
-            }
+        if writes.password_hash.is_none() && self.is_postgres() {
+            return write_sign_in_at_once(&mut *self.conn()?, writes);
         }
         self.write(|conn| {
             if let Some(key) = &writes.reset_budget {
