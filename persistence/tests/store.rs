@@ -98,6 +98,26 @@ fn registered(store: &Store) -> (Provider, Client, User) {
     (p, c, u)
 }
 
+/// A session of `subject` at `provider` created `now()`, live for an hour.
+fn new_session(
+    id: Uuid,
+    subject: Subject,
+    provider: &Provider,
+    ip: Option<&str>,
+) -> persistence::NewSession {
+    persistence::NewSession {
+        id,
+        subject,
+        provider_id: Some(provider.id),
+        method: "password".into(),
+        ip: ip.map(str::to_owned),
+        user_agent: None,
+        created_at: now(),
+        expires_at: now() + chrono::Duration::hours(1),
+        amr: vec!["pwd".into()],
+    }
+}
+
 fn assert_stale<T: std::fmt::Debug>(result: Result<T, StoreError>, what: &str) {
     assert!(
         matches!(result, Err(StoreError::Stale)),
@@ -574,30 +594,15 @@ fn processors_round_trip_by_name_with_versions() {
 /// PostgreSQL when its notification arrives. Revocation stays immediate.
 #[test]
 fn a_cached_live_session_lasts_until_any_commit() {
-    use persistence::NewSession;
     for db in TestDb::all() {
         let backend = db.backend();
         let store = open(&db);
         let (p, _, u) = registered(&store);
         let subject = Subject::user(u.id);
-        let new_session = |id: Uuid| NewSession {
-            id,
-            subject,
-            provider_id: Some(p.id),
-            method: "password".into(),
-            ip: None,
-            user_agent: None,
-            created_at: now(),
-            expires_at: now() + chrono::Duration::hours(1),
-            amr: vec!["pwd".into()],
-        };
+        let session = |id: Uuid| new_session(id, subject, &p, None);
         let (first, second) = (Uuid::now_v7(), Uuid::now_v7());
-        store
-            .create_session(&new_session(first), "refresh-1")
-            .unwrap();
-        store
-            .create_session(&new_session(second), "refresh-2")
-            .unwrap();
+        store.create_session(&session(first), "refresh-1").unwrap();
+        store.create_session(&session(second), "refresh-2").unwrap();
         let cached = |id| store.cached_live_session(id, subject, now());
         // PostgreSQL: until the notification of a change by another connection arrived.
         let soon_none = |id, what: &str| {
@@ -751,7 +756,7 @@ fn the_sessions_trigger_watches_every_column_but_last_seen_at() {
 /// (`write_sign_in_at_once`), on SQLite one transaction.
 #[test]
 fn a_sign_in_is_written_whole_or_not_at_all() {
-    use persistence::{NewSession, SignInWrites};
+    use persistence::SignInWrites;
     for db in TestDb::all() {
         let backend = db.backend();
         let store = open(&db);
@@ -759,17 +764,7 @@ fn a_sign_in_is_written_whole_or_not_at_all() {
         let subject = Subject::user(u.id);
         let key = format!("user:{}", u.id);
         store.reserve_attempt(&key, now()).unwrap();
-        let session = |id: Uuid| NewSession {
-            id,
-            subject,
-            provider_id: Some(p.id),
-            method: "password".into(),
-            ip: Some("203.0.113.5".into()),
-            user_agent: None,
-            created_at: now(),
-            expires_at: now() + chrono::Duration::hours(1),
-            amr: vec!["pwd".into()],
-        };
+        let session = |id: Uuid| new_session(id, subject, &p, Some("203.0.113.5"));
         let taken = Uuid::now_v7();
         store
             .create_session(&session(taken), "refresh-taken")

@@ -1,15 +1,15 @@
 //! The password first factor, on the `password` path and on `authinfo` (HTTP Basic).
 
+use std::net::IpAddr;
+
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
+use chrono::{DateTime, Utc};
 use domain::access::{ProviderGate, may_act};
 use domain::auth_method::AuthMethod;
 use domain::email::Email;
 use domain::model::{Subject, parse_login};
 use domain::provider::AccountStatus;
-use std::net::IpAddr;
-
-use chrono::{DateTime, Utc};
 use domain::throttle::Decision;
 use persistence::{SignInWrites, Store};
 use uuid::Uuid;

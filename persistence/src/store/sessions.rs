@@ -45,18 +45,25 @@ fn new_refresh_token(hash: &str, session_id: &str, now: NaiveDateTime) -> Refres
     }
 }
 
+/// The rows of a new session and of its first refresh token.
+fn session_rows(session: &NewSession, refresh_hash: &str) -> (SessionRow, RefreshTokenRow) {
+    let row = SessionRow::from(session);
+    let token = new_refresh_token(refresh_hash, &row.id, row.created_at);
+    (row, token)
+}
+
 fn insert_session(
     conn: &mut DbConnection,
     session: &NewSession,
     refresh_hash: &str,
 ) -> Result<(), StoreError> {
-    let row = SessionRow::from(session);
+    let (row, token) = session_rows(session, refresh_hash);
     natively!(conn, |c| {
         diesel::insert_into(sessions::table)
             .values(&row)
             .execute(c)?;
         diesel::insert_into(refresh_tokens::table)
-            .values(new_refresh_token(refresh_hash, &row.id, row.created_at))
+            .values(&token)
             .execute(c)?;
     });
     Ok(())
@@ -149,11 +156,10 @@ fn write_sign_in_at_once(conn: &mut DbConnection, writes: &SignInWrites) -> Resu
         .iter()
         .map(|event| sealed_event_row(conn, event))
         .collect::<Result<Vec<_>, _>>()?;
-    let session = writes.session.as_ref().map(|(session, refresh_hash)| {
-        let row = SessionRow::from(session);
-        let token = new_refresh_token(refresh_hash, &row.id, row.created_at);
-        (row, token)
-    });
+    let session = writes
+        .session
+        .as_ref()
+        .map(|(session, refresh_hash)| session_rows(session, refresh_hash));
     let mut parts: Vec<Box<dyn QueryFragment<Pg> + '_>> = Vec::new();
     if let Some(key) = &writes.reset_budget {
         parts.push(Box::new(diesel::delete(
