@@ -777,6 +777,7 @@ fn a_sign_in_is_written_whole_or_not_at_all() {
                 user_event(&u, "203.0.113.6", now()),
             ],
             session: Some((session(id), refresh.to_owned())),
+            origin_key: None,
         };
         let budgets = || {
             column(
@@ -820,6 +821,115 @@ fn a_sign_in_is_written_whole_or_not_at_all() {
             ),
             [Some(id.to_string())],
             "{backend}: the refresh token names its session"
+        );
+    }
+}
+
+/// A password login's first reading: the provider and its user of an e-mail in one
+/// statement (the user with the origin key its sign-in seals with), and nobody for an
+/// unknown e-mail or another provider's; an unknown provider is not found.
+#[test]
+fn a_provider_is_read_with_its_user_of_an_email() {
+    for db in TestDb::all() {
+        let backend = db.backend();
+        let store = open(&db);
+        let (p, c, u) = registered(&store);
+        let other = provider("other");
+        store.insert_provider(&other).unwrap();
+        let email = u.email.as_str();
+
+        let (found, user) = store.provider_and_user("acme", Some(email)).unwrap();
+        assert_eq!(found.id, p.id, "{backend}");
+        let user = user.unwrap_or_else(|| panic!("{backend}: the user"));
+        assert_eq!(user.user.id, u.id, "{backend}");
+        assert_eq!(user.user.client_id, c.id, "{backend}");
+        assert_eq!(user.password_hash.as_deref(), Some("hash"), "{backend}");
+
+        for (slug, email) in [
+            ("acme", Some("nobody@example.com")),
+            ("other", Some(email)),
+            ("acme", None),
+        ] {
+            let (found, user) = store.provider_and_user(slug, email).unwrap();
+            assert_eq!(found.slug.as_str(), slug, "{backend}");
+            assert!(user.is_none(), "{backend}: {slug} {email:?}");
+        }
+        for email in [Some(email), None] {
+            assert!(
+                matches!(
+                    store.provider_and_user("nope", email),
+                    Err(StoreError::NotFound)
+                ),
+                "{backend}: an unknown provider"
+            );
+        }
+    }
+}
+
+/// A sign-in seals its events with the origin key read with the account
+/// (`SignInWrites::origin_key`): readable as ever; made at the write when the user had none
+/// yet; only for the user it was read for; and when a clearing destroyed the key meanwhile,
+/// the origin stays unreadable.
+#[test]
+fn a_sign_in_seals_with_the_origin_key_read_with_the_account() {
+    use persistence::SignInWrites;
+    for db in TestDb::all() {
+        let backend = db.backend();
+        let store = open(&db);
+        let (p, _, u) = registered(&store);
+        let email = u.email.as_str().to_owned();
+        let read_key = || {
+            let (_, user) = store.provider_and_user("acme", Some(&email)).unwrap();
+            user.unwrap().origin_key
+        };
+        let sign_in = |user: &User, ip: &str, known| {
+            let writes = SignInWrites {
+                events: vec![user_event(user, ip, now())],
+                session: Some((
+                    new_session(Uuid::now_v7(), Subject::user(user.id), &p, Some(ip)),
+                    format!("refresh-{ip}"),
+                )),
+                origin_key: Some(known),
+                ..Default::default()
+            };
+            store.write_sign_in(&writes).unwrap();
+        };
+        // Read before the user's first event: no key yet, the write makes one.
+        sign_in(&u, "203.0.113.1", read_key());
+        // Read with the key: sealed with it.
+        sign_in(&u, "203.0.113.2", read_key());
+        // Another user's sign-in, given this user's key: sealed with its own.
+        let c2 = client(&p);
+        let v = user(&c2, "b@example.com");
+        store.register(&c2, &v, "hash").unwrap();
+        sign_in(&v, "203.0.113.3", read_key());
+        let ips = |user: &User| {
+            origins_of(&store, user)
+                .into_iter()
+                .map(|(ip, _)| ip)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            ips(&u),
+            [
+                Some("203.0.113.1".to_owned()),
+                Some("203.0.113.2".to_owned())
+            ],
+            "{backend}: sealed with the user's key and readable"
+        );
+        assert_eq!(
+            ips(&v),
+            [Some("203.0.113.3".to_owned())],
+            "{backend}: sealed with the other user's own key"
+        );
+        // The key read, then destroyed (as a clearing does) before the write.
+        let known = read_key();
+        raw_execute(&db, "UPDATE users SET origin_key = ''");
+        sign_in(&u, "203.0.113.4", known);
+        assert_eq!(
+            origins_of(&store, &u).last(),
+            Some(&(None, None)),
+            "{backend}: unreadable once the key is gone"
         );
     }
 }

@@ -11,7 +11,7 @@ use domain::email::Email;
 use domain::model::{Subject, parse_login};
 use domain::provider::AccountStatus;
 use domain::throttle::Decision;
-use persistence::{SignInWrites, Store};
+use persistence::{KnownOriginKey, SignInWrites, Store};
 use uuid::Uuid;
 
 use super::client_info::ClientInfo;
@@ -43,8 +43,14 @@ pub struct PasswordChecked {
     pub writes: SignInWrites,
 }
 
-/// An account a login names: who, the stored password hash, the account's status.
-type Found = (Subject, Option<String>, AccountStatus);
+/// An account a login names: who, the stored password hash, the account's status, and a
+/// user's origin key for sealing the sign-in's event.
+type Found = (
+    Subject,
+    Option<String>,
+    AccountStatus,
+    Option<KnownOriginKey>,
+);
 
 /// Checks a password on the `password` or `authinfo` path: the method must be on, the
 /// budget must allow it, and unknown logins cost the same time as wrong passwords.
@@ -96,9 +102,9 @@ pub async fn check_password(
     };
     judge_reservation(state, decision, attempt(), client).await?;
 
-    let (stored, status) = match found {
-        Some((_, hash, status)) if !too_long => (hash, Some(status)),
-        _ => (None, None),
+    let (stored, status, origin_key) = match found {
+        Some((_, hash, status, origin_key)) if !too_long => (hash, Some(status), origin_key),
+        _ => (None, None, None),
     };
     let password = if too_long { String::new() } else { password };
     let verified = state.passwords.verify(password, stored).await?;
@@ -142,6 +148,7 @@ pub async fn check_password(
             password_hash,
             events: vec![event(attempt(), client, state.now())],
             session: None,
+            origin_key,
         },
     })
 }
@@ -179,14 +186,16 @@ fn before_the_hash(
             provider_slug,
             email,
         } => {
-            let provider = store
-                .provider_by_slug(&provider_slug)
+            // The account is read with the provider (one statement), and judged only after
+            // the password, so it is not revealed here.
+            let parsed = Email::parse(&email).ok();
+            let (provider, user) = store
+                .provider_and_user(&provider_slug, parsed.as_ref().map(Email::as_str))
                 .map_err(ApiError::from_store("provider"))?;
             let gate = ProviderGate {
                 status: provider.status,
                 auth_methods: &provider.auth_methods,
             };
-            // The account itself is judged after the password, so it is not revealed here.
             if let Err(denied) = may_act(AccountStatus::Active, Some(gate), Some(method)) {
                 return Ok(BeforeTheHash::Refused {
                     provider_id: provider.id,
@@ -203,12 +212,14 @@ fn before_the_hash(
                     answer: ApiError::Forbidden("authinfo is not allowed from this address".into()),
                 });
             }
-            let found = match Email::parse(&email) {
-                Ok(parsed) => store
-                    .user_credentials(provider.id, parsed.as_str())?
-                    .map(|c| (Subject::user(c.user.id), c.password_hash, c.user.status)),
-                Err(_) => None,
-            };
+            let found = user.map(|c| {
+                (
+                    Subject::user(c.user.id),
+                    c.password_hash,
+                    c.user.status,
+                    Some(c.origin_key),
+                )
+            });
             (Some(provider.id), provider.id.to_string(), email, found)
         }
         PasswordTarget::Employee { login } => {
@@ -218,6 +229,7 @@ fn before_the_hash(
                         Subject::employee(c.employee.id),
                         c.password_hash,
                         c.employee.status,
+                        None,
                     )
                 }),
                 Err(_) => None,

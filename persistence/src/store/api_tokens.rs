@@ -94,7 +94,7 @@ impl Store {
             .as_ref()
             .filter(|r| r.last_used_at.is_none_or(|at| at < now - granularity));
         match stale {
-            None => insert_auth_event(&mut conn, &event)?,
+            None => insert_auth_event(&mut conn, &event, None)?,
             Some(record) => {
                 let id = record.id.to_string();
                 drop(conn);
@@ -109,7 +109,7 @@ impl Store {
                     )
                     .set(api_tokens::last_used_at.eq(now_naive))
                     .execute(conn)?;
-                    insert_auth_event(conn, &event)
+                    insert_auth_event(conn, &event, None)
                 })?
             }
         }

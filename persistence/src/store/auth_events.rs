@@ -26,14 +26,43 @@ pub struct AuthEventFilter {
     pub to: Option<DateTime<Utc>>,
 }
 
+/// A user's origin key as it was read with the account (`Store::provider_and_user`), so that
+/// the sign-in's events are sealed without reading it again: a statement (a round trip on
+/// PostgreSQL) less per login. A key destroyed since (a clearing meanwhile) only seals the
+/// event under a key nobody holds any more, which keeps its origin as unreadable as the
+/// clearing wants it; a user who had no key yet gets one made as before.
+#[derive(Clone)]
+pub struct KnownOriginKey {
+    user_id: Uuid,
+    /// The stored column: `None` before the user's first event.
+    stored: Option<String>,
+}
+
+impl KnownOriginKey {
+    pub(super) fn new(user_id: Uuid, stored: Option<String>) -> Self {
+        Self { user_id, stored }
+    }
+}
+
+/// Never the key itself: a `Debug` print may reach a log.
+impl std::fmt::Debug for KnownOriginKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KnownOriginKey")
+            .field("user_id", &self.user_id)
+            .field("stored", &self.stored.as_ref().map(|_| "…"))
+            .finish()
+    }
+}
+
 /// Writes one auth event on the caller's connection (in its transaction, if any). A user's
 /// address and user agent are sealed under the user's origin key (`crate::origin`), or not
 /// kept at all once a clearing destroyed it.
 pub(super) fn insert_auth_event(
     conn: &mut DbConnection,
     event: &AuthEventRecord,
+    known: Option<&KnownOriginKey>,
 ) -> Result<(), StoreError> {
-    let row = sealed_event_row(conn, event)?;
+    let row = sealed_event_row(conn, event, known)?;
     natively!(conn, |conn| {
         diesel::insert_into(auth_events::table)
             .values(row)
@@ -43,17 +72,25 @@ pub(super) fn insert_auth_event(
 }
 
 /// The row of `event` as it is stored: a user's origin sealed (`insert_auth_event`). Reads
-/// the user's origin key, and at the user's first event writes it.
+/// the user's origin key, unless `known` holds it, and at the user's first event writes it.
 pub(super) fn sealed_event_row(
     conn: &mut DbConnection,
     event: &AuthEventRecord,
+    known: Option<&KnownOriginKey>,
 ) -> Result<AuthEventRow, StoreError> {
     let mut row = AuthEventRow::from(event);
     if let Some(subject) = event.subject
         && subject.kind == SubjectKind::User
         && (row.ip.is_some() || row.user_agent.is_some())
     {
-        match user_origin_key(conn, &subject.id.to_string())? {
+        let known = known
+            .filter(|k| k.user_id == subject.id)
+            .and_then(|k| k.stored.as_deref());
+        let key = match known {
+            Some(stored) => origin_key_of(stored)?,
+            None => user_origin_key(conn, &subject.id.to_string())?,
+        };
+        match key {
             UserOriginKey::Key(key) => {
                 row.sealed_origin =
                     Some(key.seal(&row.id, row.ip.as_deref(), row.user_agent.as_deref()));
@@ -100,10 +137,15 @@ fn user_origin_key(conn: &mut DbConnection, user_id: &str) -> Result<UserOriginK
             }
         }
     );
-    if key == DESTROYED {
+    origin_key_of(&key)
+}
+
+/// What a stored origin key column holds: a key, or the mark of a destroyed one.
+fn origin_key_of(stored: &str) -> Result<UserOriginKey, StoreError> {
+    if stored == DESTROYED {
         return Ok(UserOriginKey::Destroyed);
     }
-    OriginKey::parse(&key)
+    OriginKey::parse(stored)
         .map(UserOriginKey::Key)
         .ok_or_else(|| corrupt("a user's origin key"))
 }
@@ -146,7 +188,7 @@ pub(super) fn open_origins(
 
 impl Store {
     pub fn insert_auth_event(&self, event: &AuthEventRecord) -> Result<(), StoreError> {
-        insert_auth_event(&mut *self.conn()?, event)
+        insert_auth_event(&mut *self.conn()?, event, None)
     }
 
     /// The auth log, newest first. A provider-limited reader sees only its providers' events.

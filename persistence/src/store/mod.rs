@@ -54,7 +54,7 @@ pub use crate::records::{
     ExportedLink, ExportedSecondFactors, ExportedSession, ExportedTemporaryKey, JobRunRecord,
     NewApiToken, NewSession, SessionRecord, UserExport,
 };
-pub use auth_events::AuthEventFilter;
+pub use auth_events::{AuthEventFilter, KnownOriginKey};
 pub use clearing::{CLEARED_COLUMNS, NOT_A_CLIENTS_DATA};
 pub use consents::ConsentTicket;
 pub use employees::EmployeeCredentials;

@@ -14,7 +14,7 @@ use domain::refresh::{Reuse, judge_reuse};
 use uuid::Uuid;
 
 use super::Store;
-use super::auth_events::{insert_auth_event, sealed_event_row};
+use super::auth_events::{KnownOriginKey, insert_auth_event, sealed_event_row};
 use super::credentials::set_password_hash;
 use super::principals::{Person, person};
 use super::throttle::reset_attempts;
@@ -154,7 +154,7 @@ fn write_sign_in_at_once(conn: &mut DbConnection, writes: &SignInWrites) -> Resu
     let events = writes
         .events
         .iter()
-        .map(|event| sealed_event_row(conn, event))
+        .map(|event| sealed_event_row(conn, event, writes.origin_key.as_ref()))
         .collect::<Result<Vec<_>, _>>()?;
     let session = writes
         .session
@@ -277,6 +277,8 @@ pub struct SignInWrites {
     pub events: Vec<AuthEventRecord>,
     /// The session and the hash of its first refresh token.
     pub session: Option<(NewSession, String)>,
+    /// The user's origin key, read with the account: the events are sealed with it.
+    pub origin_key: Option<KnownOriginKey>,
 }
 
 impl SignInWrites {
@@ -313,7 +315,7 @@ impl Store {
                 set_password_hash(conn, *subject, hash)?;
             }
             for event in &writes.events {
-                insert_auth_event(conn, event)?;
+                insert_auth_event(conn, event, writes.origin_key.as_ref())?;
             }
             if let Some((session, refresh_hash)) = &writes.session {
                 insert_session(conn, session, refresh_hash)?;
@@ -363,7 +365,7 @@ impl Store {
                 _ => None,
             };
             let (verdict, event) = conclude(&outcome, person);
-            insert_auth_event(conn, &event)?;
+            insert_auth_event(conn, &event, None)?;
             Ok((outcome, verdict))
         })
     }
