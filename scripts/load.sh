@@ -139,7 +139,9 @@ cpu_ticks() {
     done
   fi
   read -r _ u n s i w q sq st _ < /proc/stat
-  echo "$hash $other $db $((u + n + s + q + sq + st)) $((i + w))"
+  # Steal (time the hypervisor gave the virtual CPUs to someone else) is apart: nothing
+  # here ran then.
+  echo "$hash $other $db $((u + n + s + q + sq)) $((i + w)) $st"
 }
 
 key=$("$bin" bootstrap-admin --login load-admin --name "Load Admin" | tail -n 1)
@@ -164,7 +166,8 @@ if [ "$backend" = postgres ]; then
   psql -q "$pg_url/$database" -c CHECKPOINT > /dev/null 2>&1 || true
 fi
 # The machine's speed can drift during a run (a virtual machine's host): the raw rates are
-# taken before the login and /me floods and again after them, and the ratios use the mean.
+# taken right before and right after the flood they are compared with, and the ratios use
+# the mean: hashes around the login flood, verifications around the /me flood.
 raw_rates() { # file
   echo "raw rates on all cores (server idle)" >&2
   "$raw" --seconds "$((seconds < 5 ? seconds : 5))" --token "$access" > "$1"
@@ -182,13 +185,14 @@ flood() { # name, script, arguments…
   sleep 3
   echo "$name: wrk, $connections connections, ${seconds}s" >&2
   reset_peak
-  local h1 o1 d1 b1 i1 h2 o2 d2 b2 i2
-  read -r h1 o1 d1 b1 i1 < <(cpu_ticks)
+  local h1 o1 d1 b1 i1 s1 h2 o2 d2 b2 i2 s2
+  read -r h1 o1 d1 b1 i1 s1 < <(cpu_ticks)
   wrk -t 2 -c "$connections" -d "${seconds}s" --timeout 10s -s "$here/$script" "$base" -- "$@" \
     > "$work/$name.wrk"
-  read -r h2 o2 d2 b2 i2 < <(cpu_ticks)
+  read -r h2 o2 d2 b2 i2 s2 < <(cpu_ticks)
   echo "$name cpu_hash=$((h2 - h1)) cpu_service=$((o2 - o1)) cpu_db=$((d2 - d1))" \
-    "cpu_busy=$((b2 - b1)) cpu_idle=$((i2 - i1)) ticks_per_second=$(getconf CLK_TCK)" \
+    "cpu_busy=$((b2 - b1)) cpu_idle=$((i2 - i1)) cpu_steal=$((s2 - s1))" \
+    "ticks_per_second=$(getconf CLK_TCK)" \
     >> "$work/results"
   sed -n "s/^RESULT/$name/p" "$work/$name.wrk" >> "$work/results"
   sed -n "s/^STATUS/$name: HTTP statuses/p" "$work/$name.wrk" >> "$work/statuses"
@@ -197,11 +201,13 @@ flood() { # name, script, arguments…
 : > "$work/results"
 : > "$work/statuses"
 flood login login.lua load "$accounts" "$password"
+sleep 3
+raw_rates "$work/raw_between"
 flood me me.lua "$access"
 sleep 3
 raw_rates "$work/raw_after"
-raw_hashes=$(raw_of argon2id_hashes_per_second "$work/raw_before"),$(raw_of argon2id_hashes_per_second "$work/raw_after")
-raw_verify=$(raw_of jwt_verifications_per_second "$work/raw_before"),$(raw_of jwt_verifications_per_second "$work/raw_after")
+raw_hashes=$(raw_of argon2id_hashes_per_second "$work/raw_before"),$(raw_of argon2id_hashes_per_second "$work/raw_between")
+raw_verify=$(raw_of jwt_verifications_per_second "$work/raw_between"),$(raw_of jwt_verifications_per_second "$work/raw_after")
 flood me_api_token me.lua "$(cat "$work/api_token")"
 flood refresh refresh.lua "$work/refresh_tokens" 2
 

@@ -5,7 +5,8 @@
 
 RESULTS holds lines `name key=value …` (the wrk scripts' RESULT lines, and
 `name peak_kib=N`). RAW_HASHES and RAW_VERIFICATIONS are `before,after`: the raw rates
-taken before the login and /me floods and after them; ratios use their mean."""
+taken right before and right after the flood they are compared with (logins, /me); ratios
+use their mean."""
 
 import os
 import sys
@@ -83,13 +84,15 @@ def cpu_of_a_login(login, raw_hashes, backend):
     db = login["cpu_db"] * per_login
     rest = login["cpu_busy"] * per_login - hashing - service - db
     idle = login["cpu_idle"] * per_login
+    # Steal is time the machine's host gave our virtual CPUs to others: not ours to share.
+    steal = login.get("cpu_steal", 0) * per_login
     total = hashing + service + db + rest + idle
     raw = (os.cpu_count() or 2) * 1000 / raw_hashes
     parts = [f"hashing {hashing:.2f}", f"the service outside hashing {service:.2f}"]
     if backend == "postgres":
         parts.append(f"the database {db:.2f}")
     parts += [f"everything else (wrk, the kernel's threads, other processes) {rest:.2f}",
-              f"idle {idle:.2f}"]
+              f"idle {idle:.2f}", f"stolen by the host (not counted) {steal:.2f}"]
     print(f"(CPU per login, ms: {', '.join(parts)}. Hashing's share of the CPU: "
           f"{hashing / total:.3f}; a raw hash took {raw:.2f} ms of CPU, a hash in the "
           f"service {hashing:.2f}: {raw / hashing:.3f})")
