@@ -6,10 +6,14 @@
 //! answers the same read without any of them, and drops everything as soon as the database
 //! tells it that something changed:
 //!
-//! - **SQLite:** a dedicated connection asks `PRAGMA data_version`, which changes when any
-//!   other connection commits, in this process or in another one (another instance, the
-//!   command line, `sqlite3` by hand). Every commit empties the cache, and the next request
-//!   sees it.
+//! - **SQLite:** every store call of this process empties the cache once its work is
+//!   committed (as on PostgreSQL, below), so a revocation through this instance is seen by
+//!   its very next request. For commits by other processes (another instance, the command
+//!   line, `sqlite3` by hand) a dedicated connection asks `PRAGMA data_version`, which
+//!   changes when any other connection commits; it asks at most once per
+//!   `SQLITE_RECHECK` (1 ms), so such a revocation is seen within a millisecond. Asked at
+//!   every request, that question (a read transaction: file locks, a statement) was a third
+//!   of the CPU of an SQLite `/me` (README "Load").
 //! - **PostgreSQL:** triggers on every table the read depends on (migration 000019) send a
 //!   notification on channel `live_sessions` with each commit that changes one of them; a
 //!   dedicated connection listens, and each question drains what has arrived (no round trip:
@@ -27,7 +31,7 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, Weak};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use diesel::connection::SimpleConnection;
@@ -66,14 +70,17 @@ pub const NOT_WATCHED: &[&str] = &[
     "refresh_tokens",
 ];
 
+/// SQLite: how long a `data_version` answer stands for commits by other processes.
+pub const SQLITE_RECHECK: Duration = Duration::from_millis(1);
+
 /// How often a lost PostgreSQL listener is replaced, and its notifications read when no
 /// request reads them.
 const RELISTEN_EVERY: Duration = Duration::from_secs(1);
 
 pub(crate) struct LiveCache {
     capacity: usize,
-    /// Learns of changes from PostgreSQL (asked at every store call: no lock).
-    postgres: bool,
+    /// SQLite: how long a `data_version` answer is trusted (`SQLITE_RECHECK`).
+    recheck: Duration,
     watcher: Mutex<Watcher>,
     entries: Mutex<Entries>,
 }
@@ -92,6 +99,8 @@ struct Watcher {
     conn: Option<WatchConn>,
     /// SQLite: `data_version` at the last question.
     version: Option<i64>,
+    /// SQLite: when it was last asked.
+    asked_at: Option<Instant>,
     /// A new listener: what happened before it listened is unknown.
     fresh: bool,
 }
@@ -128,9 +137,14 @@ impl RunQueryDsl<SqliteConnection> for DataVersion {}
 type WatchError = Box<dyn std::error::Error + Send + Sync>;
 
 impl LiveCache {
-    /// A cache that learns of commits from SQLite file `file`.
-    pub(crate) fn sqlite(file: String, capacity: usize) -> Self {
-        Self::new(Source::Sqlite(file), capacity)
+    /// A cache that learns of other processes' commits from SQLite file `file`, asking
+    /// at most once per `recheck` (this process's own commits empty it at once:
+    /// `forget_all`).
+    pub(crate) fn sqlite(file: String, capacity: usize, recheck: Duration) -> Self {
+        Self {
+            recheck,
+            ..Self::new(Source::Sqlite(file), capacity)
+        }
     }
 
     /// A cache that listens on PostgreSQL at `url`; a thread replaces a lost listener for as
@@ -151,11 +165,12 @@ impl LiveCache {
     fn new(source: Source, capacity: usize) -> Self {
         Self {
             capacity: capacity.max(1),
-            postgres: matches!(source, Source::Postgres(_)),
+            recheck: Duration::ZERO,
             watcher: Mutex::new(Watcher {
                 source,
                 conn: None,
                 version: None,
+                asked_at: None,
                 fresh: true,
             }),
             entries: Mutex::new(Entries {
@@ -170,7 +185,7 @@ impl LiveCache {
     /// nothing is cached or answered from the cache.
     pub(crate) fn generation(&self) -> Option<u64> {
         let mut watcher = self.watcher.lock().unwrap_or_else(|e| e.into_inner());
-        let changed = match watcher.changed() {
+        let changed = match watcher.changed(self.recheck) {
             Ok(changed) => Some(changed),
             Err(e) => {
                 log::debug!("live-session cache off for now: {e}");
@@ -187,16 +202,11 @@ impl LiveCache {
         changed.map(|_| entries.generation)
     }
 
-    /// Empties the cache: this process changed the database (PostgreSQL; on SQLite the next
-    /// `generation` learns it from the file).
+    /// Empties the cache: this process may have changed the database.
     pub(crate) fn forget_all(&self) {
         let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
         entries.generation += 1;
         entries.sessions.clear();
-    }
-
-    pub(crate) fn is_postgres(&self) -> bool {
-        self.postgres
     }
 
     /// PostgreSQL: opens a listener if there is none. The connection is made outside the
@@ -260,8 +270,15 @@ impl LiveCache {
 }
 
 impl Watcher {
-    /// Whether anything changed since the last question.
-    fn changed(&mut self) -> Result<bool, WatchError> {
+    /// Whether anything changed since the last question. SQLite: another process's commit
+    /// less than `recheck` ago may not be seen yet.
+    fn changed(&mut self, recheck: Duration) -> Result<bool, WatchError> {
+        if let (Source::Sqlite(_), Some(_), Some(asked_at)) =
+            (&self.source, &self.conn, self.asked_at)
+            && asked_at.elapsed() < recheck
+        {
+            return Ok(false);
+        }
         if let (Source::Sqlite(file), None) = (&self.source, &self.conn) {
             let mut conn = SqliteConnection::establish(file)?;
             // It never writes; a short busy timeout, because it runs on an async worker
@@ -277,6 +294,7 @@ impl Watcher {
                 let version = DataVersion.get_result::<i64>(conn)?;
                 let changed = self.version != Some(version);
                 self.version = Some(version);
+                self.asked_at = Some(Instant::now());
                 Ok(changed || fresh)
             }
             Some(WatchConn::Postgres(conn)) => {
@@ -383,7 +401,11 @@ mod tests {
         let path = file.to_string_lossy().into_owned();
         let mut writer = SqliteConnection::establish(&path).unwrap();
         writer.batch_execute("CREATE TABLE t (x INTEGER)").unwrap();
-        (LiveCache::sqlite(path, capacity), writer, file)
+        (
+            LiveCache::sqlite(path, capacity, Duration::ZERO),
+            writer,
+            file,
+        )
     }
 
     #[test]
@@ -453,9 +475,39 @@ mod tests {
         }
     }
 
+    /// Another process's commit is learnt at the first question after the recheck time, not
+    /// before: `data_version` is asked at most once per `recheck`.
+    #[test]
+    fn another_process_commit_is_learnt_after_the_recheck_time() {
+        let file = std::env::temp_dir().join(format!("bi-live-cache-{}.db", Uuid::new_v4()));
+        let path = file.to_string_lossy().into_owned();
+        let mut writer = SqliteConnection::establish(&path).unwrap();
+        writer.batch_execute("CREATE TABLE t (x INTEGER)").unwrap();
+        for (recheck, learnt) in [(Duration::from_secs(60), false), (Duration::ZERO, true)] {
+            let cache = LiveCache::sqlite(path.clone(), 8, recheck);
+            let id = Uuid::now_v7();
+            let subject = live(id).session.subject;
+            cache.insert(cache.generation().unwrap(), &live(id));
+            writer.batch_execute("INSERT INTO t VALUES (1)").unwrap();
+            assert_eq!(
+                cache.get(id, subject, now()).is_none(),
+                learnt,
+                "recheck {recheck:?}"
+            );
+        }
+        let cache = LiveCache::sqlite(path.clone(), 8, Duration::from_millis(20));
+        let id = Uuid::now_v7();
+        let subject = live(id).session.subject;
+        cache.insert(cache.generation().unwrap(), &live(id));
+        writer.batch_execute("INSERT INTO t VALUES (2)").unwrap();
+        std::thread::sleep(Duration::from_millis(30));
+        assert!(cache.get(id, subject, now()).is_none(), "asked again");
+        std::fs::remove_file(file).ok();
+    }
+
     #[test]
     fn without_a_watcher_nothing_is_cached() {
-        let cache = LiveCache::sqlite("/nonexistent-directory/x.db".into(), 8);
+        let cache = LiveCache::sqlite("/nonexistent-directory/x.db".into(), 8, Duration::ZERO);
         assert_eq!(cache.generation(), None);
         let id = Uuid::now_v7();
         let subject = live(id).session.subject;

@@ -121,9 +121,9 @@ pub struct Store {
     live: Option<std::sync::Arc<live_cache::LiveCache>>,
 }
 
-/// A pooled connection. On PostgreSQL, giving it back empties the live-session cache: what
-/// was done with it is committed by then, and may have changed what the cache holds
-/// (`live_cache`: a revocation through this instance counts on its next request).
+/// A pooled connection. Giving it back empties the live-session cache: what was done with
+/// it is committed by then, and may have changed what the cache holds (`live_cache`: a
+/// revocation through this instance counts on its next request).
 pub(crate) struct Conn {
     pooled: PooledConnection<Manager>,
     forget: Option<std::sync::Arc<live_cache::LiveCache>>,
@@ -160,6 +160,7 @@ impl Store {
             std::sync::Arc::new(live_cache::LiveCache::sqlite(
                 url.target.clone(),
                 LIVE_CACHE_CAPACITY,
+                live_cache::SQLITE_RECHECK,
             ))
         } else {
             live_cache::LiveCache::postgres(&url.target, LIVE_CACHE_CAPACITY)
@@ -186,11 +187,7 @@ impl Store {
     }
 
     pub(crate) fn conn(&self) -> Result<Conn, StoreError> {
-        let forget = self
-            .live
-            .as_ref()
-            .filter(|cache| cache.is_postgres())
-            .cloned();
+        let forget = self.live.clone();
         Ok(Conn {
             pooled: self.pool.get()?,
             forget,
