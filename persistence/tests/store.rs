@@ -934,6 +934,61 @@ fn a_sign_in_seals_with_the_origin_key_read_with_the_account() {
     }
 }
 
+/// A refresh seals its auth event with the origin key read with the person (one statement
+/// less in its write transaction): readable; made at the write when the user had none yet;
+/// and none kept once the key is destroyed.
+#[test]
+fn a_refresh_seals_its_event_with_the_key_read_with_the_person() {
+    for db in TestDb::all() {
+        let backend = db.backend();
+        let store = open(&db);
+        let (p, _, u) = registered(&store);
+        let subject = Subject::user(u.id);
+        let refresh = |old: &str, new: &str, ip: &str| {
+            let (outcome, person) = store
+                .rotate_refresh_token(
+                    old,
+                    new,
+                    now(),
+                    |_| chrono::Duration::hours(1),
+                    chrono::Duration::seconds(10),
+                    |_, person| (person.is_some(), user_event(&u, ip, now())),
+                )
+                .unwrap();
+            assert!(
+                matches!(outcome, persistence::RefreshOutcome::Rotated(_)),
+                "{backend}: {outcome:?}"
+            );
+            assert!(person, "{backend}: the person read");
+        };
+        store
+            .create_session(&new_session(Uuid::now_v7(), subject, &p, None), "r-0")
+            .unwrap();
+        // No key yet: made at the write.
+        refresh("r-0", "r-1", "203.0.113.7");
+        // The key read with the person.
+        refresh("r-1", "r-2", "203.0.113.8");
+        assert_eq!(
+            origins_of(&store, &u)
+                .into_iter()
+                .map(|(ip, _)| ip)
+                .collect::<Vec<_>>(),
+            [
+                Some("203.0.113.7".to_owned()),
+                Some("203.0.113.8".to_owned())
+            ],
+            "{backend}: sealed and readable"
+        );
+        raw_execute(&db, "UPDATE users SET origin_key = ''");
+        refresh("r-2", "r-3", "203.0.113.9");
+        assert_eq!(
+            origins_of(&store, &u).last(),
+            Some(&(None, None)),
+            "{backend}: none kept once the key is destroyed"
+        );
+    }
+}
+
 /// The values of one text column, read with raw SQL (`sql` selects it `AS v`).
 fn column(db: &TestDb, sql: &str) -> Vec<Option<String>> {
     use diesel::RunQueryDsl;

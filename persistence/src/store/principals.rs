@@ -13,6 +13,7 @@ use domain::provider::SubjectKind;
 use uuid::Uuid;
 
 use super::Store;
+use super::auth_events::KnownOriginKey;
 use super::employees::complete;
 use super::second_factors::admin_mfa_policies;
 use crate::records::SessionRecord;
@@ -184,24 +185,40 @@ pub(super) fn person(
     conn: &mut DbConnection,
     subject: Subject,
 ) -> Result<Option<Person>, StoreError> {
+    Ok(person_and_origin_key(conn, subject)?.0)
+}
+
+/// `person`, and for a user the origin key their auth events are sealed with, read in the
+/// same statement (`KnownOriginKey`): a refresh writes its event without reading it again.
+pub(super) fn person_and_origin_key(
+    conn: &mut DbConnection,
+    subject: Subject,
+) -> Result<(Option<Person>, Option<KnownOriginKey>), StoreError> {
     let id = subject.id.to_string();
     match subject.kind {
         SubjectKind::User => {
-            let row: Option<(UserRow, ProviderRow)> = natively!(conn, |conn| {
+            let row: Option<(UserRow, ProviderRow, Option<String>)> = natively!(conn, |conn| {
                 users::table
                     .inner_join(providers::table.on(providers::id.eq(users::provider_id)))
                     .filter(users::id.eq(&id))
-                    .select((UserRow::as_select(), ProviderRow::as_select()))
+                    .select((
+                        UserRow::as_select(),
+                        ProviderRow::as_select(),
+                        users::origin_key,
+                    ))
                     .first(conn)
                     .optional()?
             });
-            row.map(|(user, provider)| {
-                Ok(Person::User {
-                    user: User::try_from(user)?,
-                    provider: Box::new(Provider::try_from(provider)?),
-                })
-            })
-            .transpose()
+            let Some((user, provider, origin_key)) = row else {
+                return Ok((None, None));
+            };
+            let user = User::try_from(user)?;
+            let known = KnownOriginKey::new(user.id, origin_key);
+            let person = Person::User {
+                user,
+                provider: Box::new(Provider::try_from(provider)?),
+            };
+            Ok((Some(person), Some(known)))
         }
         SubjectKind::Employee => {
             let row = employees::table
@@ -209,8 +226,10 @@ pub(super) fn person(
                 .select(EmployeeRow::as_select())
                 .first(conn)
                 .optional()?;
-            row.map(|row| Ok(Person::Employee(complete(conn, row)?.employee)))
-                .transpose()
+            let person = row
+                .map(|row| Ok::<_, StoreError>(Person::Employee(complete(conn, row)?.employee)))
+                .transpose()?;
+            Ok((person, None))
         }
     }
 }

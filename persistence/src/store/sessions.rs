@@ -16,7 +16,7 @@ use uuid::Uuid;
 use super::Store;
 use super::auth_events::{KnownOriginKey, insert_auth_event, sealed_event_row};
 use super::credentials::set_password_hash;
-use super::principals::{Person, person};
+use super::principals::{Person, person_and_origin_key};
 use super::throttle::reset_attempts;
 use crate::records::{AuthEventRecord, NewSession, SessionRecord};
 use crate::rows::{RefreshTokenRow, SessionRow, naive, utc};
@@ -360,12 +360,12 @@ impl Store {
         let now_naive = naive(now);
         self.write(|conn| {
             let outcome = rotate(conn, old_hash, new_hash, now, now_naive, idle, grace)?;
-            let person = match &outcome {
-                RefreshOutcome::Rotated(session) => person(conn, session.subject)?,
-                _ => None,
+            let (person, origin_key) = match &outcome {
+                RefreshOutcome::Rotated(session) => person_and_origin_key(conn, session.subject)?,
+                _ => (None, None),
             };
             let (verdict, event) = conclude(&outcome, person);
-            insert_auth_event(conn, &event, None)?;
+            insert_auth_event(conn, &event, origin_key.as_ref())?;
             Ok((outcome, verdict))
         })
     }
