@@ -803,10 +803,7 @@ fn a_sign_in_is_written_whole_or_not_at_all() {
         assert!(budgets().is_empty(), "{backend}: the budget emptied");
         assert_eq!(events().len(), 2, "{backend}: both events");
         assert_eq!(
-            origins_of(&store, &u)
-                .into_iter()
-                .map(|(ip, _)| ip)
-                .collect::<Vec<_>>(),
+            ips_of(&store, &u),
             [
                 Some("203.0.113.5".to_owned()),
                 Some("203.0.113.6".to_owned())
@@ -903,14 +900,8 @@ fn a_sign_in_seals_with_the_origin_key_read_with_the_account() {
         let v = user(&c2, "b@example.com");
         store.register(&c2, &v, "hash").unwrap();
         sign_in(&v, "203.0.113.3", read_key());
-        let ips = |user: &User| {
-            origins_of(&store, user)
-                .into_iter()
-                .map(|(ip, _)| ip)
-                .collect::<Vec<_>>()
-        };
         assert_eq!(
-            ips(&u),
+            ips_of(&store, &u),
             [
                 Some("203.0.113.1".to_owned()),
                 Some("203.0.113.2".to_owned())
@@ -918,7 +909,7 @@ fn a_sign_in_seals_with_the_origin_key_read_with_the_account() {
             "{backend}: sealed with the user's key and readable"
         );
         assert_eq!(
-            ips(&v),
+            ips_of(&store, &v),
             [Some("203.0.113.3".to_owned())],
             "{backend}: sealed with the other user's own key"
         );
@@ -969,10 +960,7 @@ fn a_refresh_seals_its_event_with_the_key_read_with_the_person() {
         // The key read with the person.
         refresh("r-1", "r-2", "203.0.113.8");
         assert_eq!(
-            origins_of(&store, &u)
-                .into_iter()
-                .map(|(ip, _)| ip)
-                .collect::<Vec<_>>(),
+            ips_of(&store, &u),
             [
                 Some("203.0.113.7".to_owned()),
                 Some("203.0.113.8".to_owned())
@@ -981,6 +969,60 @@ fn a_refresh_seals_its_event_with_the_key_read_with_the_person() {
         );
         raw_execute(&db, "UPDATE users SET origin_key = ''");
         refresh("r-2", "r-3", "203.0.113.9");
+        assert_eq!(
+            origins_of(&store, &u).last(),
+            Some(&(None, None)),
+            "{backend}: none kept once the key is destroyed"
+        );
+    }
+}
+
+/// An API-token request of a user seals its auth event with the origin key read with the
+/// person, on both of its paths (the first use, which records `last_used_at` in a
+/// transaction, and a use within the minute, a single insert); none kept once the key is
+/// destroyed.
+#[test]
+fn an_api_token_request_seals_its_event_with_the_key_read_with_the_person() {
+    for db in TestDb::all() {
+        let backend = db.backend();
+        let store = open(&db);
+        let (p, _, u) = registered(&store);
+        store
+            .insert_api_token(&persistence::NewApiToken {
+                id: Uuid::now_v7(),
+                subject: Subject::user(u.id),
+                provider_id: Some(p.id),
+                name: "script".into(),
+                token_prefix: "bi_at_x".into(),
+                token_hash: "token-hash".into(),
+                scope: "read".into(),
+                created_at: now(),
+                expires_at: None,
+            })
+            .unwrap();
+        let request = |ip: &str| {
+            let (record, person) = store
+                .use_api_token("token-hash", now(), |_, person| {
+                    (person.is_some(), user_event(&u, ip, now()))
+                })
+                .unwrap();
+            assert!(
+                record.is_some() && person,
+                "{backend}: the token and its person"
+            );
+        };
+        request("203.0.113.21");
+        request("203.0.113.22");
+        assert_eq!(
+            ips_of(&store, &u),
+            [
+                Some("203.0.113.21".to_owned()),
+                Some("203.0.113.22".to_owned())
+            ],
+            "{backend}: sealed and readable"
+        );
+        raw_execute(&db, "UPDATE users SET origin_key = ''");
+        request("203.0.113.23");
         assert_eq!(
             origins_of(&store, &u).last(),
             Some(&(None, None)),
@@ -1026,6 +1068,14 @@ fn user_event(user: &User, ip: &str, at: DateTime<Utc>) -> persistence::AuthEven
         user_agent: Some(format!("SealedAgent/1 ({ip})")),
         created_at: at,
     }
+}
+
+/// The addresses of `user`'s events as the auth log shows them, in the order written.
+fn ips_of(store: &Store, user: &User) -> Vec<Option<String>> {
+    origins_of(store, user)
+        .into_iter()
+        .map(|(ip, _)| ip)
+        .collect()
 }
 
 /// The origins of `user`'s events as the auth log shows them, in the order written.

@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use super::Store;
 use super::auth_events::insert_auth_event;
-use super::principals::{Person, person};
+use super::principals::{Person, person_and_origin_key};
 use crate::StoreError;
 use crate::records::{ApiTokenRecord, AuthEventRecord, NewApiToken};
 use crate::rows::{ApiTokenRow, naive};
@@ -84,9 +84,10 @@ impl Store {
             .first(c)
             .optional()?);
         let record = row.map(ApiTokenRecord::try_from).transpose()?;
-        let subject = match &record {
-            Some(record) => person(&mut conn, record.subject)?,
-            None => None,
+        // With the person, a user's origin key: the event is sealed without reading it again.
+        let (subject, origin_key) = match &record {
+            Some(record) => person_and_origin_key(&mut conn, record.subject)?,
+            None => (None, None),
         };
         let (verdict, event) = conclude(record.as_ref(), subject);
         let granularity = Duration::seconds(LAST_USED_GRANULARITY_SECONDS);
@@ -94,7 +95,7 @@ impl Store {
             .as_ref()
             .filter(|r| r.last_used_at.is_none_or(|at| at < now - granularity));
         match stale {
-            None => insert_auth_event(&mut conn, &event, None)?,
+            None => insert_auth_event(&mut conn, &event, origin_key.as_ref())?,
             Some(record) => {
                 let id = record.id.to_string();
                 drop(conn);
@@ -109,7 +110,7 @@ impl Store {
                     )
                     .set(api_tokens::last_used_at.eq(now_naive))
                     .execute(conn)?;
-                    insert_auth_event(conn, &event, None)
+                    insert_auth_event(conn, &event, origin_key.as_ref())
                 })?
             }
         }
