@@ -200,7 +200,7 @@ flood() { # name, script, arguments…
 }
 : > "$work/results"
 : > "$work/statuses"
-flood login login.lua load "$accounts" "$password"
+flood login login.lua load "$accounts" "$password" 2
 sleep 3
 raw_rates "$work/raw_between"
 flood me me.lua "$access"

@@ -863,6 +863,82 @@ fn a_provider_is_read_with_its_user_of_an_email() {
     }
 }
 
+/// What a password login reads with the account before the hash (`UserCredentials`): the
+/// same second factors as `enrolled_factors` in each state a user can be in, only the
+/// user's own, and whether the user's provider has consent documents.
+#[test]
+fn the_account_is_read_with_its_factors_and_its_providers_documents() {
+    use domain::consent::{ConsentDocument, ConsentKind, DocumentVersion, VersionContent};
+    for db in TestDb::all() {
+        let backend = db.backend();
+        let store = open(&db);
+        let (p, c, u) = registered(&store);
+        // Another user's factors must not count for this one.
+        let v = user(&c, "other@example.com");
+        store.insert_user(&v, Some("hash".into())).unwrap();
+        store
+            .enroll_totp(Subject::user(v.id), "secret-v", now())
+            .unwrap();
+        store.confirm_totp(Subject::user(v.id), 1, now()).unwrap();
+        let email = u.email.as_str().to_owned();
+        let subject = Subject::user(u.id);
+        let read = || {
+            let (_, user) = store.provider_and_user("acme", Some(&email)).unwrap();
+            let user = user.unwrap_or_else(|| panic!("{backend}: the user"));
+            (user.factors, user.provider_has_consent_documents)
+        };
+        let check = |step: &str, totp: bool, sms: bool, codes: i64, documents: bool| {
+            let (factors, has_documents) = read();
+            assert_eq!(
+                factors,
+                store.enrolled_factors(subject).unwrap(),
+                "{backend} {step}: as enrolled_factors reads them"
+            );
+            assert_eq!(
+                (factors.totp, factors.sms, factors.recovery_codes_left),
+                (totp, sms, codes),
+                "{backend} {step}"
+            );
+            assert_eq!(has_documents, documents, "{backend} {step}");
+        };
+        check("nothing enrolled", false, false, 0, false);
+        store.enroll_totp(subject, "secret-u", now()).unwrap();
+        check("TOTP not confirmed", false, false, 0, false);
+        store.confirm_totp(subject, 1, now()).unwrap();
+        check("TOTP confirmed", true, false, 0, false);
+        store
+            .replace_recovery_codes(subject, &["a".into(), "b".into()], now())
+            .unwrap();
+        check("two recovery codes", true, false, 2, false);
+        store
+            .set_verified_phone(u.id, "+4915112345678", now())
+            .unwrap();
+        check("a verified number", true, true, 2, false);
+        let document = ConsentDocument {
+            id: Uuid::now_v7(),
+            provider_id: p.id,
+            kind: ConsentKind::PrivacyPolicy,
+            titles: [("en".to_owned(), "Privacy".to_owned())].into(),
+            must_agree: true,
+            show_on_registration: true,
+            created_at: now(),
+            updated_at: now(),
+            version: 1,
+        };
+        let first = DocumentVersion {
+            id: Uuid::now_v7(),
+            document_id: document.id,
+            number: 1,
+            content: VersionContent::parse(Some("https://example.com/privacy"), None).unwrap(),
+            text_hash: "hash".into(),
+            effective_at: now(),
+            created_at: now(),
+        };
+        store.insert_consent_document(&document, &first).unwrap();
+        check("a consent document", true, true, 2, true);
+    }
+}
+
 /// A sign-in seals its events with the origin key read with the account
 /// (`SignInWrites::origin_key`): readable as ever; made at the write when the user had none
 /// yet; only for the user it was read for; and when a clearing destroyed the key meanwhile,

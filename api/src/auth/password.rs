@@ -16,7 +16,7 @@ use uuid::Uuid;
 
 use super::client_info::ClientInfo;
 use super::log::{Attempt, Reason, event, record};
-use super::outcome::FirstFactor;
+use super::outcome::{FirstFactor, ReadBefore};
 use super::principal::{Credential, Principal, Refused, load_actor};
 use super::throttle::{judge_reservation, throttle_key};
 use crate::passwords::Verified;
@@ -41,15 +41,18 @@ pub enum PasswordTarget {
 pub struct PasswordChecked {
     pub first: FirstFactor,
     pub writes: SignInWrites,
+    /// What was read with a user's account before the hash (`None` for employees).
+    pub read_before: Option<ReadBefore>,
 }
 
-/// An account a login names: who, the stored password hash, the account's status, and a
-/// user's origin key for sealing the sign-in's event.
+/// An account a login names: who, the stored password hash, the account's status, and, for
+/// a user, the origin key for sealing the sign-in's event and what the sign-in's next step
+/// needs.
 type Found = (
     Subject,
     Option<String>,
     AccountStatus,
-    Option<KnownOriginKey>,
+    Option<(KnownOriginKey, ReadBefore)>,
 );
 
 /// Checks a password on the `password` or `authinfo` path: the method must be on, the
@@ -102,9 +105,12 @@ pub async fn check_password(
     };
     judge_reservation(state, decision, attempt(), client).await?;
 
-    let (stored, status, origin_key) = match found {
-        Some((_, hash, status, origin_key)) if !too_long => (hash, Some(status), origin_key),
-        _ => (None, None, None),
+    let (stored, status, origin_key, read_before) = match found {
+        Some((_, hash, status, known)) if !too_long => {
+            let (origin_key, read_before) = known.unzip();
+            (hash, Some(status), origin_key, read_before)
+        }
+        _ => (None, None, None, None),
     };
     let password = if too_long { String::new() } else { password };
     let verified = state.passwords.verify(password, stored).await?;
@@ -150,6 +156,7 @@ pub async fn check_password(
             session: None,
             origin_key,
         },
+        read_before,
     })
 }
 
@@ -213,11 +220,15 @@ fn before_the_hash(
                 });
             }
             let found = user.map(|c| {
+                let read_before = ReadBefore {
+                    factors: c.factors,
+                    consent_documents: c.provider_has_consent_documents,
+                };
                 (
                     Subject::user(c.user.id),
                     c.password_hash,
                     c.user.status,
-                    Some(c.origin_key),
+                    Some((c.origin_key, read_before)),
                 )
             });
             (Some(provider.id), provider.id.to_string(), email, found)
@@ -268,7 +279,9 @@ pub async fn authinfo(
             login: login.to_owned(),
         },
     };
-    let PasswordChecked { first: ok, writes } = check_password(
+    let PasswordChecked {
+        first: ok, writes, ..
+    } = check_password(
         state,
         target,
         password.to_owned(),

@@ -108,7 +108,14 @@ pub async fn login(
     };
     let checked =
         check_password(&state, target, body.password, AuthMethod::Password, &client).await?;
-    let outcome = finish_sign_in_with(&state, checked.first, checked.writes, &client).await?;
+    let outcome = finish_sign_in_with(
+        &state,
+        checked.first,
+        checked.writes,
+        checked.read_before,
+        &client,
+    )
+    .await?;
     Ok(web::Json(outcome.into_response()))
 }
 

@@ -238,11 +238,12 @@ impl Store {
         provider_id: Uuid,
     ) -> Result<Vec<(ConsentDocument, Vec<DocumentVersion>)>, StoreError> {
         let mut conn = self.conn()?;
-        let documents: Vec<DocumentRow> = consent_documents::table
+        // On the backend's own connection, as `enrolled_factors`: a sign-in's reading.
+        let documents: Vec<DocumentRow> = natively!(&mut *conn, |c| consent_documents::table
             .filter(consent_documents::provider_id.eq(provider_id.to_string()))
             .select(DocumentRow::as_select())
             .order(consent_documents::id.asc())
-            .load(&mut *conn)?;
+            .load(c)?);
         if documents.is_empty() {
             return Ok(Vec::new());
         }

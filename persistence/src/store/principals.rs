@@ -236,7 +236,10 @@ pub(super) fn person_and_origin_key(
 
 impl Store {
     /// The second factors `subject` enrolled, in one query (the person's row with the
-    /// factors as subselects); none when the person is gone.
+    /// factors as subselects); none when the person is gone. Run on the backend's own
+    /// connection: through the multi-backend connection, deciding whether the statement may
+    /// be cached walked its whole tree again at each call (perf of a login flood: more than
+    /// the statement's own work).
     pub fn enrolled_factors(&self, subject: Subject) -> Result<EnrolledFactors, StoreError> {
         let id = subject.id.to_string();
         let kind = subject.kind.as_str();
@@ -244,15 +247,15 @@ impl Store {
         let facts = match subject.kind {
             SubjectKind::User => {
                 type Row = (Option<String>, Option<NaiveDateTime>, (bool, Option<i64>));
-                let row: Option<Row> = users::table
+                let row: Option<Row> = natively!(&mut *conn, |c| users::table
                     .find(&id)
                     .select((
                         users::phone,
                         users::phone_verified_at,
                         factor_columns!(kind, &id),
                     ))
-                    .first(&mut *conn)
-                    .optional()?;
+                    .first(c)
+                    .optional()?);
                 row.map(|(phone, verified_at, (totp, codes))| EnrolledFactors {
                     totp,
                     sms: phone.is_some() && verified_at.is_some(),
@@ -260,11 +263,11 @@ impl Store {
                 })
             }
             SubjectKind::Employee => {
-                let row: Option<(bool, Option<i64>)> = employees::table
+                let row: Option<(bool, Option<i64>)> = natively!(&mut *conn, |c| employees::table
                     .find(&id)
                     .select(factor_columns!(kind, &id))
-                    .first(&mut *conn)
-                    .optional()?;
+                    .first(c)
+                    .optional()?);
                 row.map(|(totp, codes)| EnrolledFactors {
                     totp,
                     sms: false,

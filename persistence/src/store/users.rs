@@ -1,11 +1,12 @@
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::dsl::exists;
 use diesel::prelude::*;
 use domain::consent::ConsentRecord;
 use domain::model::{Client, Provider, Subject, User};
-use domain::provider::AccountStatus;
+use domain::provider::{AccountStatus, SubjectKind};
 use uuid::Uuid;
 
+use super::EnrolledFactors;
 use super::auth_events::KnownOriginKey;
 use super::consents::insert_records;
 use super::credentials::set_password_hash;
@@ -14,7 +15,7 @@ use super::throttle::reset_on_status_change;
 use super::{Page, PageRequest, Store, missing_or_stale};
 use crate::StoreError;
 use crate::rows::{ClientRow, ProviderRow, UserRow, naive};
-use crate::schema::{clients, providers, users};
+use crate::schema::{clients, consent_documents, providers, recovery_codes, totp_factors, users};
 
 /// A user with the stored password hash, for sign-in only.
 #[derive(Debug, Clone)]
@@ -23,16 +24,79 @@ pub struct UserCredentials {
     pub password_hash: Option<String>,
     /// For `SignInWrites::origin_key`: the sign-in's events are sealed without reading it again.
     pub origin_key: KnownOriginKey,
+    /// The second factors the user enrolled, read with the account: the sign-in decides on
+    /// a second step without reading them again.
+    pub factors: EnrolledFactors,
+    /// Whether the user's provider has consent documents; without any, nothing can be due
+    /// and the sign-in does not read the consent records.
+    pub provider_has_consent_documents: bool,
+}
+
+/// The columns `provider_and_user` reads of a found user beside the row.
+type CredentialFacts = (
+    Option<String>,
+    Option<NaiveDateTime>,
+    (bool, Option<i64>),
+    bool,
+);
+
+/// `CredentialFacts` of the user of the row read, as correlated subselects: valid wherever
+/// `users` is in the query, also left-joined (no user: no factors, no documents).
+macro_rules! user_credential_facts {
+    () => {{
+        let kind = SubjectKind::User.as_str();
+        (
+            users::origin_key.nullable(),
+            users::phone_verified_at.nullable(),
+            (
+                exists(
+                    totp_factors::table
+                        .filter(totp_factors::subject_kind.eq(kind))
+                        .filter(totp_factors::subject_id.nullable().eq(users::id.nullable()))
+                        .filter(totp_factors::confirmed_at.is_not_null()),
+                ),
+                recovery_codes::table
+                    .filter(recovery_codes::subject_kind.eq(kind))
+                    .filter(
+                        recovery_codes::subject_id
+                            .nullable()
+                            .eq(users::id.nullable()),
+                    )
+                    .filter(recovery_codes::used_at.is_null())
+                    .count()
+                    .single_value(),
+            ),
+            exists(
+                consent_documents::table.filter(
+                    consent_documents::provider_id
+                        .nullable()
+                        .eq(users::provider_id.nullable()),
+                ),
+            ),
+        )
+    }};
 }
 
 impl UserCredentials {
-    fn from_row((row, origin_key): (UserRow, Option<String>)) -> Result<Self, StoreError> {
+    fn from_row(
+        (row, (origin_key, phone_verified_at, (totp, codes), documents)): (
+            UserRow,
+            CredentialFacts,
+        ),
+    ) -> Result<Self, StoreError> {
         let password_hash = row.password_hash.clone();
+        let sms = row.phone.is_some() && phone_verified_at.is_some();
         let user: User = row.try_into()?;
         Ok(Self {
             origin_key: KnownOriginKey::new(user.id, origin_key),
             user,
             password_hash,
+            factors: EnrolledFactors {
+                totp,
+                sms,
+                recovery_codes_left: codes.unwrap_or(0),
+            },
+            provider_has_consent_documents: documents,
         })
     }
 }
@@ -174,7 +238,7 @@ impl Store {
         let row = natively!(&mut *self.conn()?, |c| users::table
             .filter(users::provider_id.eq(provider_id.to_string()))
             .filter(users::email.eq(email))
-            .select((UserRow::as_select(), users::origin_key))
+            .select((UserRow::as_select(), user_credential_facts!()))
             .first(c)
             .optional()?);
         row.map(UserCredentials::from_row).transpose()
@@ -182,7 +246,10 @@ impl Store {
 
     /// The provider `slug` and, with `email`, its user of that e-mail, in one statement: a
     /// password login's first reading (`api::auth::password`), a round trip less on
-    /// PostgreSQL than reading them one after the other.
+    /// PostgreSQL than reading them one after the other. The user's second factors and
+    /// whether the provider has consent documents come as correlated subselects of the
+    /// same statement (`UserCredentials`), which the sign-in would otherwise read after the
+    /// hash, one statement each.
     pub fn provider_and_user(
         &self,
         slug: &str,
@@ -191,7 +258,7 @@ impl Store {
         let Some(email) = email else {
             return Ok((self.provider_by_slug(slug)?, None));
         };
-        let (provider, user, origin_key) = natively!(&mut *self.conn()?, |c| providers::table
+        let (provider, user, facts) = natively!(&mut *self.conn()?, |c| providers::table
             .left_join(
                 users::table.on(users::provider_id
                     .eq(providers::id)
@@ -201,11 +268,11 @@ impl Store {
             .select((
                 ProviderRow::as_select(),
                 Option::<UserRow>::as_select(),
-                users::origin_key.nullable(),
+                user_credential_facts!(),
             ))
-            .first::<(ProviderRow, Option<UserRow>, Option<String>)>(c)?);
+            .first::<(ProviderRow, Option<UserRow>, CredentialFacts)>(c)?);
         let user = user
-            .map(|row| UserCredentials::from_row((row, origin_key)))
+            .map(|row| UserCredentials::from_row((row, facts)))
             .transpose()?;
         Ok((provider.try_into()?, user))
     }
