@@ -29,7 +29,7 @@ use crate::state::{AppState, Outside};
 use crate::tokens::TokenService;
 
 /// Largest JSON body accepted: forms are small; this keeps a flood of bytes out.
-const JSON_LIMIT: usize = 64 * 1024;
+pub(crate) const JSON_LIMIT: usize = 64 * 1024;
 
 pub struct Application {
     server: Server,
@@ -37,7 +37,7 @@ pub struct Application {
     state: web::Data<AppState>,
 }
 
-fn json_error(error: JsonPayloadError, _: &HttpRequest) -> actix_web::Error {
+pub(crate) fn json_error(error: JsonPayloadError, _: &HttpRequest) -> actix_web::Error {
     match error {
         JsonPayloadError::ContentType => ApiError::UnsupportedMediaType.into(),
         JsonPayloadError::Deserialize(e) => ApiError::from_serde(&e).into(),

@@ -1242,6 +1242,76 @@ async fn json_bodies_need_the_json_content_type() {
         .await;
 }
 
+/// A JSON body is read as actix's own extractor read it (`api::extract`): `+json` types are
+/// JSON, gzip is undone, and the size limit holds whether the body declares its length or
+/// streams it in chunks; each refusal with its own answer.
+#[tokio::test]
+async fn json_bodies_are_read_whatever_their_type_encoding_or_length() {
+    use std::io::Write;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let app = spawn_app().await;
+    let path = "/api/v1/auth/login";
+    let login = json!({ "login": "nobody", "password": "not the password" }).to_string();
+    let send = |content_type: &'static str, encoding: Option<&'static str>, body: Vec<u8>| {
+        let mut request = app
+            .client
+            .post(app.url(path))
+            .header("content-type", content_type);
+        if let Some(encoding) = encoding {
+            request = request.header("content-encoding", encoding);
+        }
+        request.body(body).send()
+    };
+    // Read and judged: the answer of unknown credentials, not of the body.
+    let vendor = send(
+        "application/vnd.example+json",
+        None,
+        login.clone().into_bytes(),
+    );
+    assert_problem(vendor.await.unwrap(), 401, "invalid_credentials").await;
+    let mut gzip = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gzip.write_all(login.as_bytes()).unwrap();
+    let gzipped = send("application/json", Some("gzip"), gzip.finish().unwrap());
+    assert_problem(gzipped.await.unwrap(), 401, "invalid_credentials").await;
+    // Not gzip although it says so: the body cannot be read.
+    let broken = send(
+        "application/json",
+        Some("gzip"),
+        b"not gzip at all".to_vec(),
+    );
+    assert_problem(broken.await.unwrap(), 400, "malformed_json").await;
+    // Over 64 KiB, declared in Content-Length.
+    let big = json!({ "login": "a".repeat(70_000), "password": "x" }).to_string();
+    let declared = send("application/json", None, big.clone().into_bytes());
+    assert_problem(declared.await.unwrap(), 400, "bad_request").await;
+    // Over 64 KiB in chunks, with no length declared: refused while reading.
+    let address = app
+        .url("")
+        .trim_start_matches("http://")
+        .trim_end_matches('/')
+        .to_owned();
+    let mut stream = tokio::net::TcpStream::connect(&address).await.unwrap();
+    let mut request = format!(
+        "POST {path} HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/json\r\n\
+         Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+    )
+    .into_bytes();
+    for chunk in big.as_bytes().chunks(8192) {
+        request.extend_from_slice(format!("{:x}\r\n", chunk.len()).as_bytes());
+        request.extend_from_slice(chunk);
+        request.extend_from_slice(b"\r\n");
+    }
+    request.extend_from_slice(b"0\r\n\r\n");
+    // The server may answer and close before it has read everything: a failed write is fine.
+    let _ = stream.write_all(&request).await;
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer).await;
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
+    assert!(answer.contains("\"bad_request\""), "{answer}");
+}
+
 #[tokio::test]
 async fn employees_set_a_password_and_log_in_with_it() {
     let app = spawn_app().await;
