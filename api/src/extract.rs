@@ -16,7 +16,7 @@ use uuid::Uuid;
 pub use crate::auth::client_info::ClientInfo;
 use crate::auth::credentials::authenticate;
 pub use crate::auth::principal::{Actor, Credential, Principal};
-use crate::problem::ApiError;
+use crate::problem::{ApiError, redact_values};
 use crate::state::State;
 
 /// A query string read into `T`. A value that does not parse (`limit=abc`,
@@ -206,11 +206,25 @@ impl<T: serde::de::DeserializeOwned + 'static> FromRequest for Json<T> {
         let body = json_body(req, payload);
         let req = req.clone();
         Box::pin(async move {
-            let UniqueKeys(value) = body
-                .await
-                .map_err(|e| crate::startup::json_error(e, &req))?;
+            let UniqueKeys(value) = body.await.map_err(|e| json_error(e, &req))?;
             Ok(Json(from_object(value)?))
         })
+    }
+}
+
+/// Largest JSON body accepted: forms are small; this keeps a flood of bytes out.
+pub(crate) const JSON_LIMIT: usize = 64 * 1024;
+
+/// The answers to a JSON body that cannot be read (also actix's `JsonConfig` handler, for
+/// any other JSON extractor).
+pub(crate) fn json_error(error: JsonPayloadError, _: &HttpRequest) -> actix_web::Error {
+    match error {
+        JsonPayloadError::ContentType => ApiError::UnsupportedMediaType.into(),
+        JsonPayloadError::Deserialize(e) => ApiError::from_serde(&e).into(),
+        JsonPayloadError::Overflow { .. } | JsonPayloadError::OverflowKnownLength { .. } => {
+            ApiError::BadRequest(format!("the body is larger than {JSON_LIMIT} bytes")).into()
+        }
+        other => ApiError::MalformedJson(redact_values(&other.to_string())).into(),
     }
 }
 
@@ -227,7 +241,7 @@ fn json_body(
     use actix_web::mime;
     use futures_util::StreamExt;
 
-    let limit = crate::startup::JSON_LIMIT;
+    let limit = JSON_LIMIT;
     let is_json = matches!(req.mime_type(), Ok(Some(m))
         if m.subtype() == mime::JSON || m.suffix() == Some(mime::JSON));
     let length = req

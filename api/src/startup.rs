@@ -5,13 +5,14 @@ use std::sync::Arc;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{Server, ServiceRequest, ServiceResponse};
-use actix_web::error::{JsonPayloadError, PathError};
+use actix_web::error::PathError;
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::{Condition, Logger, Next, from_fn};
 use actix_web::{App, HttpRequest, HttpServer, web};
 use anyhow::Context;
 use persistence::Store;
 
+use crate::extract::{JSON_LIMIT, json_error};
 use crate::jobs::{
     AuthLogPurge, ClearedOriginSweep, InactiveClientCleaning, Job, JobRunner, LegalHoldRelease,
     PURGE_BATCH, ThrottlePurge,
@@ -21,31 +22,17 @@ use crate::outside::oidc_http::HttpIdentityProvider;
 use crate::outside::sms::SmsGateway;
 use crate::outside::sms_gateways::GatewaySms;
 use crate::passwords::PasswordHasherPool;
-use crate::problem::{ApiError, redact_values};
+use crate::problem::ApiError;
 use crate::routes;
 use crate::routes::system::ApiDocument;
 use crate::settings::{LogFormat, Settings};
 use crate::state::{AppState, Outside};
 use crate::tokens::TokenService;
 
-/// Largest JSON body accepted: forms are small; this keeps a flood of bytes out.
-pub(crate) const JSON_LIMIT: usize = 64 * 1024;
-
 pub struct Application {
     server: Server,
     port: u16,
     state: web::Data<AppState>,
-}
-
-pub(crate) fn json_error(error: JsonPayloadError, _: &HttpRequest) -> actix_web::Error {
-    match error {
-        JsonPayloadError::ContentType => ApiError::UnsupportedMediaType.into(),
-        JsonPayloadError::Deserialize(e) => ApiError::from_serde(&e).into(),
-        JsonPayloadError::Overflow { .. } | JsonPayloadError::OverflowKnownLength { .. } => {
-            ApiError::BadRequest(format!("the body is larger than {JSON_LIMIT} bytes")).into()
-        }
-        other => ApiError::MalformedJson(redact_values(&other.to_string())).into(),
-    }
 }
 
 fn path_error(_: PathError, _: &HttpRequest) -> actix_web::Error {
