@@ -25,7 +25,7 @@ use super::consent::{consent_gate, consent_required, due_in};
 use super::log::{Attempt, MFA, Reason, SMS, record};
 use super::phone_code::{CodeRequest, SentCode, check_code, send_code};
 use super::principal::load_actor;
-use super::second_factor::{enrolled_in, factor_list, matching_step, open_secret};
+use super::second_factor::{enrolled_in, enrolled_list, matching_step, open_secret};
 use super::session::{TokenResponse, new_session, start_session, tokens_for};
 use super::throttle::{reserve, reset, throttle_key};
 use crate::problem::ApiError;
@@ -152,9 +152,7 @@ pub async fn finish_sign_in_with(
             };
             let step = if due.is_empty() {
                 let enrolled = match read_before {
-                    Some(ReadBefore { factors: f, .. }) => {
-                        factor_list(f.totp, f.sms, f.recovery_codes_left)
-                    }
+                    Some(read) => enrolled_list(read.factors),
                     None => enrolled_in(store, subject)?,
                 };
                 Some(after_first_factor(&enrolled, policy))

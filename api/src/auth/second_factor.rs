@@ -14,7 +14,7 @@ use domain::mfa::{
 };
 use domain::model::Subject;
 use domain::sign_in::SecondFactor;
-use persistence::{FactorFacts, Person, Store};
+use persistence::{EnrolledFactors, FactorFacts, Person, Store};
 use totp_rs::{Algorithm, Secret, TOTP};
 
 use super::client_info::ClientInfo;
@@ -177,12 +177,12 @@ pub fn new_recovery_codes() -> Vec<String> {
 /// confirmed, SMS while a user's number is verified (verifying a number enrolls it;
 /// employees have no number), recovery codes while some are unused.
 pub fn enrolled_in(store: &Store, subject: Subject) -> Result<Vec<SecondFactor>, ApiError> {
-    let enrolled = store.enrolled_factors(subject)?;
-    Ok(factor_list(
-        enrolled.totp,
-        enrolled.sms,
-        enrolled.recovery_codes_left,
-    ))
+    Ok(enrolled_list(store.enrolled_factors(subject)?))
+}
+
+/// `factor_list` of what the store read (`Store::enrolled_factors`, or with the account).
+pub fn enrolled_list(enrolled: EnrolledFactors) -> Vec<SecondFactor> {
+    factor_list(enrolled.totp, enrolled.sms, enrolled.recovery_codes_left)
 }
 
 /// The second factors of `enrolled_in`, from what is known of them.

@@ -20,7 +20,7 @@ use super::resource;
 use super::responses::{Invalid, NeedsPermission, NotFound, NotJson, PROBLEM_JSON, Throttled};
 use super::schemas::{self, ApiTokenScopeName};
 use crate::auth::log::{Attempt, Reason, record};
-use crate::auth::second_factor::{access_of, factor_list};
+use crate::auth::second_factor::{access_of, enrolled_list, factor_list};
 use crate::auth::throttle::{reserve, reset, throttle_key};
 use crate::extract::{Actor, ClientInfo, Credential, Json, Principal};
 use crate::passwords::Verified;
@@ -188,7 +188,7 @@ async fn read_factors(
     let enrolled = state
         .db(move |store| Ok(store.enrolled_factors(subject)?))
         .await?;
-    let factors = factor_list(enrolled.totp, enrolled.sms, enrolled.recovery_codes_left);
+    let factors = enrolled_list(enrolled);
     let (recovery_codes_left, phone_verified) = (enrolled.recovery_codes_left, enrolled.sms);
     Ok((factors, recovery_codes_left, phone_verified))
 }

@@ -21,6 +21,29 @@ macro_rules! natively {
     };
 }
 
+/// `EXISTS` a confirmed TOTP factor of the subject, and the count of their unused recovery
+/// codes: subselects, so they ride along in another query. `$id` is a bound value, or a
+/// column of the outer query (a correlated subselect: `users::id`, also left-joined).
+/// The caller imports `exists` and the two tables.
+macro_rules! factor_columns {
+    ($kind:expr, $id:expr) => {
+        (
+            exists(
+                totp_factors::table
+                    .filter(totp_factors::subject_kind.eq($kind))
+                    .filter(totp_factors::subject_id.nullable().eq($id))
+                    .filter(totp_factors::confirmed_at.is_not_null()),
+            ),
+            recovery_codes::table
+                .filter(recovery_codes::subject_kind.eq($kind))
+                .filter(recovery_codes::subject_id.nullable().eq($id))
+                .filter(recovery_codes::used_at.is_null())
+                .count()
+                .single_value(),
+        )
+    };
+}
+
 mod api_tokens;
 mod audit_events;
 mod auth_events;

@@ -63,27 +63,6 @@ pub struct LiveSession {
     pub factors: FactorFacts,
 }
 
-/// `EXISTS` a confirmed TOTP factor of the subject, and the count of their unused recovery
-/// codes: subselects with bound values, so they ride along in the session's query.
-macro_rules! factor_columns {
-    ($kind:expr, $id:expr) => {
-        (
-            exists(
-                totp_factors::table
-                    .filter(totp_factors::subject_kind.eq($kind))
-                    .filter(totp_factors::subject_id.eq($id))
-                    .filter(totp_factors::confirmed_at.is_not_null()),
-            ),
-            recovery_codes::table
-                .filter(recovery_codes::subject_kind.eq($kind))
-                .filter(recovery_codes::subject_id.eq($id))
-                .filter(recovery_codes::used_at.is_null())
-                .count()
-                .single_value(),
-        )
-    };
-}
-
 type UserSessionRow = (
     SessionRow,
     UserRow,

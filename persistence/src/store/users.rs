@@ -48,24 +48,7 @@ macro_rules! user_credential_facts {
         (
             users::origin_key.nullable(),
             users::phone_verified_at.nullable(),
-            (
-                exists(
-                    totp_factors::table
-                        .filter(totp_factors::subject_kind.eq(kind))
-                        .filter(totp_factors::subject_id.nullable().eq(users::id.nullable()))
-                        .filter(totp_factors::confirmed_at.is_not_null()),
-                ),
-                recovery_codes::table
-                    .filter(recovery_codes::subject_kind.eq(kind))
-                    .filter(
-                        recovery_codes::subject_id
-                            .nullable()
-                            .eq(users::id.nullable()),
-                    )
-                    .filter(recovery_codes::used_at.is_null())
-                    .count()
-                    .single_value(),
-            ),
+            factor_columns!(kind, users::id.nullable()),
             exists(
                 consent_documents::table.filter(
                     consent_documents::provider_id
