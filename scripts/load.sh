@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The load figures of the service, in one run, on loopback only (README "Load"):
-# raw argon2id hashes/s beside password logins/s, raw Ed25519 verifications/s beside
-# GET /api/v1/me with an access token and with an API token (and their p99), refresh
-# rotations/s, and the server's peak and idle RSS.
+# raw argon2id hashes/s (the service's crate, and the C reference implementation) beside
+# password logins/s, raw Ed25519 verifications/s beside GET /api/v1/me with an access
+# token and with an API token (and their p99), refresh rotations/s, and the server's peak
+# and idle RSS.
 #
 #   scripts/load.sh [--backend sqlite|postgres] [--seconds N] [--connections N] [--no-build]
 #                   [--bin PATH]   (another server binary to measure, e.g. an older build)
@@ -10,8 +11,9 @@
 # Builds --release, starts the server on a fresh database (an SQLite file in a temporary
 # folder, or a throwaway PostgreSQL database at PG_URL, postgres://postgres@127.0.0.1:5432
 # by default), seeds it (bootstrap-admin, a provider, users), runs wrk (installed with
-# apt-get when missing) and prints one table. The server and the database are removed at
-# the end, whatever happens. Each flood lasts --seconds (15); the whole run takes about
+# apt-get when missing; argon2's C reference implementation is built from source under
+# target/c-reference) and prints one table. The server and the database are removed at the
+# end, whatever happens. Each flood lasts --seconds (15); the whole run takes about
 # 2 minutes plus the build.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -31,7 +33,7 @@ while [ $# -gt 0 ]; do
     --connections) connections=$2; shift 2 ;;
     --no-build) build=0; shift ;;
     --bin) bin=$2; shift 2 ;;
-    -h | --help) sed -n '2,14p' "$0"; exit 0 ;;
+    -h | --help) sed -n '2,17p' "$0"; exit 0 ;;
     *) echo "unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -50,6 +52,26 @@ if ! command -v wrk > /dev/null; then
   apt-get install -y -q wrk > /dev/null 2>&1 || { apt-get update -q && apt-get install -y -q wrk; }
 fi
 cd "$root"
+# The C reference implementation of argon2, phc-winner-argon2, as the source distribution
+# of argon2-cffi-bindings on PyPI carries it (checked against its digest), built by its own
+# Makefile for this CPU, with scripts/load/c_reference.c; kept under target/.
+c_ref_dir="$root/target/c-reference"
+c_ref="$c_ref_dir/c_reference"
+if [ ! -x "$c_ref" ] || [ "$here/c_reference.c" -nt "$c_ref" ]; then
+  echo "building the C reference implementation of argon2 into $c_ref_dir" >&2
+  sdist=argon2_cffi_bindings-26.2.0
+  digest=f21ab89bb9850f32b9ca038d9961424bb0d3669d579cbbbfed068cffa6fc0643
+  rm -rf "$c_ref_dir"
+  mkdir -p "$c_ref_dir"
+  curl -fsSL -o "$c_ref_dir/$sdist.tar.gz" \
+    "https://files.pythonhosted.org/packages/76/3b/f7bd1daac24c7017b6d09d05c56bb3f71aaae76b2ac4234ed2c00e0dd2d2/$sdist.tar.gz"
+  echo "$digest  $c_ref_dir/$sdist.tar.gz" | sha256sum -c --quiet
+  tar -xzf "$c_ref_dir/$sdist.tar.gz" -C "$c_ref_dir" "$sdist/extras/libargon2"
+  libargon2="$c_ref_dir/$sdist/extras/libargon2"
+  make -s -C "$libargon2" libargon2.a > /dev/null
+  cc -O2 -std=c11 -Wall -I"$libargon2/include" -o "$c_ref" "$here/c_reference.c" \
+    "$libargon2/libargon2.a" -lpthread
+fi
 if [ "$build" = 1 ]; then
   cargo build --release --locked -q -p billing-identity --bin billing-identity --example raw_rates
 fi
@@ -172,9 +194,14 @@ raw_rates() { # file
   echo "raw rates on all cores (server idle)" >&2
   "$raw" --seconds "$((seconds < 5 ? seconds : 5))" --token "$access" > "$1"
 }
+c_reference() { # file
+  echo "the C reference implementation's argon2id rate on all cores (server idle)" >&2
+  "$c_ref" "$((seconds < 5 ? seconds : 5))" "${ARGON2_MEMORY_KIB:-19456}" "${ARGON2_ITERATIONS:-2}" >> "$1"
+}
 raw_of() { awk -v k="$1" '$1 == k { print $2 }' "$2"; }
 quiet
 raw_rates "$work/raw_before"
+c_reference "$work/raw_before"
 
 flood() { # name, script, arguments…
   local name=$1 script=$2
@@ -203,10 +230,12 @@ flood() { # name, script, arguments…
 flood login login.lua load "$accounts" "$password" 2
 sleep 3
 raw_rates "$work/raw_between"
+c_reference "$work/raw_between"
 flood me me.lua "$access"
 sleep 3
 raw_rates "$work/raw_after"
 raw_hashes=$(raw_of argon2id_hashes_per_second "$work/raw_before"),$(raw_of argon2id_hashes_per_second "$work/raw_between")
+c_hashes=$(raw_of c_reference_argon2id_hashes_per_second "$work/raw_before"),$(raw_of c_reference_argon2id_hashes_per_second "$work/raw_between")
 raw_verify=$(raw_of jwt_verifications_per_second "$work/raw_between"),$(raw_of jwt_verifications_per_second "$work/raw_after")
 flood me_api_token me.lua "$(cat "$work/api_token")"
 flood refresh refresh.lua "$work/refresh_tokens" 2
@@ -216,4 +245,4 @@ sleep 25
 idle_kib=$(status VmRSS)
 
 cat "$work/statuses"
-python3 "$here/table.py" "$work/results" "$backend" "$raw_hashes" "$raw_verify" "$fresh_kib" "$idle_kib"
+python3 "$here/table.py" "$work/results" "$backend" "$raw_hashes" "$raw_verify" "$fresh_kib" "$idle_kib" "$c_hashes"

@@ -1,12 +1,12 @@
 #!/usr/bin/env python3
 """The table of scripts/load.sh: each figure beside what it is compared with.
 
-    table.py RESULTS BACKEND RAW_HASHES RAW_VERIFICATIONS FRESH_KIB IDLE_KIB
+    table.py RESULTS BACKEND RAW_HASHES RAW_VERIFICATIONS FRESH_KIB IDLE_KIB [C_HASHES]
 
 RESULTS holds lines `name key=value …` (the wrk scripts' RESULT lines, and
-`name peak_kib=N`). RAW_HASHES and RAW_VERIFICATIONS are `before,after`: the raw rates
-taken right before and right after the flood they are compared with (logins, /me); ratios
-use their mean."""
+`name peak_kib=N`). RAW_HASHES, RAW_VERIFICATIONS and C_HASHES (the C reference
+implementation's argon2id rate) are `before,after`: the raw rates taken right before and
+right after the flood they are compared with (logins, /me); ratios use their mean."""
 
 import os
 import sys
@@ -22,6 +22,7 @@ def main():
         runs.setdefault(name, {}).update(
             (k, float(v)) for k, v in (pair.split("=", 1) for pair in pairs)
         )
+    c_pair = [float(v) for v in sys.argv[7].split(",")] if len(sys.argv) > 7 else None
     hashes_pair = [float(v) for v in raw_hashes.split(",")]
     verify_pair = [float(v) for v in raw_verify.split(",")]
     raw_hashes, raw_verify = sum(hashes_pair) / 2, sum(verify_pair) / 2
@@ -39,9 +40,20 @@ def main():
     print("|---|---|---|---|---|---|")
     ratio = login["ok_rps"] / raw_hashes
     row("password logins/s, 64 connections", f"{login['ok_rps']:.1f}",
-        f"raw argon2id hashes/s, all cores: {raw_hashes:.1f} "
+        f"raw argon2id hashes/s of the service's crate, a block reused per thread, all cores: "
+        f"{raw_hashes:.1f} "
         f"(before {hashes_pair[0]:.1f}, after {hashes_pair[1]:.1f})",
         f"{ratio:.2f}", "≥ 0.95", ratio >= 0.95)
+    if c_pair:
+        # Issue 11's own comparison: phc-winner-argon2 built by its Makefile for this CPU
+        # (AVX-512F where there is one; the crate's fastest is AVX2).
+        c_hashes = sum(c_pair) / 2
+        ratio = login["ok_rps"] / c_hashes
+        row("password logins/s, 64 connections", f"{login['ok_rps']:.1f}",
+            f"argon2id hashes/s of the C reference implementation built for this CPU, "
+            f"all cores: {c_hashes:.1f} "
+            f"(before {c_pair[0]:.1f}, after {c_pair[1]:.1f})",
+            f"{ratio:.2f}", "≥ 0.95", ratio >= 0.95)
     ratio = me["ok_rps"] / raw_verify
     row("`GET /api/v1/me` req/s, 64 connections", f"{me['ok_rps']:.0f}",
         f"raw Ed25519 verifications/s, all cores: {raw_verify:.0f} "
@@ -56,8 +68,13 @@ def main():
               f"| {api['ok_rps']:.0f} ({api['p99_ms']:.1f} ms) "
               f"| raw Ed25519 verifications/s, all cores: {raw_verify:.0f} "
               f"| {api['ok_rps'] / raw_verify:.2f} | none (one auth-log write each) | |")
-    row("refresh rotations/s, 64 chains", f"{refresh['ok_rps']:.0f}", "2000/s",
-        f"{refresh['ok_rps'] / 2000:.2f}", "≥ 2000/s", refresh["ok_rps"] >= 2000)
+    # Issue 11: "≥ 2,000/s on SQLite and a measured figure on PostgreSQL".
+    if backend == "sqlite":
+        row("refresh rotations/s, 64 chains", f"{refresh['ok_rps']:.0f}", "2000/s",
+            f"{refresh['ok_rps'] / 2000:.2f}", "≥ 2000/s", refresh["ok_rps"] >= 2000)
+    else:
+        print(f"| refresh rotations/s, 64 chains | {refresh['ok_rps']:.0f} | 2000/s "
+              f"(the goal on SQLite) | {refresh['ok_rps'] / 2000:.2f} | a measured figure | yes |")
     for name in (n for n in ("login", "me", "me_api_token", "refresh") if n in runs):
         mib = runs[name]["peak_kib"] / 1024
         row(f"peak RSS (VmHWM) during {name}", f"{mib:.1f} MiB", f"{RSS_GOAL_MIB} MiB",
@@ -66,7 +83,10 @@ def main():
         f"{idle_mib / fresh_mib:.2f}", "near fresh", idle_mib < RSS_GOAL_MIB)
     print(f"\n(peak over all floods: {peak_mib:.1f} MiB)")
     cpu_of_a_login(login, raw_hashes, backend)
-    for what, (before, after) in (("argon2id", hashes_pair), ("Ed25519", verify_pair)):
+    pairs = [("argon2id", hashes_pair), ("Ed25519", verify_pair)]
+    if c_pair:
+        pairs.append(("argon2id of the C reference", c_pair))
+    for what, (before, after) in pairs:
         if abs(before - after) > 0.05 * max(before, after):
             print(f"(the machine's speed changed during the run: raw {what} {before:.0f} before, "
                   f"{after:.0f} after; the ratios beside it are uncertain)")
