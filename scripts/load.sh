@@ -245,4 +245,5 @@ sleep 25
 idle_kib=$(status VmRSS)
 
 cat "$work/statuses"
-python3 "$here/table.py" "$work/results" "$backend" "$raw_hashes" "$raw_verify" "$fresh_kib" "$idle_kib" "$c_hashes"
+python3 "$here/table.py" "$work/results" "$backend" "$raw_hashes" "$raw_verify" "$fresh_kib" "$idle_kib" \
+  "$c_hashes" "$(raw_of argon2id_implementation "$work/raw_before")"

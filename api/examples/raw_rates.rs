@@ -1,14 +1,16 @@
 //! The machine's raw ceilings that `scripts/load.sh` compares the service with, on all cores:
 //! argon2id hashes per second with the service's parameters (`ARGON2_MEMORY_KIB`,
-//! `ARGON2_ITERATIONS`; each thread reuses one memory block, as the service's hashing threads
-//! do), and Ed25519 verifications per second of a real access token through the service's
+//! `ARGON2_ITERATIONS`) and the service's own hashing (`passwords::raw_hash`: the C reference
+//! implementation on CPUs with AVX-512F, the `argon2` crate elsewhere; each thread reuses one
+//! memory block, as the service's hashing threads do), and Ed25519 verifications per second of a real access token through the service's
 //! own `TokenService::verify_signature` (keys read from `DATABASE_URL`, as the server reads them).
 //!
 //! ```sh
 //! cargo run --release --example raw_rates -- [--seconds 5] [--token ACCESS_TOKEN]
 //! ```
 //!
-//! Prints `argon2id_hashes_per_second N` and, with a token,
+//! Prints `argon2id_hashes_per_second N`, `argon2id_implementation reference_avx512|crate`
+//! and, with a token,
 //! `jwt_verifications_per_second N`, one per line.
 
 use std::hint::black_box;
@@ -16,9 +18,10 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
+use api::passwords::raw_hash;
 use api::settings::Settings;
 use api::tokens::TokenService;
-use argon2::{Algorithm, Argon2, Block, Params, Version};
+use argon2::{Algorithm, Block, Params, Version};
 use persistence::Store;
 
 /// Runs `work` on every core for `seconds`; answers how many times per second it ran.
@@ -65,7 +68,6 @@ fn main() -> anyhow::Result<()> {
         None,
     )
     .map_err(|e| anyhow::anyhow!("{e}"))?;
-    let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone());
     thread_local! {
         static MEMORY: std::cell::RefCell<Vec<Block>> = const { std::cell::RefCell::new(Vec::new()) };
     }
@@ -74,19 +76,25 @@ fn main() -> anyhow::Result<()> {
             if memory.len() < params.block_count() {
                 *memory = vec![Block::default(); params.block_count()];
             }
-            let mut out = [0u8; 32];
-            argon2
-                .hash_password_into_with_memory(
-                    black_box(b"correct horse battery staple, twice"),
-                    b"a fixed salt 16B",
-                    &mut out,
-                    memory.as_mut_slice(),
-                )
-                .expect("argon2id with valid parameters");
+            let out = raw_hash(
+                (Algorithm::Argon2id, Version::V0x13),
+                &params,
+                black_box(b"correct horse battery staple, twice"),
+                b"a fixed salt 16B",
+                32,
+                memory.as_mut_slice(),
+            )
+            .expect("argon2id with valid parameters");
             black_box(out);
         })
     });
     println!("argon2id_hashes_per_second {hashes:.1}");
+    let implementation = if api::argon2_native::in_use() {
+        "reference_avx512"
+    } else {
+        "crate"
+    };
+    println!("argon2id_implementation {implementation}");
 
     if let Some(token) = token {
         let store = Store::open(&settings.database_url, 1)?;

@@ -1,5 +1,6 @@
 //! billing-identity: the HTTP API, the CLI and their wiring.
 
+pub mod argon2_native;
 pub mod auth;
 pub mod cli;
 pub mod extract;

@@ -178,16 +178,32 @@ fn with_memory<T>(
     f(&mut memory[..needed])
 }
 
-/// The raw argon2 output of `password` with `salt`, `output_len` bytes long.
-fn raw_hash(
-    argon2: &Argon2<'_>,
+/// The raw argon2 output of `password` with `salt`, `output_len` bytes long: with the C
+/// reference implementation on CPUs with AVX-512F (`argon2_native`), with the `argon2` crate
+/// otherwise. Both give the same output.
+pub fn raw_hash(
+    (algorithm, version): (Algorithm, Version),
+    params: &Params,
     password: &[u8],
     salt: &[u8],
     output_len: usize,
     memory: &mut [Block],
 ) -> Result<Output, argon2::password_hash::Error> {
     Output::init_with(output_len, |out| {
-        Ok(argon2.hash_password_into_with_memory(password, salt, out, &mut *memory)?)
+        let native = crate::argon2_native::hash_into(
+            algorithm, version, params, password, salt, out, memory,
+        );
+        if native.is_some() {
+            return Ok(());
+        }
+        Ok(
+            Argon2::new(algorithm, version, params.clone()).hash_password_into_with_memory(
+                password,
+                salt,
+                out,
+                &mut *memory,
+            )?,
+        )
     })
 }
 
@@ -195,10 +211,10 @@ fn raw_hash(
 fn hash_with(params: &Params, password: &str, memory: &mut [Block]) -> Result<String, ApiError> {
     let salt_bytes = random_bytes::<16>();
     let salt = SaltString::encode_b64(&salt_bytes).map_err(ApiError::internal)?;
-    let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone());
     let output_len = params.output_len().unwrap_or(Params::DEFAULT_OUTPUT_LEN);
     let output = raw_hash(
-        &argon2,
+        (Algorithm::Argon2id, Version::V0x13),
+        params,
         password.as_bytes(),
         &salt_bytes,
         output_len,
@@ -218,7 +234,7 @@ fn hash_with(params: &Params, password: &str, memory: &mut [Block]) -> Result<St
 /// What a stored PHC string says: everything needed to hash a candidate the same way.
 struct Stored<'a> {
     phc: PasswordHash<'a>,
-    argon2: Argon2<'static>,
+    kind: (Algorithm, Version),
     params: Params,
 }
 
@@ -231,10 +247,9 @@ fn parse_stored(hash: &str) -> Option<Stored<'_>> {
     };
     // The parameters come from the stored string, so old hashes still verify.
     let params = Params::try_from(&phc).ok()?;
-    let argon2 = Argon2::new(algorithm, version, params.clone());
     Some(Stored {
         phc,
-        argon2,
+        kind: (algorithm, version),
         params,
     })
 }
@@ -249,7 +264,8 @@ fn matches(stored: &Stored<'_>, password: &str, memory: &mut [Block]) -> bool {
         return false;
     };
     raw_hash(
-        &stored.argon2,
+        stored.kind,
+        &stored.params,
         password.as_bytes(),
         salt,
         expected.len(),
