@@ -190,6 +190,17 @@ pub async fn build_state(
         settings.argon2_iterations,
         settings.password_hash_concurrency,
     )?;
+    log::info!(
+        "argon2id (m = {} KiB, t = {}) on {} hashing thread(s), with {}",
+        settings.argon2_memory_kib,
+        settings.argon2_iterations,
+        settings.password_hash_concurrency,
+        if crate::argon2_native::in_use() {
+            "argon2's C reference implementation for AVX-512F"
+        } else {
+            "the argon2 crate"
+        }
+    );
     let jobs: Vec<Arc<dyn Job>> = vec![
         Arc::new(AuthLogPurge {
             default_days: settings.employee_auth_log_retention_days,
