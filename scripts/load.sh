@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The load figures of the service, in one run, on loopback only (README "Load"):
-# raw argon2id hashes/s (the service's crate, and the C reference implementation) beside
+# raw argon2id hashes/s (the service's own hashing, and argon2's C reference) beside
 # password logins/s, raw Ed25519 verifications/s beside GET /api/v1/me with an access
 # token and with an API token (and their p99), refresh rotations/s, and the server's peak
 # and idle RSS.

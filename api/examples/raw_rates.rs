@@ -2,16 +2,16 @@
 //! argon2id hashes per second with the service's parameters (`ARGON2_MEMORY_KIB`,
 //! `ARGON2_ITERATIONS`) and the service's own hashing (`passwords::raw_hash`: the C reference
 //! implementation on CPUs with AVX-512F, the `argon2` crate elsewhere; each thread reuses one
-//! memory block, as the service's hashing threads do), and Ed25519 verifications per second of a real access token through the service's
-//! own `TokenService::verify_signature` (keys read from `DATABASE_URL`, as the server reads them).
+//! memory block, as the service's hashing threads do), and Ed25519 verifications per second
+//! of a real access token through the service's own `TokenService::verify_signature` (keys
+//! read from `DATABASE_URL`, as the server reads them).
 //!
 //! ```sh
 //! cargo run --release --example raw_rates -- [--seconds 5] [--token ACCESS_TOKEN]
 //! ```
 //!
 //! Prints `argon2id_hashes_per_second N`, `argon2id_implementation reference_avx512|crate`
-//! and, with a token,
-//! `jwt_verifications_per_second N`, one per line.
+//! and, with a token, `jwt_verifications_per_second N`, one per line.
 
 use std::hint::black_box;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
