@@ -2,7 +2,7 @@
 //! argon2id hashes per second with the service's parameters (`ARGON2_MEMORY_KIB`,
 //! `ARGON2_ITERATIONS`) and the service's own hashing (`passwords::raw_hash`: the C reference
 //! implementation on CPUs with AVX-512F, the `argon2` crate elsewhere; each thread reuses one
-//! memory block, as the service's hashing threads do), and Ed25519 verifications per second
+//! memory block, `hash_memory::HashMemory` as the service's hashing threads do), and Ed25519 verifications per second
 //! of a real access token through the service's own `TokenService::verify_signature` (keys
 //! read from `DATABASE_URL`, as the server reads them).
 //!
@@ -18,10 +18,11 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
+use api::hash_memory::HashMemory;
 use api::passwords::raw_hash;
 use api::settings::Settings;
 use api::tokens::TokenService;
-use argon2::{Algorithm, Block, Params, Version};
+use argon2::{Algorithm, Params, Version};
 use persistence::Store;
 
 /// Runs `work` on every core for `seconds`; answers how many times per second it ran.
@@ -69,12 +70,12 @@ fn main() -> anyhow::Result<()> {
     )
     .map_err(|e| anyhow::anyhow!("{e}"))?;
     thread_local! {
-        static MEMORY: std::cell::RefCell<Vec<Block>> = const { std::cell::RefCell::new(Vec::new()) };
+        static MEMORY: std::cell::RefCell<HashMemory> = const { std::cell::RefCell::new(HashMemory::empty()) };
     }
     let hashes = on_all_cores(seconds, || {
         MEMORY.with_borrow_mut(|memory| {
             if memory.len() < params.block_count() {
-                *memory = vec![Block::default(); params.block_count()];
+                *memory = HashMemory::zeroed(params.block_count());
             }
             let out = raw_hash(
                 (Algorithm::Argon2id, Version::V0x13),
@@ -82,7 +83,7 @@ fn main() -> anyhow::Result<()> {
                 black_box(b"correct horse battery staple, twice"),
                 b"a fixed salt 16B",
                 32,
-                memory.as_mut_slice(),
+                &mut memory[..],
             )
             .expect("argon2id with valid parameters");
             black_box(out);

@@ -46,8 +46,8 @@ pub fn in_use() -> bool {
     false
 }
 
-/// The only unsafe code of this crate: the call into the C library, and its allocator
-/// callback handing back the caller's block.
+/// Unsafe code (the crate's only, with `hash_memory`'s mapping): the call into the C
+/// library, and its allocator callback handing back the caller's block.
 #[cfg(argon2_avx512)]
 #[allow(unsafe_code)]
 mod reference {

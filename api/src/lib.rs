@@ -4,6 +4,7 @@ pub mod argon2_native;
 pub mod auth;
 pub mod cli;
 pub mod extract;
+pub mod hash_memory;
 pub mod jobs;
 pub mod metrics;
 pub mod middleware;

@@ -19,6 +19,7 @@ use argon2::password_hash::{Output, ParamsString, PasswordHash, SaltString};
 use argon2::{Algorithm, Argon2, Block, Params, Version};
 use tokio::sync::{Semaphore, oneshot};
 
+use crate::hash_memory::HashMemory;
 use crate::problem::ApiError;
 use crate::secrets::random_bytes;
 
@@ -54,8 +55,9 @@ pub enum Verified {
     YesRehashed(String),
 }
 
-/// A hashing thread's memory: today's parameters' block, allocated at its first hash.
-type Memory = Vec<Block>;
+/// A hashing thread's memory: today's parameters' block, allocated at its first hash (on huge
+/// pages where the system gives them: `hash_memory`).
+type Memory = HashMemory;
 type Job = Box<dyn FnOnce(&mut Memory) + Send>;
 
 #[derive(Default)]
@@ -147,14 +149,14 @@ impl Threads {
 }
 
 fn work(queue: &Queue, idle_release: Duration) {
-    let mut memory = Memory::new();
+    let mut memory = Memory::empty();
     loop {
         let idle = (!memory.is_empty()).then_some(idle_release);
         match queue.next(idle) {
             // A panicking job drops its answer channel (the caller gets an error) and its
             // permit; the thread goes on.
             Next::Job(job) => drop(catch_unwind(AssertUnwindSafe(|| job(&mut memory)))),
-            Next::Idle => memory = Memory::new(),
+            Next::Idle => memory = Memory::empty(),
             Next::Closed => return,
         }
     }
@@ -173,7 +175,7 @@ fn with_memory<T>(
         return f(&mut vec![Block::default(); needed]);
     }
     if memory.len() < own.block_count() {
-        *memory = vec![Block::default(); own.block_count()];
+        *memory = HashMemory::zeroed(own.block_count());
     }
     f(&mut memory[..needed])
 }
@@ -444,7 +446,7 @@ mod tests {
             .hash_password(b"a password of some length", &salt)
             .unwrap()
             .to_string();
-        let ours = with_memory(&mut Memory::new(), &pool.params, &pool.params, |m| {
+        let ours = with_memory(&mut Memory::empty(), &pool.params, &pool.params, |m| {
             matches(
                 &parse_stored(&theirs).unwrap(),
                 "a password of some length",
@@ -536,7 +538,7 @@ mod tests {
             }));
             rx.recv().unwrap()
         };
-        assert_eq!(probe(|m| *m = vec![Block::default(); 8]), 8);
+        assert_eq!(probe(|m| *m = HashMemory::zeroed(8)), 8);
         let freed = (0..500).any(|_| {
             std::thread::sleep(Duration::from_millis(20));
             probe(|_| {}) == 0
