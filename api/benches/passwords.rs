@@ -7,7 +7,7 @@
 use std::hint::black_box;
 use std::time::Duration;
 
-use api::passwords::{PasswordHasherPool, Verified};
+use api::passwords::{Argon2Implementation, PasswordHasherPool, Verified};
 use api::settings::Settings;
 use api::startup::Application;
 use argon2::password_hash::{PasswordHasher, SaltString};
@@ -67,7 +67,8 @@ fn raw(c: &mut Criterion) {
     // The service's bounded pool (PASSWORD_HASH_CONCURRENCY = 2): what a login pays for
     // checking a password, with the blocking-thread hand-off.
     let rt = runtime();
-    let pool = PasswordHasherPool::new(MEMORY_KIB, ITERATIONS, 2).expect("pool");
+    let pool = PasswordHasherPool::new(MEMORY_KIB, ITERATIONS, 2, Argon2Implementation::Auto)
+        .expect("pool");
     let stored = rt
         .block_on(pool.hash(PASSWORD.to_owned()))
         .expect("hash for the pool");

@@ -1,6 +1,6 @@
 //! The machine's raw ceilings that `scripts/load.sh` compares the service with, on all cores:
 //! argon2id hashes per second with the service's parameters (`ARGON2_MEMORY_KIB`,
-//! `ARGON2_ITERATIONS`) and the service's own hashing (`passwords::raw_hash`: the C reference
+//! `ARGON2_ITERATIONS`, `ARGON2_IMPLEMENTATION`) and the service's own hashing (`passwords::raw_hash`: the C reference
 //! implementation on CPUs with AVX-512F, the `argon2` crate elsewhere; each thread reuses one
 //! memory block, `hash_memory::HashMemory` as the service's hashing threads do), and Ed25519 verifications per second
 //! of a real access token through the service's own `TokenService::verify_signature` (keys
@@ -78,6 +78,7 @@ fn main() -> anyhow::Result<()> {
                 *memory = HashMemory::zeroed(params.block_count());
             }
             let out = raw_hash(
+                settings.argon2_implementation,
                 (Algorithm::Argon2id, Version::V0x13),
                 &params,
                 black_box(b"correct horse battery staple, twice"),
@@ -90,7 +91,7 @@ fn main() -> anyhow::Result<()> {
         })
     });
     println!("argon2id_hashes_per_second {hashes:.1}");
-    let implementation = if api::argon2_native::in_use() {
+    let implementation = if settings.argon2_implementation.uses_reference() {
         "reference_avx512"
     } else {
         "crate"

@@ -34,6 +34,7 @@ const JOBS_PER_THREAD: usize = 2;
 #[derive(Clone)]
 pub struct PasswordHasherPool {
     params: Params,
+    implementation: Argon2Implementation,
     /// Two permits per hashing thread: a hash is queued only with a permit, so the queue
     /// never holds more than `2 × concurrency` jobs and the waiting happens here,
     /// asynchronously. The second permit keeps a job ready behind each running one: a thread
@@ -53,6 +54,25 @@ pub enum Verified {
     Yes,
     /// Correct, and the stored hash used weaker parameters than today's: store this one.
     YesRehashed(String),
+}
+
+/// Which argon2 implementation computes the hashes (`ARGON2_IMPLEMENTATION`). Both give the
+/// same output (tested), so the setting can change at any restart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Argon2Implementation {
+    /// argon2's C reference implementation where it is built for the CPU (AVX-512F,
+    /// `argon2_native`), the `argon2` crate elsewhere.
+    Auto,
+    /// The `argon2` crate everywhere: for an operator who would rather not run the vendored
+    /// C code, or AVX-512 code, on these machines.
+    Crate,
+}
+
+impl Argon2Implementation {
+    /// Whether hashes here are computed by the C reference implementation.
+    pub fn uses_reference(self) -> bool {
+        self == Self::Auto && crate::argon2_native::in_use()
+    }
 }
 
 /// A hashing thread's memory: today's parameters' block, allocated at its first hash (on huge
@@ -184,6 +204,7 @@ fn with_memory<T>(
 /// reference implementation on CPUs with AVX-512F (`argon2_native`), with the `argon2` crate
 /// otherwise. Both give the same output.
 pub fn raw_hash(
+    implementation: Argon2Implementation,
     (algorithm, version): (Algorithm, Version),
     params: &Params,
     password: &[u8],
@@ -192,10 +213,12 @@ pub fn raw_hash(
     memory: &mut [Block],
 ) -> Result<Output, argon2::password_hash::Error> {
     Output::init_with(output_len, |out| {
-        let native = crate::argon2_native::hash_into(
-            algorithm, version, params, password, salt, out, memory,
-        );
-        if native.is_some() {
+        if implementation == Argon2Implementation::Auto
+            && crate::argon2_native::hash_into(
+                algorithm, version, params, password, salt, out, memory,
+            )
+            .is_some()
+        {
             return Ok(());
         }
         Ok(
@@ -210,11 +233,17 @@ pub fn raw_hash(
 }
 
 /// A new PHC string for `password` with today's parameters and a random salt.
-fn hash_with(params: &Params, password: &str, memory: &mut [Block]) -> Result<String, ApiError> {
+fn hash_with(
+    implementation: Argon2Implementation,
+    params: &Params,
+    password: &str,
+    memory: &mut [Block],
+) -> Result<String, ApiError> {
     let salt_bytes = random_bytes::<16>();
     let salt = SaltString::encode_b64(&salt_bytes).map_err(ApiError::internal)?;
     let output_len = params.output_len().unwrap_or(Params::DEFAULT_OUTPUT_LEN);
     let output = raw_hash(
+        implementation,
         (Algorithm::Argon2id, Version::V0x13),
         params,
         password.as_bytes(),
@@ -257,7 +286,12 @@ fn parse_stored(hash: &str) -> Option<Stored<'_>> {
 }
 
 /// Whether `password` hashes to `stored`'s output; the comparison is constant-time.
-fn matches(stored: &Stored<'_>, password: &str, memory: &mut [Block]) -> bool {
+fn matches(
+    implementation: Argon2Implementation,
+    stored: &Stored<'_>,
+    password: &str,
+    memory: &mut [Block],
+) -> bool {
     let (Some(salt), Some(expected)) = (&stored.phc.salt, &stored.phc.hash) else {
         return false;
     };
@@ -266,6 +300,7 @@ fn matches(stored: &Stored<'_>, password: &str, memory: &mut [Block]) -> bool {
         return false;
     };
     raw_hash(
+        implementation,
         stored.kind,
         &stored.params,
         password.as_bytes(),
@@ -285,7 +320,12 @@ fn weaker(stored: &Stored<'_>, now: &Params) -> bool {
 }
 
 impl PasswordHasherPool {
-    pub fn new(memory_kib: u32, iterations: u32, concurrency: usize) -> anyhow::Result<Self> {
+    pub fn new(
+        memory_kib: u32,
+        iterations: u32,
+        concurrency: usize,
+        implementation: Argon2Implementation,
+    ) -> anyhow::Result<Self> {
         let params =
             Params::new(memory_kib, iterations, 1, None).map_err(|e| anyhow::anyhow!("{e}"))?;
         let concurrency = concurrency.max(1);
@@ -297,7 +337,7 @@ impl PasswordHasherPool {
         let hash_params = params.clone();
         threads.queue.push(Box::new(move |memory| {
             let hash = with_memory(memory, &hash_params, &hash_params, |memory| {
-                hash_with(&hash_params, &dummy_password, memory)
+                hash_with(implementation, &hash_params, &dummy_password, memory)
             });
             let _ = answer.send(hash);
         }));
@@ -307,6 +347,7 @@ impl PasswordHasherPool {
             .map_err(|e| anyhow::anyhow!("{e}"))?;
         Ok(Self {
             params,
+            implementation,
             permits: Arc::new(Semaphore::new(concurrency * JOBS_PER_THREAD)),
             threads: Arc::new(threads),
             dummy_hash: Arc::new(dummy_hash),
@@ -331,11 +372,17 @@ impl PasswordHasherPool {
         answered.await.map_err(ApiError::internal)
     }
 
+    /// Which implementation this pool hashes with.
+    pub fn implementation(&self) -> Argon2Implementation {
+        self.implementation
+    }
+
     pub async fn hash(&self, password: String) -> Result<String, ApiError> {
         let params = self.params.clone();
+        let implementation = self.implementation;
         self.run(move |memory| {
             with_memory(memory, &params, &params, |m| {
-                hash_with(&params, &password, m)
+                hash_with(implementation, &params, &password, m)
             })
         })
         .await?
@@ -349,6 +396,7 @@ impl PasswordHasherPool {
         stored: Option<String>,
     ) -> Result<Verified, ApiError> {
         let params = self.params.clone();
+        let implementation = self.implementation;
         let (hash, real) = match stored {
             Some(h) => (h, true),
             None => (self.dummy_hash.as_ref().clone(), false),
@@ -358,14 +406,14 @@ impl PasswordHasherPool {
                 return Ok(Verified::No);
             };
             let ok = with_memory(memory, &params, &stored.params, |m| {
-                matches(&stored, &password, m)
+                matches(implementation, &stored, &password, m)
             });
             if !(ok && real) {
                 return Ok(Verified::No);
             }
             if weaker(&stored, &params) {
                 let rehashed = with_memory(memory, &params, &params, |m| {
-                    hash_with(&params, &password, m)
+                    hash_with(implementation, &params, &password, m)
                 })?;
                 Ok(Verified::YesRehashed(rehashed))
             } else {
@@ -387,7 +435,7 @@ mod tests {
 
     #[actix_web::test]
     async fn hash_verify_and_rehash() {
-        let pool = PasswordHasherPool::new(19 * 1024, 2, 2).unwrap();
+        let pool = PasswordHasherPool::new(19 * 1024, 2, 2, Argon2Implementation::Auto).unwrap();
         let hash = pool
             .hash("correct horse battery staple".into())
             .await
@@ -411,7 +459,8 @@ mod tests {
         assert_eq!(pool.verify("x".into(), None).await.unwrap(), Verified::No);
 
         // The policy is raised: a correct login upgrades the hash.
-        let stronger = PasswordHasherPool::new(19 * 1024, 3, 2).unwrap();
+        let stronger =
+            PasswordHasherPool::new(19 * 1024, 3, 2, Argon2Implementation::Auto).unwrap();
         match stronger
             .verify("correct horse battery staple".into(), Some(hash))
             .await
@@ -424,7 +473,7 @@ mod tests {
 
     #[actix_web::test]
     async fn long_passwords_are_verified_whole() {
-        let pool = PasswordHasherPool::new(19 * 1024, 2, 1).unwrap();
+        let pool = PasswordHasherPool::new(19 * 1024, 2, 1, Argon2Implementation::Auto).unwrap();
         let long = "a".repeat(100);
         let hash = pool.hash(long.clone()).await.unwrap();
         assert_eq!(
@@ -439,7 +488,7 @@ mod tests {
     /// before the hashing threads (and by other argon2 libraries) verify, ours verify there.
     #[actix_web::test]
     async fn the_stored_format_is_argon2s_own() {
-        let pool = PasswordHasherPool::new(8 * 1024, 2, 1).unwrap();
+        let pool = PasswordHasherPool::new(8 * 1024, 2, 1, Argon2Implementation::Auto).unwrap();
         let params = Params::new(8 * 1024, 2, 1, None).unwrap();
         let salt = SaltString::encode_b64(b"sixteen byte salt").unwrap();
         let theirs = Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
@@ -448,6 +497,7 @@ mod tests {
             .to_string();
         let ours = with_memory(&mut Memory::empty(), &pool.params, &pool.params, |m| {
             matches(
+                Argon2Implementation::Auto,
                 &parse_stored(&theirs).unwrap(),
                 "a password of some length",
                 m,
@@ -473,12 +523,44 @@ mod tests {
         assert_eq!(parsed.hash.unwrap().len(), 32);
     }
 
+    /// `ARGON2_IMPLEMENTATION=crate` keeps the C reference out, and the two pools' hashes
+    /// verify in each other (the same output, whichever computed it).
+    #[actix_web::test]
+    async fn the_crate_can_be_chosen_and_the_implementations_agree() {
+        assert!(!Argon2Implementation::Crate.uses_reference());
+        assert_eq!(
+            Argon2Implementation::Auto.uses_reference(),
+            crate::argon2_native::in_use()
+        );
+        let auto = PasswordHasherPool::new(8 * 1024, 2, 1, Argon2Implementation::Auto).unwrap();
+        let by_crate =
+            PasswordHasherPool::new(8 * 1024, 2, 1, Argon2Implementation::Crate).unwrap();
+        assert_eq!(by_crate.implementation(), Argon2Implementation::Crate);
+        for (hasher, checker) in [(&auto, &by_crate), (&by_crate, &auto)] {
+            let hash = hasher.hash("both ways".into()).await.unwrap();
+            assert_eq!(
+                checker
+                    .verify("both ways".into(), Some(hash.clone()))
+                    .await
+                    .unwrap(),
+                Verified::Yes
+            );
+            assert_eq!(
+                checker
+                    .verify("other way".into(), Some(hash))
+                    .await
+                    .unwrap(),
+                Verified::No
+            );
+        }
+    }
+
     /// Hashes with other parameters than the thread's block verify: smaller ones in part of
     /// the block, larger ones with memory of their own; argon2i/d ones still verify (and are
     /// rehashed as argon2id).
     #[actix_web::test]
     async fn other_parameters_verify() {
-        let pool = PasswordHasherPool::new(8 * 1024, 2, 1).unwrap();
+        let pool = PasswordHasherPool::new(8 * 1024, 2, 1, Argon2Implementation::Auto).unwrap();
         for (algorithm, m, t) in [
             (Algorithm::Argon2id, 4 * 1024, 1),
             (Algorithm::Argon2id, 16 * 1024, 3),

@@ -8,6 +8,8 @@ use anyhow::{Context, anyhow};
 use base64::Engine;
 use persistence::{Backend, DatabaseUrl};
 
+pub use crate::passwords::Argon2Implementation;
+
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub database_url: DatabaseUrl,
@@ -27,6 +29,8 @@ pub struct Settings {
     pub password_hash_concurrency: usize,
     pub argon2_memory_kib: u32,
     pub argon2_iterations: u32,
+    /// Which argon2 implementation hashes (`ARGON2_IMPLEMENTATION`).
+    pub argon2_implementation: Argon2Implementation,
     /// Use the last `X-Forwarded-For` hop as the client IP (only behind a trusted proxy).
     pub trust_forwarded_for: bool,
     pub workers: usize,
@@ -175,6 +179,7 @@ impl Default for Settings {
             password_hash_concurrency: 2,
             argon2_memory_kib: 19 * 1024,
             argon2_iterations: 2,
+            argon2_implementation: Argon2Implementation::Auto,
             trust_forwarded_for: false,
             workers: 0,
             refresh_reuse_grace: Duration::from_secs(domain::refresh::DEFAULT_REUSE_GRACE_SECONDS),
@@ -313,6 +318,17 @@ impl Settings {
         }
         if let Some(n) = number("ARGON2_ITERATIONS", ARGON2_ITERATION_COUNTS)? {
             s.argon2_iterations = u32::try_from(n)?;
+        }
+        if let Some(v) = get("ARGON2_IMPLEMENTATION") {
+            s.argon2_implementation = match v.as_str() {
+                "auto" => Argon2Implementation::Auto,
+                "crate" => Argon2Implementation::Crate,
+                other => {
+                    return Err(anyhow!(
+                        "ARGON2_IMPLEMENTATION must be auto or crate (got {other:?})"
+                    ));
+                }
+            };
         }
         if let Some(v) = get("TRUST_FORWARDED_FOR") {
             s.trust_forwarded_for = matches!(v.as_str(), "1" | "true" | "yes");
@@ -522,6 +538,9 @@ mod tests {
             ("SHUTDOWN_TIMEOUT", "2h", Some("between 1s and 1h")),
             ("SHUTDOWN_TIMEOUT", "10s", None),
             ("LOG_FORMAT", "xml", Some("text or json")),
+            ("ARGON2_IMPLEMENTATION", "reference", Some("auto or crate")),
+            ("ARGON2_IMPLEMENTATION", "crate", None),
+            ("ARGON2_IMPLEMENTATION", "auto", None),
             ("LOG_FORMAT", "json", None),
             ("TOTP_SECRET_KEY", "c2hvcnQ=", Some("32 bytes in base64")),
             (

@@ -189,13 +189,14 @@ pub async fn build_state(
         settings.argon2_memory_kib,
         settings.argon2_iterations,
         settings.password_hash_concurrency,
+        settings.argon2_implementation,
     )?;
     log::info!(
         "argon2id (m = {} KiB, t = {}) on {} hashing thread(s), with {}",
         settings.argon2_memory_kib,
         settings.argon2_iterations,
         settings.password_hash_concurrency,
-        if crate::argon2_native::in_use() {
+        if passwords.implementation().uses_reference() {
             "argon2's C reference implementation for AVX-512F"
         } else {
             "the argon2 crate"
