@@ -1,10 +1,11 @@
 //! The machine's raw ceilings that `scripts/load.sh` compares the service with, on all cores:
 //! argon2id hashes per second with the service's parameters (`ARGON2_MEMORY_KIB`,
-//! `ARGON2_ITERATIONS`, `ARGON2_IMPLEMENTATION`) and the service's own hashing (`passwords::raw_hash`: the C reference
-//! implementation on CPUs with AVX-512F, the `argon2` crate elsewhere; each thread reuses one
-//! memory block, `hash_memory::HashMemory` as the service's hashing threads do), and Ed25519 verifications per second
-//! of a real access token through the service's own `TokenService::verify_signature` (keys
-//! read from `DATABASE_URL`, as the server reads them).
+//! `ARGON2_ITERATIONS`, `ARGON2_IMPLEMENTATION`) and the service's own hashing
+//! (`passwords::raw_hash`: the C reference implementation on CPUs with AVX-512F, the `argon2`
+//! crate elsewhere; each thread reuses one `hash_memory::HashMemory` block, as the service's
+//! hashing threads do), and Ed25519 verifications per second of a real access token through
+//! the service's own `TokenService::verify_signature` (keys read from `DATABASE_URL`, as the
+//! server reads them).
 //!
 //! ```sh
 //! cargo run --release --example raw_rates -- [--seconds 5] [--token ACCESS_TOKEN]

@@ -278,37 +278,25 @@ mod tests {
         let params = Params::new(64, 1, 1, Some(32)).unwrap();
         let mut memory = vec![Block::default(); params.block_count()];
         let mut out = [0u8; 32];
-        let id = (Algorithm::Argon2id, Version::V0x13);
-        // A salt under 8 bytes, an output of another length than the parameters say, and a
-        // block smaller than the parameters need.
-        assert_eq!(
-            super::hash_into(id.0, id.1, &params, b"pw", b"short", &mut out, &mut memory),
-            None
-        );
-        assert_eq!(
-            super::hash_into(
-                id.0,
-                id.1,
+        // Salt, output length, blocks: a salt under 8 bytes, an output of another length than
+        // the parameters say, and a block smaller than the parameters need.
+        let cases: &[(&[u8], usize, usize)] = &[
+            (b"short", 32, memory.len()),
+            (b"saltsalt", 16, memory.len()),
+            (b"saltsalt", 32, 8),
+        ];
+        for &(salt, out_len, blocks) in cases {
+            let used = super::hash_into(
+                Algorithm::Argon2id,
+                Version::V0x13,
                 &params,
                 b"pw",
-                b"saltsalt",
-                &mut out[..16],
-                &mut memory
-            ),
-            None
-        );
-        assert_eq!(
-            super::hash_into(
-                id.0,
-                id.1,
-                &params,
-                b"pw",
-                b"saltsalt",
-                &mut out,
-                &mut memory[..8]
-            ),
-            None
-        );
+                salt,
+                &mut out[..out_len],
+                &mut memory[..blocks],
+            );
+            assert_eq!(used, None, "{salt:?}, {out_len}, {blocks}");
+        }
     }
 
     /// The CPU decides, not the build: on a CPU with AVX-512F the reference must have been

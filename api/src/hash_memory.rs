@@ -34,16 +34,6 @@ impl HashMemory {
         }
         Self(Backing::Vec(vec![Block::default(); len]))
     }
-
-    /// Whether huge pages were asked for (the mapping succeeded); the kernel may still use
-    /// small ones.
-    pub fn mapped(&self) -> bool {
-        match &self.0 {
-            Backing::Vec(_) => false,
-            #[cfg(target_os = "linux")]
-            Backing::Mapped(_) => true,
-        }
-    }
 }
 
 impl Deref for HashMemory {
@@ -151,7 +141,7 @@ mod mapped {
 
 #[cfg(test)]
 mod tests {
-    use super::HashMemory;
+    use super::{Backing, HashMemory};
 
     #[test]
     fn blocks_are_zeroed_writable_and_sized() {
@@ -171,7 +161,7 @@ mod tests {
     #[test]
     fn on_linux_the_block_is_mapped_on_a_huge_page_boundary() {
         let memory = HashMemory::zeroed(19456);
-        assert!(memory.mapped());
+        assert!(matches!(memory.0, Backing::Mapped(_)));
         assert_eq!(memory.as_ptr() as usize % (2 << 20), 0);
     }
 }

@@ -192,7 +192,7 @@ fn with_memory<T>(
 ) -> T {
     let needed = params.block_count();
     if needed > own.block_count() {
-        return f(&mut vec![Block::default(); needed]);
+        return f(&mut HashMemory::zeroed(needed));
     }
     if memory.len() < own.block_count() {
         *memory = HashMemory::zeroed(own.block_count());
@@ -200,9 +200,9 @@ fn with_memory<T>(
     f(&mut memory[..needed])
 }
 
-/// The raw argon2 output of `password` with `salt`, `output_len` bytes long: with the C
-/// reference implementation on CPUs with AVX-512F (`argon2_native`), with the `argon2` crate
-/// otherwise. Both give the same output.
+/// The raw argon2 output of `password` with `salt`, `output_len` bytes long: with `Auto`, by
+/// the C reference implementation on CPUs with AVX-512F (`argon2_native`), by the `argon2`
+/// crate otherwise and with `Crate`. Both give the same output.
 pub fn raw_hash(
     implementation: Argon2Implementation,
     (algorithm, version): (Algorithm, Version),
